@@ -1,0 +1,48 @@
+/*
+ * mod_slotrecovery: wins back cancelled appointments by offering the freed
+ * slot to a shop's waitlist by SMS and charging a deposit to whoever takes it.
+ *
+ * This file is the glue to httpd: the module record and its hooks. The work
+ * is done in the sr_*.c files, one concern each.
+ */
+#include "mod_slotrecovery.h"
+#include "sr_config.h"
+#include "sr_db.h"
+#include "sr_router.h"
+
+static int sr_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    int rc;
+
+    sr_config_finalize(s);
+    /* Registered before mod_dbd's post_config, which gathers the statements. */
+    if ((rc = sr_db_register_statements(pconf, s)) != OK) {
+        return rc;
+    }
+    return OK;
+}
+
+static void sr_register_hooks(apr_pool_t *p)
+{
+    static const char *const before_dbd[] = {"mod_dbd.c", NULL};
+
+    ap_hook_post_config(sr_post_config, NULL, before_dbd, APR_HOOK_MIDDLE);
+    ap_hook_handler(sr_router_handler, NULL, NULL, APR_HOOK_MIDDLE);
+}
+
+/*
+ * Declared without AP_DECLARE_MODULE: the private header already says
+ * APLOG_USE_MODULE. The build hides every other symbol; httpd looks this one up.
+ */
+__attribute__((visibility("default"))) module AP_MODULE_DECLARE_DATA slotrecovery_module = {
+    STANDARD20_MODULE_STUFF,
+    sr_config_create_dir,    /* per-directory config: the <Location> mount */
+    sr_config_merge_dir,
+    sr_config_create_server, /* per-server config: the directives */
+    sr_config_merge_server,
+    sr_config_directives,
+    sr_register_hooks,
+#if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
+    AP_MODULE_FLAG_ALWAYS_MERGE
+#endif
+};

@@ -1,0 +1,254 @@
+/*
+ * JSON API handlers. Each checks its input fully before touching the
+ * database, then runs one unit of work; a refused request writes nothing.
+ */
+#include "sr_api.h"
+#include "sr_db.h"
+#include "sr_slots.h"
+#include "sr_validate.h"
+#include "sr_views.h"
+
+#define SR_NAME_MAX 200
+#define SR_DEPOSIT_MAX 99999999 /* Stripe's largest amount in minor units */
+#define SR_TTL_DEFAULT "900"
+
+/* What a unit of work hands back to its handler. */
+typedef struct {
+    const char *args[8];   /* validated input, in statement order */
+    const char *id;        /* the row the work is about */
+    sr_json_t *view;       /* the answer */
+    const char *problem;   /* the message for a refusal */
+} api_work_t;
+
+static int answer(sr_req_t *req, sr_status_t status, int ok_status, const api_work_t *w)
+{
+    if (status == SR_OK) {
+        return sr_send_json(req, ok_status, w->view);
+    }
+    return sr_send_status(req, status, w->problem ? w->problem : "request refused");
+}
+
+/* Acquires the database and runs work; answers 503 when PostgreSQL is away. */
+static int run(sr_req_t *req, sr_db_work_fn *work, api_work_t *w, int transactional, int ok_status)
+{
+    sr_db_t *db = sr_db_acquire(req->r);
+    sr_status_t status;
+
+    if (!db) {
+        return sr_send_status(req, SR_UNAVAILABLE, NULL);
+    }
+    status = transactional ? sr_db_transaction(db, work, w) : sr_db_read(db, work, w);
+    return answer(req, status, ok_status, w);
+}
+
+static int read_fields(sr_req_t *req, sr_fields_t *f)
+{
+    sr_json_t *body = NULL;
+    int rc = sr_read_json_object(req, &body);
+
+    if (rc == OK) {
+        sr_fields_init(f, req->r->pool, body);
+    }
+    return rc;
+}
+
+/* --- shops ------------------------------------------------------------------ */
+
+static sr_status_t shop_create_work(sr_db_t *db, void *baton)
+{
+    api_work_t *w = baton;
+    sr_result_t *res = sr_db_select(db, SR_Q_SHOP_INSERT,
+                                    SR_ARGS(w->args[0], w->args[1], w->args[2], w->args[3], w->args[4],
+                                            w->args[5], w->args[1]));
+
+    if (!res) {
+        return SR_UNAVAILABLE;
+    }
+    if (res->nrows == 0) {
+        w->problem = "timezone: unknown time zone";
+        return SR_INVALID;
+    }
+    w->view = sr_view_row(sr_db_pool(db), res, 0);
+    return SR_OK;
+}
+
+int sr_api_shop_create(sr_req_t *req)
+{
+    api_work_t w = {.id = NULL};
+    sr_fields_t f;
+    int rc = read_fields(req, &f);
+
+    if (rc != OK) {
+        return rc;
+    }
+    w.args[5] = SR_TTL_DEFAULT;
+    if (!(sr_field_text(&f, "name", 1, SR_NAME_MAX, &w.args[0]) &&
+          sr_field_timezone(&f, "timezone", 1, &w.args[1]) && sr_field_phone(&f, "smsFrom", 1, &w.args[2]) &&
+          sr_field_int(&f, "depositAmount", 1, 0, SR_DEPOSIT_MAX, &w.args[3]) &&
+          sr_field_currency(&f, "currency", 1, &w.args[4]) &&
+          sr_field_int(&f, "offerTtlSeconds", 0, 1, 86400, &w.args[5]))) {
+        return sr_send_error(req, HTTP_BAD_REQUEST, "%s", f.error);
+    }
+    return run(req, shop_create_work, &w, 1, HTTP_CREATED);
+}
+
+/* --- customers -------------------------------------------------------------- */
+
+static sr_status_t customer_create_work(sr_db_t *db, void *baton)
+{
+    api_work_t *w = baton;
+    sr_result_t *res = sr_db_select(db, SR_Q_SHOP_GET, SR_ARGS(w->args[0]));
+
+    if (!res) {
+        return SR_UNAVAILABLE;
+    }
+    if (res->nrows == 0) {
+        w->problem = "shop";
+        return SR_NOT_FOUND;
+    }
+    res = sr_db_select(db, SR_Q_CUSTOMER_INSERT,
+                       SR_ARGS(w->args[0], w->args[1], w->args[2], w->args[3], w->args[4], w->args[5],
+                               w->args[6]));
+    if (!res) {
+        return SR_UNAVAILABLE;
+    }
+    if (res->nrows == 0) {
+        w->problem = "phone: a customer with this phone number is already on this shop's list";
+        return SR_CONFLICT;
+    }
+    w->view = sr_view_row(sr_db_pool(db), res, 0);
+    return SR_OK;
+}
+
+int sr_api_customer_create(sr_req_t *req)
+{
+    api_work_t w = {.id = NULL};
+    sr_fields_t f;
+    int rc = read_fields(req, &f);
+
+    if (rc != OK) {
+        return rc;
+    }
+    if (!(sr_field_id(&f, "shopId", 1, &w.args[0]) && sr_field_text(&f, "name", 1, SR_NAME_MAX, &w.args[1]) &&
+          sr_field_phone(&f, "phone", 1, &w.args[2]) && sr_field_email(&f, "email", 0, &w.args[3]) &&
+          sr_field_bool(&f, "smsOptIn", 1, &w.args[4]) &&
+          sr_field_token(&f, "stripeCustomerId", 0, &w.args[5]) &&
+          sr_field_token(&f, "stripePaymentMethodId", 0, &w.args[6]))) {
+        return sr_send_error(req, HTTP_BAD_REQUEST, "%s", f.error);
+    }
+    return run(req, customer_create_work, &w, 1, HTTP_CREATED);
+}
+
+/* --- appointments ----------------------------------------------------------- */
+
+static sr_status_t appointment_create_work(sr_db_t *db, void *baton)
+{
+    api_work_t *w = baton;
+    sr_result_t *res = sr_db_select(db, SR_Q_CUSTOMER_IN_SHOP, SR_ARGS(w->args[1], w->args[0]));
+
+    if (!res) {
+        return SR_UNAVAILABLE;
+    }
+    if (res->nrows == 0) {
+        /* Say which of the two is unknown. */
+        res = sr_db_select(db, SR_Q_SHOP_GET, SR_ARGS(w->args[0]));
+        if (!res) {
+            return SR_UNAVAILABLE;
+        }
+        w->problem = res->nrows == 0 ? "shop" : "customer (of this shop)";
+        return SR_NOT_FOUND;
+    }
+    res = sr_db_select(db, SR_Q_APPOINTMENT_INSERT, SR_ARGS(w->args[0], w->args[1], w->args[2], w->args[3]));
+    if (!res || !(w->id = sr_result_scalar(res))) {
+        return SR_UNAVAILABLE;
+    }
+    w->view = sr_view_appointment(db, w->id);
+    return w->view ? SR_OK : SR_UNAVAILABLE;
+}
+
+int sr_api_appointment_create(sr_req_t *req)
+{
+    api_work_t w = {.id = NULL};
+    apr_time_t starts = 0, ends = 0;
+    sr_fields_t f;
+    int rc = read_fields(req, &f);
+
+    if (rc != OK) {
+        return rc;
+    }
+    if (!(sr_field_id(&f, "shopId", 1, &w.args[0]) && sr_field_id(&f, "customerId", 1, &w.args[1]) &&
+          sr_field_time(&f, "startsAt", 1, &w.args[2], &starts) &&
+          sr_field_time(&f, "endsAt", 1, &w.args[3], &ends))) {
+        return sr_send_error(req, HTTP_BAD_REQUEST, "%s", f.error);
+    }
+    if (ends <= starts) {
+        return sr_send_error(req, HTTP_BAD_REQUEST, "endsAt: must be after startsAt");
+    }
+    return run(req, appointment_create_work, &w, 1, HTTP_CREATED);
+}
+
+static sr_status_t appointment_get_work(sr_db_t *db, void *baton)
+{
+    api_work_t *w = baton;
+
+    w->view = sr_view_appointment(db, w->id);
+    if (!w->view) {
+        w->problem = "appointment";
+        return sr_db_failed(db) ? SR_UNAVAILABLE : SR_NOT_FOUND;
+    }
+    return SR_OK;
+}
+
+int sr_api_appointment_get(sr_req_t *req)
+{
+    api_work_t w = {.id = NULL};
+
+    w.id = req->id;
+    return run(req, appointment_get_work, &w, 0, HTTP_OK);
+}
+
+int sr_api_appointment_cancel(sr_req_t *req)
+{
+    sr_cancellation_t c;
+    sr_json_t *doc;
+    sr_db_t *db = sr_db_acquire(req->r);
+    sr_status_t status;
+
+    if (!db) {
+        return sr_send_status(req, SR_UNAVAILABLE, NULL);
+    }
+    status = sr_slots_cancel_appointment(db, req->id, &c);
+    if (status != SR_OK) {
+        return sr_send_status(req, status, "appointment");
+    }
+    if (c.opened_now) {
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, req->r, SR_LOG_PREFIX "appointment %s cancelled: slot opening %s",
+                      req->id, c.slot_opening_id);
+    }
+    doc = sr_json_object(req->r->pool);
+    sr_json_set(doc, "appointment", c.appointment);
+    sr_json_set(doc, "slotOpening", c.slot_opening);
+    return sr_send_json(req, HTTP_OK, doc);
+}
+
+/* --- slot openings ---------------------------------------------------------- */
+
+static sr_status_t slot_opening_get_work(sr_db_t *db, void *baton)
+{
+    api_work_t *w = baton;
+
+    w->view = sr_view_slot_opening(db, w->id);
+    if (!w->view) {
+        w->problem = "slot opening";
+        return sr_db_failed(db) ? SR_UNAVAILABLE : SR_NOT_FOUND;
+    }
+    return SR_OK;
+}
+
+int sr_api_slot_opening_get(sr_req_t *req)
+{
+    api_work_t w = {.id = NULL};
+
+    w.id = req->id;
+    return run(req, slot_opening_get_work, &w, 0, HTTP_OK);
+}

@@ -1,0 +1,50 @@
+/* Directives, per-server configuration and the per-directory mount record. */
+#ifndef SR_CONFIG_H
+#define SR_CONFIG_H
+
+#include "mod_slotrecovery.h"
+
+#define SR_UNSET -1
+
+#define SR_DEFAULT_MAX_BODY (256 * 1024)
+#define SR_DEFAULT_TWILIO_API_BASE "https://api.twilio.com"
+#define SR_DEFAULT_STRIPE_API_BASE "https://api.stripe.com"
+
+/*
+ * Server configuration, merged per virtual host. Pointers are NULL and numbers
+ * SR_UNSET until a directive sets them; sr_config_finalize() fills defaults
+ * once the whole configuration has been read.
+ */
+typedef struct {
+    const char *internal_secret;
+    const char *public_base_url; /* scheme://host[:port], no trailing slash */
+    const char *twilio_account_sid;
+    const char *twilio_auth_token;
+    const char *twilio_api_base;
+    const char *stripe_secret_key;
+    const char *stripe_webhook_secret;
+    const char *stripe_api_base;
+    apr_off_t max_body;
+} sr_server_conf_t;
+
+/*
+ * Per-directory configuration: the <Location> paths the request sits in,
+ * outermost first. The router uses them to find where the module is mounted.
+ */
+typedef struct {
+    apr_array_header_t *locations; /* const char * */
+} sr_dir_conf_t;
+
+extern const command_rec sr_config_directives[];
+
+void *sr_config_create_server(apr_pool_t *p, server_rec *s);
+void *sr_config_merge_server(apr_pool_t *p, void *basev, void *addv);
+void *sr_config_create_dir(apr_pool_t *p, char *dir);
+void *sr_config_merge_dir(apr_pool_t *p, void *basev, void *addv);
+
+/* Applies defaults to every server_rec; called from post_config. */
+void sr_config_finalize(server_rec *s);
+
+sr_server_conf_t *sr_config_get(const server_rec *s);
+
+#endif /* SR_CONFIG_H */

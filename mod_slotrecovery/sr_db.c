@@ -1,0 +1,335 @@
+/* mod_dbd glue: statement registration, lookup, execution and retry. */
+#include <apr_dbd.h> /* mod_dbd.h uses apr_dbd_t without including it */
+#include <apr_hash.h>
+#include <apr_lib.h>
+#include <apr_optional.h>
+#include <mod_dbd.h>
+
+#include "sr_db.h"
+
+struct sr_db {
+    ap_dbd_t *dbd;
+    server_rec *s;
+    apr_pool_t *pool; /* results and scratch memory */
+    int opened;       /* from ap_dbd_open: must go back through ap_dbd_close */
+    int failed;       /* a statement of the current unit of work failed */
+};
+
+static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *dbd_prepare_fn;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire_fn;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open_fn;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_close) *dbd_close_fn;
+
+/* Parameters each statement takes, counted once at start-up as apr_dbd does. */
+static int statement_nargs[SR_Q_COUNT];
+
+static int count_parameters(const char *sql)
+{
+    int n = 0;
+
+    for (; *sql; sql++) {
+        if (sql[0] == '%') {
+            if (apr_isalpha(sql[1])) {
+                n++;
+            }
+            else if (sql[1] == '%') {
+                sql++;
+            }
+        }
+    }
+    return n;
+}
+
+int sr_db_register_statements(apr_pool_t *pconf, server_rec *s)
+{
+    server_rec *sp;
+    int q;
+
+    dbd_prepare_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
+    dbd_acquire_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
+    dbd_open_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_open);
+    dbd_close_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_close);
+    if (!dbd_prepare_fn || !dbd_acquire_fn || !dbd_open_fn || !dbd_close_fn) {
+        ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s,
+                     SR_LOG_PREFIX "mod_dbd is not loaded: add 'LoadModule dbd_module ...' "
+                                   "and configure DBDriver pgsql / DBDParams");
+        return HTTP_INTERNAL_SERVER_ERROR;
+    }
+    for (q = 0; q < SR_Q_COUNT; q++) {
+        statement_nargs[q] = count_parameters(sr_statements[q].sql);
+    }
+    /* Each virtual host has its own merged mod_dbd configuration by now. */
+    for (sp = s; sp; sp = sp->next) {
+        for (q = 0; q < SR_Q_COUNT; q++) {
+            dbd_prepare_fn(sp, sr_statements[q].sql, sr_statements[q].label);
+        }
+    }
+    return OK;
+}
+
+static sr_db_t *wrap(ap_dbd_t *dbd, server_rec *s, apr_pool_t *p, int opened)
+{
+    sr_db_t *db = apr_pcalloc(p, sizeof(*db));
+
+    db->dbd = dbd;
+    db->s = s;
+    db->pool = p;
+    db->opened = opened;
+    return db;
+}
+
+sr_db_t *sr_db_acquire(request_rec *r)
+{
+    ap_dbd_t *dbd = dbd_acquire_fn ? dbd_acquire_fn(r) : NULL;
+
+    if (!dbd) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                      SR_LOG_PREFIX "no database connection (is PostgreSQL up and DBDParams right?)");
+        return NULL;
+    }
+    return wrap(dbd, r->server, r->pool, 0);
+}
+
+sr_db_t *sr_db_open(apr_pool_t *p, server_rec *s)
+{
+    ap_dbd_t *dbd = dbd_open_fn ? dbd_open_fn(p, s) : NULL;
+
+    if (!dbd) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                     SR_LOG_PREFIX "no database connection (is PostgreSQL up and DBDParams right?)");
+        return NULL;
+    }
+    return wrap(dbd, s, p, 1);
+}
+
+void sr_db_close(sr_db_t *db)
+{
+    if (db && db->opened) {
+        dbd_close_fn(db->s, db->dbd);
+        db->opened = 0;
+    }
+}
+
+apr_pool_t *sr_db_pool(const sr_db_t *db)
+{
+    return db->pool;
+}
+
+int sr_db_failed(const sr_db_t *db)
+{
+    return db->failed;
+}
+
+static void statement_failed(sr_db_t *db, sr_query_t q, int rv, const char *what)
+{
+    const char *msg = rv ? apr_dbd_error(db->dbd->driver, db->dbd->handle, rv) : what;
+
+    db->failed = 1;
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, db->s, SR_LOG_PREFIX "statement %s failed: %s",
+                 sr_statements[q].label, msg ? msg : "unknown error");
+}
+
+static apr_dbd_prepared_t *find_statement(sr_db_t *db, sr_query_t q, int nargs)
+{
+    apr_dbd_prepared_t *st;
+
+    if (db->failed) {
+        /* The unit of work is already lost; don't pile errors on an aborted transaction. */
+        return NULL;
+    }
+    if (nargs != statement_nargs[q]) {
+        statement_failed(db, q, 0, apr_psprintf(db->pool, "called with %d arguments, takes %d", nargs,
+                                                statement_nargs[q]));
+        return NULL;
+    }
+    st = apr_hash_get(db->dbd->prepared, sr_statements[q].label, APR_HASH_KEY_STRING);
+    if (!st) {
+        statement_failed(db, q, 0, "not prepared on this connection");
+    }
+    return st;
+}
+
+sr_result_t *sr_db_select(sr_db_t *db, sr_query_t q, int nargs, const char *const *args)
+{
+    const apr_dbd_driver_t *driver = db->dbd->driver;
+    apr_dbd_prepared_t *st = find_statement(db, q, nargs);
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    sr_result_t *out;
+    int rv, i, n = 0;
+
+    if (!st) {
+        return NULL;
+    }
+    /* random = 1: with sequential access a failed query reads as "no rows". */
+    rv = apr_dbd_pselect(driver, db->pool, db->dbd->handle, &res, st, 1, nargs, (const char **)args);
+    if (rv != 0) {
+        statement_failed(db, q, rv, NULL);
+        return NULL;
+    }
+    out = apr_pcalloc(db->pool, sizeof(*out));
+    out->nrows = apr_dbd_num_tuples(driver, res);
+    out->ncols = apr_dbd_num_cols(driver, res);
+    out->names = apr_palloc(db->pool, sizeof(char *) * (out->ncols + 1));
+    out->cells = apr_palloc(db->pool, sizeof(char *) * ((apr_size_t)out->nrows * out->ncols + 1));
+    for (i = 0; i < out->ncols; i++) {
+        out->names[i] = apr_pstrdup(db->pool, apr_dbd_get_name(driver, res, i));
+    }
+    /* Read every row: the driver frees the result after the last one. */
+    while (apr_dbd_get_row(driver, db->pool, res, &row, -1) == 0) {
+        for (i = 0; i < out->ncols && n < out->nrows; i++) {
+            char *value = NULL;
+
+            if (apr_dbd_datum_get(driver, row, i, APR_DBD_TYPE_STRING, &value) == APR_SUCCESS && value) {
+                out->cells[n * out->ncols + i] = apr_pstrdup(db->pool, value);
+            }
+            else {
+                out->cells[n * out->ncols + i] = NULL;
+            }
+        }
+        n++;
+    }
+    out->nrows = n < out->nrows ? n : out->nrows;
+    return out;
+}
+
+int sr_db_exec(sr_db_t *db, sr_query_t q, int nargs, const char *const *args)
+{
+    apr_dbd_prepared_t *st = find_statement(db, q, nargs);
+    int rv, nrows = 0;
+
+    if (!st) {
+        return -1;
+    }
+    rv = apr_dbd_pquery(db->dbd->driver, db->pool, db->dbd->handle, &nrows, st, nargs, (const char **)args);
+    if (rv != 0) {
+        statement_failed(db, q, rv, NULL);
+        return -1;
+    }
+    return nrows;
+}
+
+/*
+ * Transaction control cannot be a prepared statement in PostgreSQL, so these
+ * three constant strings go through apr_dbd_query. apr_dbd's own transaction
+ * API is not used: its pgsql driver dereferences a NULL transaction when BEGIN
+ * fails on a dead connection.
+ */
+static int run_control(sr_db_t *db, const char *sql)
+{
+    int nrows = 0;
+    int rv = apr_dbd_query(db->dbd->driver, db->dbd->handle, &nrows, sql);
+
+    if (rv != 0) {
+        const char *msg = apr_dbd_error(db->dbd->driver, db->dbd->handle, rv);
+
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, db->s, SR_LOG_PREFIX "%s failed: %s", sql,
+                     msg ? msg : "unknown error");
+    }
+    return rv;
+}
+
+/*
+ * After a failure: reconnect a dead connection (the driver's check_conn does
+ * PQreset) and prepare the statements again, since a reset session has lost
+ * them. Preparing one that still exists fails harmlessly and keeps the old one.
+ */
+static void recover_connection(sr_db_t *db)
+{
+    const apr_dbd_driver_t *driver = db->dbd->driver;
+    apr_status_t rv = apr_dbd_check_conn(driver, db->pool, db->dbd->handle);
+    int q, prepared = 0;
+
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, db->s, SR_LOG_PREFIX "database connection is down");
+        return;
+    }
+    for (q = 0; q < SR_Q_COUNT; q++) {
+        apr_dbd_prepared_t *st = NULL;
+
+        if (apr_dbd_prepare(driver, db->dbd->pool, db->dbd->handle, sr_statements[q].sql,
+                            sr_statements[q].label, &st) == 0) {
+            apr_hash_set(db->dbd->prepared, sr_statements[q].label, APR_HASH_KEY_STRING, st);
+            prepared++;
+        }
+    }
+    if (prepared) {
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, db->s,
+                     SR_LOG_PREFIX "database session was reset: prepared %d statements again", prepared);
+    }
+}
+
+static sr_status_t run_work(sr_db_t *db, sr_db_work_fn *work, void *baton, int transactional)
+{
+    int attempt;
+    sr_status_t status;
+
+    for (attempt = 0; attempt < 2; attempt++) {
+        db->failed = 0;
+        if (transactional && run_control(db, "BEGIN") != 0) {
+            db->failed = 1;
+        }
+        if (!db->failed) {
+            status = work(db, baton);
+            if (!db->failed) {
+                if (!transactional) {
+                    return status;
+                }
+                if (status != SR_OK) {
+                    run_control(db, "ROLLBACK");
+                    return status;
+                }
+                if (run_control(db, "COMMIT") == 0) {
+                    return SR_OK;
+                }
+                /* Whether it committed is unknown: do not run the work again. */
+                db->failed = 1;
+                return SR_UNAVAILABLE;
+            }
+            if (transactional) {
+                run_control(db, "ROLLBACK");
+            }
+        }
+        if (attempt == 0) {
+            recover_connection(db);
+        }
+    }
+    return SR_UNAVAILABLE;
+}
+
+sr_status_t sr_db_transaction(sr_db_t *db, sr_db_work_fn *work, void *baton)
+{
+    return run_work(db, work, baton, 1);
+}
+
+sr_status_t sr_db_read(sr_db_t *db, sr_db_work_fn *work, void *baton)
+{
+    return run_work(db, work, baton, 0);
+}
+
+static int column_index(const sr_result_t *res, const char *column)
+{
+    int i;
+
+    for (i = 0; i < res->ncols; i++) {
+        if (!strcmp(res->names[i], column)) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+const char *sr_result_get(const sr_result_t *res, int row, const char *column)
+{
+    int col;
+
+    if (!res || row < 0 || row >= res->nrows || (col = column_index(res, column)) < 0) {
+        return NULL;
+    }
+    return res->cells[row * res->ncols + col];
+}
+
+const char *sr_result_scalar(const sr_result_t *res)
+{
+    return (res && res->nrows > 0 && res->ncols > 0) ? res->cells[0] : NULL;
+}

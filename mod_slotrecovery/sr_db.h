@@ -1,0 +1,93 @@
+/*
+ * Database access: mod_dbd's pooled connections and the module's prepared
+ * statements, registered by label at configuration time (as mod_authn_dbd and
+ * mod_session_dbd do) and found again through one helper.
+ *
+ * Errors never read as "no rows": a failed statement marks the handle failed
+ * and the caller answers 503. A unit of work runs through sr_db_transaction()
+ * or sr_db_read(), which retry it once on a connection that PostgreSQL reset
+ * underneath mod_dbd (a restart drops the session and its prepared
+ * statements, which mod_dbd does not prepare again).
+ */
+#ifndef SR_DB_H
+#define SR_DB_H
+
+#include "mod_slotrecovery.h"
+
+/* Every statement the module runs. The SQL is in sr_statements.c. */
+typedef enum {
+    SR_Q_SHOP_INSERT,
+    SR_Q_SHOP_GET,
+    SR_Q_CUSTOMER_INSERT,
+    SR_Q_CUSTOMER_IN_SHOP,
+    SR_Q_APPOINTMENT_INSERT,
+    SR_Q_APPOINTMENT_GET,
+    SR_Q_APPOINTMENT_LOCK,
+    SR_Q_APPOINTMENT_CANCEL,
+    SR_Q_SLOT_OPENING_FROM_CANCELLATION,
+    SR_Q_SLOT_OPENING_BY_SOURCE,
+    SR_Q_SLOT_OPENING_GET,
+    SR_Q_SLOT_OFFERS_OF_OPENING,
+    SR_Q_COUNT
+} sr_query_t;
+
+typedef struct {
+    const char *label; /* the name PostgreSQL knows the prepared statement by */
+    const char *sql;   /* apr_dbd syntax: %s for each parameter */
+} sr_statement_t;
+
+extern const sr_statement_t sr_statements[SR_Q_COUNT];
+
+/* A result set read whole into the pool: cells are NULL for SQL NULL. */
+typedef struct {
+    int nrows;
+    int ncols;
+    const char **names;
+    const char **cells; /* row-major, nrows * ncols */
+} sr_result_t;
+
+typedef struct sr_db sr_db_t;
+
+/* Registers every statement with mod_dbd; call from post_config before mod_dbd's. */
+int sr_db_register_statements(apr_pool_t *pconf, server_rec *s);
+
+/* The request's pooled connection (ap_dbd_acquire); NULL when PostgreSQL is unreachable. */
+sr_db_t *sr_db_acquire(request_rec *r);
+/* Outside a request (the watchdog): a connection that sr_db_close() returns. */
+sr_db_t *sr_db_open(apr_pool_t *p, server_rec *s);
+void sr_db_close(sr_db_t *db);
+
+apr_pool_t *sr_db_pool(const sr_db_t *db);
+
+/* Runs a statement that returns rows; NULL on error (logged). */
+sr_result_t *sr_db_select(sr_db_t *db, sr_query_t q, int nargs, const char *const *args);
+/* Runs a statement that returns none; rows affected, or -1 on error (logged). */
+int sr_db_exec(sr_db_t *db, sr_query_t q, int nargs, const char *const *args);
+
+/* Passes a literal argument list: sr_db_select(db, q, SR_ARGS(a, b)). NULL is SQL NULL. */
+#define SR_ARGS(...)                                                                   \
+    (int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *)),          \
+        (const char *const[]){__VA_ARGS__}
+#define SR_NO_ARGS 0, NULL
+
+/*
+ * A unit of work. It must be safe to run twice: on a connection failure the
+ * first run is rolled back and the work runs again on a reconnected handle.
+ * A status other than SR_OK rolls the transaction back.
+ */
+typedef sr_status_t sr_db_work_fn(sr_db_t *db, void *baton);
+
+/* Runs work inside BEGIN ... COMMIT. SR_UNAVAILABLE when the database failed. */
+sr_status_t sr_db_transaction(sr_db_t *db, sr_db_work_fn *work, void *baton);
+/* Runs read-only work outside a transaction, with the same retry. */
+sr_status_t sr_db_read(sr_db_t *db, sr_db_work_fn *work, void *baton);
+
+/* Whether a statement of the current unit of work failed. */
+int sr_db_failed(const sr_db_t *db);
+
+/* Cell access by column name; NULL for SQL NULL or an unknown column. */
+const char *sr_result_get(const sr_result_t *res, int row, const char *column);
+/* The first cell of the first row, or NULL. */
+const char *sr_result_scalar(const sr_result_t *res);
+
+#endif /* SR_DB_H */

@@ -1,0 +1,55 @@
+/* Slot openings: created by cancellations. */
+#include "sr_slots.h"
+#include "sr_views.h"
+
+typedef struct {
+    const char *appointment_id;
+    sr_cancellation_t *out;
+} cancel_work_t;
+
+static sr_status_t cancel_work(sr_db_t *db, void *baton)
+{
+    cancel_work_t *w = baton;
+    sr_cancellation_t *out = w->out;
+    sr_result_t *res;
+
+    memset(out, 0, sizeof(*out));
+    /* The row lock makes a concurrent second cancel wait, then see 'cancelled'. */
+    res = sr_db_select(db, SR_Q_APPOINTMENT_LOCK, SR_ARGS(w->appointment_id));
+    if (!res) {
+        return SR_UNAVAILABLE;
+    }
+    if (res->nrows == 0) {
+        return SR_NOT_FOUND;
+    }
+    if (strcmp(sr_result_get(res, 0, "status"), "cancelled")) {
+        if (sr_db_exec(db, SR_Q_APPOINTMENT_CANCEL, SR_ARGS(w->appointment_id)) < 0) {
+            return SR_UNAVAILABLE;
+        }
+        res = sr_db_select(db, SR_Q_SLOT_OPENING_FROM_CANCELLATION, SR_ARGS(w->appointment_id));
+        if (!res) {
+            return SR_UNAVAILABLE;
+        }
+        out->opened_now = res->nrows > 0;
+    }
+    res = sr_db_select(db, SR_Q_SLOT_OPENING_BY_SOURCE, SR_ARGS(w->appointment_id));
+    if (!res) {
+        return SR_UNAVAILABLE;
+    }
+    out->slot_opening_id = sr_result_scalar(res);
+    out->appointment = sr_view_appointment(db, w->appointment_id);
+    if (out->slot_opening_id) {
+        out->slot_opening = sr_view_slot_opening(db, out->slot_opening_id);
+    }
+    if (sr_db_failed(db) || !out->appointment) {
+        return SR_UNAVAILABLE;
+    }
+    return SR_OK;
+}
+
+sr_status_t sr_slots_cancel_appointment(sr_db_t *db, const char *appointment_id, sr_cancellation_t *out)
+{
+    cancel_work_t w = {appointment_id, out};
+
+    return sr_db_transaction(db, cancel_work, &w);
+}

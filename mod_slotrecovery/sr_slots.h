@@ -1,0 +1,22 @@
+/* The slot domain: cancellations open slots. */
+#ifndef SR_SLOTS_H
+#define SR_SLOTS_H
+
+#include "sr_db.h"
+#include "sr_json.h"
+
+typedef struct {
+    sr_json_t *appointment;      /* the cancelled appointment's view */
+    sr_json_t *slot_opening;     /* its slot opening's view, NULL when none */
+    const char *slot_opening_id; /* NULL when the appointment had already started */
+    int opened_now;              /* this call created the slot opening */
+} sr_cancellation_t;
+
+/*
+ * Cancels an appointment and, when it is still in the future, opens its slot,
+ * in one transaction. Cancelling again changes nothing and reports the same
+ * slot opening. SR_NOT_FOUND for an unknown appointment.
+ */
+sr_status_t sr_slots_cancel_appointment(sr_db_t *db, const char *appointment_id, sr_cancellation_t *out);
+
+#endif /* SR_SLOTS_H */

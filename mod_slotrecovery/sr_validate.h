@@ -1,0 +1,45 @@
+/*
+ * Input checks for the JSON API: each reads one member of a request object,
+ * checks it fully (so PostgreSQL never sees a value it would refuse) and
+ * records the first problem as a message for the 400 answer.
+ */
+#ifndef SR_VALIDATE_H
+#define SR_VALIDATE_H
+
+#include <apr_time.h>
+
+#include "sr_json.h"
+
+typedef struct {
+    apr_pool_t *pool;
+    const sr_json_t *obj;
+    const char *error; /* the first problem found, or NULL */
+} sr_fields_t;
+
+void sr_fields_init(sr_fields_t *f, apr_pool_t *p, const sr_json_t *obj);
+
+/*
+ * Each returns 1 when the member is valid or absent and optional (*out left
+ * NULL / untouched), 0 when it is not (f->error says why). Once an error is
+ * recorded the later calls return 0 at once, so calls chain with &&.
+ */
+int sr_field_text(sr_fields_t *f, const char *key, int required, apr_size_t max_chars, const char **out);
+int sr_field_phone(sr_fields_t *f, const char *key, int required, const char **out);
+int sr_field_email(sr_fields_t *f, const char *key, int required, const char **out);
+int sr_field_token(sr_fields_t *f, const char *key, int required, const char **out);
+int sr_field_id(sr_fields_t *f, const char *key, int required, const char **out);
+int sr_field_int(sr_fields_t *f, const char *key, int required, apr_int64_t min, apr_int64_t max,
+                 const char **out);
+int sr_field_bool(sr_fields_t *f, const char *key, int required, const char **out);
+int sr_field_currency(sr_fields_t *f, const char *key, int required, const char **out);
+int sr_field_timezone(sr_fields_t *f, const char *key, int required, const char **out);
+/* RFC 3339; *out is the same instant in canonical UTC form, *when the instant. */
+int sr_field_time(sr_fields_t *f, const char *key, int required, const char **out, apr_time_t *when);
+
+int sr_valid_phone(const char *s);
+/* A positive decimal id that fits a bigint. */
+int sr_valid_id(const char *s);
+/* Parses an RFC 3339 date-time; 0 when it is not one. */
+int sr_parse_rfc3339(const char *s, apr_time_t *when);
+
+#endif /* SR_VALIDATE_H */
