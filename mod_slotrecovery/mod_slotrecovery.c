@@ -8,7 +8,9 @@
 #include "mod_slotrecovery.h"
 #include "sr_config.h"
 #include "sr_db.h"
+#include "sr_http.h"
 #include "sr_router.h"
+#include "sr_watchdog.h"
 
 static int sr_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
 {
@@ -19,7 +21,15 @@ static int sr_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     if ((rc = sr_db_register_statements(pconf, s)) != OK) {
         return rc;
     }
-    return OK;
+    /* libcurl's global state is set up once, while the parent has no threads. */
+    sr_http_global_init();
+    /* Before mod_watchdog's post_config (APR_HOOK_LAST), which starts the instances. */
+    return sr_watchdog_register(pconf, s);
+}
+
+static void sr_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    sr_http_child_init(pchild, s);
 }
 
 static void sr_register_hooks(apr_pool_t *p)
@@ -27,6 +37,7 @@ static void sr_register_hooks(apr_pool_t *p)
     static const char *const before_dbd[] = {"mod_dbd.c", NULL};
 
     ap_hook_post_config(sr_post_config, NULL, before_dbd, APR_HOOK_MIDDLE);
+    ap_hook_child_init(sr_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(sr_router_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 

@@ -4,6 +4,7 @@
  */
 #include "sr_api.h"
 #include "sr_db.h"
+#include "sr_offer_loop.h"
 #include "sr_slots.h"
 #include "sr_validate.h"
 #include "sr_views.h"
@@ -14,7 +15,7 @@
 
 /* What a unit of work hands back to its handler. */
 typedef struct {
-    const char *args[8];   /* validated input, in statement order */
+    const char *args[12];  /* validated input, in statement order */
     const char *id;        /* the row the work is about */
     sr_json_t *view;       /* the answer */
     const char *problem;   /* the message for a refusal */
@@ -59,7 +60,7 @@ static sr_status_t shop_create_work(sr_db_t *db, void *baton)
     api_work_t *w = baton;
     sr_result_t *res = sr_db_select(db, SR_Q_SHOP_INSERT,
                                     SR_ARGS(w->args[0], w->args[1], w->args[2], w->args[3], w->args[4],
-                                            w->args[5], w->args[1]));
+                                            w->args[5], w->args[6], w->args[7], w->args[1]));
 
     if (!res) {
         return SR_UNAVAILABLE;
@@ -86,10 +87,70 @@ int sr_api_shop_create(sr_req_t *req)
           sr_field_timezone(&f, "timezone", 1, &w.args[1]) && sr_field_phone(&f, "smsFrom", 1, &w.args[2]) &&
           sr_field_int(&f, "depositAmount", 1, 0, SR_DEPOSIT_MAX, &w.args[3]) &&
           sr_field_currency(&f, "currency", 1, &w.args[4]) &&
-          sr_field_int(&f, "offerTtlSeconds", 0, 1, 86400, &w.args[5]))) {
+          sr_field_int(&f, "offerTtlSeconds", 0, 1, 86400, &w.args[5]) &&
+          sr_field_clock(&f, "quietHoursStart", 0, &w.args[6]) &&
+          sr_field_clock(&f, "quietHoursEnd", 0, &w.args[7]))) {
         return sr_send_error(req, HTTP_BAD_REQUEST, "%s", f.error);
     }
+    if (!w.args[6] != !w.args[7]) {
+        return sr_send_error(req, HTTP_BAD_REQUEST, "quietHoursStart and quietHoursEnd go together");
+    }
     return run(req, shop_create_work, &w, 1, HTTP_CREATED);
+}
+
+static sr_status_t shop_update_work(sr_db_t *db, void *baton)
+{
+    api_work_t *w = baton;
+    const char *const *a = w->args;
+    sr_result_t *res = sr_db_select(db, SR_Q_SHOP_GET, SR_ARGS(w->id));
+
+    if (!res) {
+        return SR_UNAVAILABLE;
+    }
+    if (res->nrows == 0) {
+        w->problem = "shop";
+        return SR_NOT_FOUND;
+    }
+    res = sr_db_select(db, SR_Q_SHOP_UPDATE,
+                       SR_ARGS(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[6], a[8], w->id, a[1], a[1]));
+    if (!res) {
+        return SR_UNAVAILABLE;
+    }
+    if (res->nrows == 0) {
+        w->problem = "timezone: unknown time zone";
+        return SR_INVALID;
+    }
+    w->view = sr_view_row(sr_db_pool(db), res, 0);
+    return SR_OK;
+}
+
+/* PATCH /api/shops/{id}: members left out keep their value; quiet hours null clears them. */
+int sr_api_shop_update(sr_req_t *req)
+{
+    api_work_t w = {.id = req->id};
+    sr_fields_t f;
+    int has_start, has_end, rc = read_fields(req, &f);
+
+    if (rc != OK) {
+        return rc;
+    }
+    if (!(sr_field_text(&f, "name", 0, SR_NAME_MAX, &w.args[0]) &&
+          sr_field_timezone(&f, "timezone", 0, &w.args[1]) && sr_field_phone(&f, "smsFrom", 0, &w.args[2]) &&
+          sr_field_int(&f, "depositAmount", 0, 0, SR_DEPOSIT_MAX, &w.args[3]) &&
+          sr_field_currency(&f, "currency", 0, &w.args[4]) &&
+          sr_field_int(&f, "offerTtlSeconds", 0, 1, 86400, &w.args[5]) &&
+          sr_field_clock(&f, "quietHoursStart", 0, &w.args[7]) &&
+          sr_field_clock(&f, "quietHoursEnd", 0, &w.args[8]))) {
+        return sr_send_error(req, HTTP_BAD_REQUEST, "%s", f.error);
+    }
+    has_start = sr_json_has(f.obj, "quietHoursStart");
+    has_end = sr_json_has(f.obj, "quietHoursEnd");
+    if (has_start != has_end || !w.args[7] != !w.args[8]) {
+        return sr_send_error(req, HTTP_BAD_REQUEST,
+                             "quietHoursStart and quietHoursEnd go together (both times, or both null)");
+    }
+    w.args[6] = has_start ? "true" : "false";
+    return run(req, shop_update_work, &w, 1, HTTP_OK);
 }
 
 /* --- customers -------------------------------------------------------------- */
@@ -207,33 +268,7 @@ int sr_api_appointment_get(sr_req_t *req)
     return run(req, appointment_get_work, &w, 0, HTTP_OK);
 }
 
-int sr_api_appointment_cancel(sr_req_t *req)
-{
-    sr_cancellation_t c;
-    sr_json_t *doc;
-    sr_db_t *db = sr_db_acquire(req->r);
-    sr_status_t status;
-
-    if (!db) {
-        return sr_send_status(req, SR_UNAVAILABLE, NULL);
-    }
-    status = sr_slots_cancel_appointment(db, req->id, &c);
-    if (status != SR_OK) {
-        return sr_send_status(req, status, "appointment");
-    }
-    if (c.opened_now) {
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, req->r, SR_LOG_PREFIX "appointment %s cancelled: slot opening %s",
-                      req->id, c.slot_opening_id);
-    }
-    doc = sr_json_object(req->r->pool);
-    sr_json_set(doc, "appointment", c.appointment);
-    sr_json_set(doc, "slotOpening", c.slot_opening);
-    return sr_send_json(req, HTTP_OK, doc);
-}
-
-/* --- slot openings ---------------------------------------------------------- */
-
-static sr_status_t slot_opening_get_work(sr_db_t *db, void *baton)
+static sr_status_t slot_opening_view_work(sr_db_t *db, void *baton)
 {
     api_work_t *w = baton;
 
@@ -245,10 +280,50 @@ static sr_status_t slot_opening_get_work(sr_db_t *db, void *baton)
     return SR_OK;
 }
 
+int sr_api_appointment_cancel(sr_req_t *req)
+{
+    const char *prefix = req->conf->public_base_url ? apr_pstrcat(req->r->pool, req->conf->public_base_url,
+                                                                   req->mount, NULL)
+                                                    : NULL;
+    sr_cancellation_t c;
+    sr_json_t *doc;
+    sr_db_t *db = sr_db_acquire(req->r);
+    sr_status_t status;
+
+    if (!db) {
+        return sr_send_status(req, SR_UNAVAILABLE, NULL);
+    }
+    status = sr_slots_cancel_appointment(db, req->id, prefix, &c);
+    if (status != SR_OK) {
+        return sr_send_status(req, status, "appointment");
+    }
+    if (c.opened_now) {
+        sr_loop_t loop;
+        sr_advance_t adv;
+        api_work_t w = {.id = c.slot_opening_id};
+
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, req->r, SR_LOG_PREFIX "appointment %s cancelled: slot opening %s",
+                      req->id, c.slot_opening_id);
+        /* The cancellation is committed; offering the slot is the loop's job and
+         * the sweep's if this first try fails. The answer shows the first offer. */
+        sr_offer_loop_for_request(&loop, req->r, req->conf, db);
+        if (sr_offer_loop_advance(&loop, c.slot_opening_id, &adv) == SR_OK &&
+            sr_db_read(db, slot_opening_view_work, &w) == SR_OK) {
+            c.slot_opening = w.view;
+        }
+    }
+    doc = sr_json_object(req->r->pool);
+    sr_json_set(doc, "appointment", c.appointment);
+    sr_json_set(doc, "slotOpening", c.slot_opening);
+    return sr_send_json(req, HTTP_OK, doc);
+}
+
+/* --- slot openings ---------------------------------------------------------- */
+
 int sr_api_slot_opening_get(sr_req_t *req)
 {
     api_work_t w = {.id = NULL};
 
     w.id = req->id;
-    return run(req, slot_opening_get_work, &w, 0, HTTP_OK);
+    return run(req, slot_opening_view_work, &w, 0, HTTP_OK);
 }

@@ -5,6 +5,7 @@
 #include "sr_request.h"
 
 int sr_api_shop_create(sr_req_t *req);
+int sr_api_shop_update(sr_req_t *req);
 int sr_api_customer_create(sr_req_t *req);
 int sr_api_appointment_create(sr_req_t *req);
 int sr_api_appointment_get(sr_req_t *req);

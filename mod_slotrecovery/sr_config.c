@@ -25,6 +25,11 @@ void *sr_config_create_server(apr_pool_t *p, server_rec *s)
     sr_server_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
 
     conf->max_body = SR_UNSET;
+    conf->sweep_interval = SR_UNSET;
+    conf->offer_max_attempts = SR_UNSET;
+    conf->offer_cutoff = SR_UNSET;
+    conf->offer_retry_delay = SR_UNSET;
+    conf->http_timeout = SR_UNSET;
     return conf;
 }
 
@@ -46,6 +51,11 @@ void *sr_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     conf->stripe_webhook_secret = SR_MERGE_PTR(stripe_webhook_secret);
     conf->stripe_api_base = SR_MERGE_PTR(stripe_api_base);
     conf->max_body = SR_MERGE_NUM(max_body);
+    conf->sweep_interval = SR_MERGE_NUM(sweep_interval);
+    conf->offer_max_attempts = SR_MERGE_NUM(offer_max_attempts);
+    conf->offer_cutoff = SR_MERGE_NUM(offer_cutoff);
+    conf->offer_retry_delay = SR_MERGE_NUM(offer_retry_delay);
+    conf->http_timeout = SR_MERGE_NUM(http_timeout);
     return conf;
 }
 
@@ -62,6 +72,21 @@ void sr_config_finalize(server_rec *s)
         }
         if (conf->max_body == SR_UNSET) {
             conf->max_body = SR_DEFAULT_MAX_BODY;
+        }
+        if (conf->sweep_interval == SR_UNSET) {
+            conf->sweep_interval = apr_time_from_sec(SR_DEFAULT_SWEEP_INTERVAL);
+        }
+        if (conf->offer_max_attempts == SR_UNSET) {
+            conf->offer_max_attempts = SR_DEFAULT_OFFER_MAX_ATTEMPTS;
+        }
+        if (conf->offer_cutoff == SR_UNSET) {
+            conf->offer_cutoff = apr_time_from_sec(SR_DEFAULT_OFFER_CUTOFF);
+        }
+        if (conf->offer_retry_delay == SR_UNSET) {
+            conf->offer_retry_delay = apr_time_from_sec(SR_DEFAULT_OFFER_RETRY_DELAY);
+        }
+        if (conf->http_timeout == SR_UNSET) {
+            conf->http_timeout = apr_time_from_sec(SR_DEFAULT_HTTP_TIMEOUT);
         }
     }
 }
@@ -273,6 +298,38 @@ static const char *set_url(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+/* A whole number within bounds; seconds become an interval. */
+typedef struct {
+    apr_size_t offset;
+    apr_int64_t min, max;
+    enum { SR_NUMBER_INT, SR_NUMBER_SECONDS } kind;
+} sr_number_directive_t;
+
+static const char *set_number(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    const sr_number_directive_t *d = cmd->info;
+    sr_server_conf_t *conf = sr_config_get(cmd->server);
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
+    char *end;
+    apr_int64_t n;
+
+    if (err) {
+        return err;
+    }
+    n = apr_strtoi64(arg, &end, 10);
+    if (!apr_isdigit(*arg) || *end || n < d->min || n > d->max) {
+        return apr_psprintf(cmd->pool, "%s must be a whole number from %" APR_INT64_T_FMT " to %" APR_INT64_T_FMT,
+                            cmd->cmd->name, d->min, d->max);
+    }
+    if (d->kind == SR_NUMBER_SECONDS) {
+        *(apr_interval_time_t *)((char *)conf + d->offset) = apr_time_from_sec(n);
+    }
+    else {
+        *(int *)((char *)conf + d->offset) = (int)n;
+    }
+    return NULL;
+}
+
 static const char *set_max_body(cmd_parms *cmd, void *dconf, const char *arg)
 {
     sr_server_conf_t *conf = sr_config_get(cmd->server);
@@ -296,6 +353,10 @@ static const char *set_max_body(cmd_parms *cmd, void *dconf, const char *arg)
 #define SR_STRING_DIRECTIVE(name, field, kind, from_file, help)                                           \
     AP_INIT_TAKE1(name, set_string_value,                                                                 \
                   ((void *)&(const sr_string_directive_t){offsetof(sr_server_conf_t, field), kind, from_file}), \
+                  RSRC_CONF, help)
+#define SR_NUMBER_DIRECTIVE(name, field, min, max, kind, help)                                            \
+    AP_INIT_TAKE1(name, set_number,                                                                      \
+                  ((void *)&(const sr_number_directive_t){offsetof(sr_server_conf_t, field), min, max, kind}), \
                   RSRC_CONF, help)
 #define SR_URL_DIRECTIVE(name, field, help)                                                        \
     AP_INIT_TAKE1(name, set_url, (void *)(apr_uintptr_t)offsetof(sr_server_conf_t, field), RSRC_CONF, \
@@ -328,4 +389,14 @@ const command_rec sr_config_directives[] = {
                      "Base URL of Stripe's REST API (default " SR_DEFAULT_STRIPE_API_BASE ")"),
     AP_INIT_TAKE1("SlotRecoveryMaxBody", set_max_body, NULL, RSRC_CONF,
                   "Largest request body accepted, in bytes (default 262144)"),
+    SR_NUMBER_DIRECTIVE("SlotRecoverySweepInterval", sweep_interval, 1, 3600, SR_NUMBER_SECONDS,
+                        "Seconds between two sweeps of the offer loop (default 30)"),
+    SR_NUMBER_DIRECTIVE("SlotRecoveryOfferMaxAttempts", offer_max_attempts, 1, 20, SR_NUMBER_INT,
+                        "Tries to send one offer's SMS before the offer fails (default 3)"),
+    SR_NUMBER_DIRECTIVE("SlotRecoveryOfferCutoff", offer_cutoff, 0, 7 * 86400, SR_NUMBER_SECONDS,
+                        "Seconds before its start when a slot stops being offered (default 900)"),
+    SR_NUMBER_DIRECTIVE("SlotRecoveryOfferRetryDelay", offer_retry_delay, 1, 3600, SR_NUMBER_SECONDS,
+                        "Seconds before the first retry of a failed SMS; doubles each time (default 30)"),
+    SR_NUMBER_DIRECTIVE("SlotRecoveryHttpTimeout", http_timeout, 1, 120, SR_NUMBER_SECONDS,
+                        "Seconds one call to Twilio or Stripe may take (default 10)"),
     {NULL}};

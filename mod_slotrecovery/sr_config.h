@@ -7,6 +7,11 @@
 #define SR_UNSET -1
 
 #define SR_DEFAULT_MAX_BODY (256 * 1024)
+#define SR_DEFAULT_SWEEP_INTERVAL 30
+#define SR_DEFAULT_OFFER_MAX_ATTEMPTS 3
+#define SR_DEFAULT_OFFER_CUTOFF 900
+#define SR_DEFAULT_OFFER_RETRY_DELAY 30
+#define SR_DEFAULT_HTTP_TIMEOUT 10
 #define SR_DEFAULT_TWILIO_API_BASE "https://api.twilio.com"
 #define SR_DEFAULT_STRIPE_API_BASE "https://api.stripe.com"
 
@@ -25,6 +30,12 @@ typedef struct {
     const char *stripe_webhook_secret;
     const char *stripe_api_base;
     apr_off_t max_body;
+    /* the offer loop */
+    apr_interval_time_t sweep_interval;
+    int offer_max_attempts;
+    apr_interval_time_t offer_cutoff;      /* a slot this close to its start is no longer offered */
+    apr_interval_time_t offer_retry_delay; /* first wait after a failed send; doubles each time */
+    apr_interval_time_t http_timeout;      /* one call to Twilio or Stripe */
 } sr_server_conf_t;
 
 /*

@@ -60,6 +60,11 @@ int sr_json_is_object(const sr_json_t *j)
     return j && json_is_object(j->value);
 }
 
+int sr_json_has(const sr_json_t *obj, const char *key)
+{
+    return json_object_get(obj->value, key) != NULL;
+}
+
 static json_t *member(const sr_json_t *obj, const char *key)
 {
     json_t *v = json_object_get(obj->value, key);

@@ -24,6 +24,9 @@ sr_json_t *sr_json_object(apr_pool_t *p);
 sr_json_t *sr_json_array(apr_pool_t *p);
 int sr_json_is_object(const sr_json_t *j);
 
+/* Whether the object has the member at all (null included). */
+int sr_json_has(const sr_json_t *obj, const char *key);
+
 sr_json_get_t sr_json_get_string(const sr_json_t *obj, const char *key, const char **value);
 sr_json_get_t sr_json_get_int(const sr_json_t *obj, const char *key, apr_int64_t *value);
 sr_json_get_t sr_json_get_bool(const sr_json_t *obj, const char *key, int *value);

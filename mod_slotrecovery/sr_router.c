@@ -4,8 +4,10 @@
  */
 #include "sr_api.h"
 #include "sr_config.h"
+#include "sr_jobs.h"
 #include "sr_request.h"
 #include "sr_router.h"
+#include "sr_twilio_webhooks.h"
 #include "sr_validate.h"
 
 typedef int sr_route_fn(sr_req_t *req);
@@ -13,7 +15,7 @@ typedef int sr_route_fn(sr_req_t *req);
 #define SR_ROUTE_INTERNAL 0x1 /* needs the x-internal-secret header */
 
 typedef struct {
-    int method;          /* M_GET (also answers HEAD) or M_POST */
+    int method;          /* M_GET (also answers HEAD), M_POST or M_PATCH */
     const char *pattern; /* "{id}" matches one positive integer segment */
     sr_route_fn *handler;
     unsigned flags;
@@ -21,11 +23,16 @@ typedef struct {
 
 static const sr_route_t routes[] = {
     {M_POST, "/api/shops", sr_api_shop_create, SR_ROUTE_INTERNAL},
+    {M_PATCH, "/api/shops/{id}", sr_api_shop_update, SR_ROUTE_INTERNAL},
     {M_POST, "/api/customers", sr_api_customer_create, SR_ROUTE_INTERNAL},
     {M_POST, "/api/appointments", sr_api_appointment_create, SR_ROUTE_INTERNAL},
     {M_GET, "/api/appointments/{id}", sr_api_appointment_get, SR_ROUTE_INTERNAL},
     {M_POST, "/api/appointments/{id}/cancel", sr_api_appointment_cancel, SR_ROUTE_INTERNAL},
     {M_GET, "/api/slot-openings/{id}", sr_api_slot_opening_get, SR_ROUTE_INTERNAL},
+    {M_POST, "/api/jobs/offer-loop", sr_jobs_offer_loop, SR_ROUTE_INTERNAL},
+    {M_POST, "/api/jobs/sweep", sr_jobs_sweep, SR_ROUTE_INTERNAL},
+    /* Webhooks carry their provider's signature instead of the internal secret. */
+    {M_POST, "/api/twilio/status", sr_twilio_status_webhook, 0},
 };
 
 /* Whether path starts with the segment "/api" or "/app". */
@@ -139,7 +146,7 @@ int sr_router_handler(request_rec *r)
             continue;
         }
         if (route->method != r->method_number) {
-            const char *name = route->method == M_GET ? "GET, HEAD" : "POST";
+            const char *name = route->method == M_GET ? "GET, HEAD" : route->method == M_POST ? "POST" : "PATCH";
 
             allow = allow ? apr_pstrcat(r->pool, allow, ", ", name, NULL) : name;
             continue;

@@ -4,6 +4,7 @@
 
 typedef struct {
     const char *appointment_id;
+    const char *public_url_prefix;
     sr_cancellation_t *out;
 } cancel_work_t;
 
@@ -26,7 +27,7 @@ static sr_status_t cancel_work(sr_db_t *db, void *baton)
         if (sr_db_exec(db, SR_Q_APPOINTMENT_CANCEL, SR_ARGS(w->appointment_id)) < 0) {
             return SR_UNAVAILABLE;
         }
-        res = sr_db_select(db, SR_Q_SLOT_OPENING_FROM_CANCELLATION, SR_ARGS(w->appointment_id));
+        res = sr_db_select(db, SR_Q_SLOT_OPENING_FROM_CANCELLATION, SR_ARGS(w->public_url_prefix, w->appointment_id));
         if (!res) {
             return SR_UNAVAILABLE;
         }
@@ -47,9 +48,10 @@ static sr_status_t cancel_work(sr_db_t *db, void *baton)
     return SR_OK;
 }
 
-sr_status_t sr_slots_cancel_appointment(sr_db_t *db, const char *appointment_id, sr_cancellation_t *out)
+sr_status_t sr_slots_cancel_appointment(sr_db_t *db, const char *appointment_id, const char *public_url_prefix,
+                                        sr_cancellation_t *out)
 {
-    cancel_work_t w = {appointment_id, out};
+    cancel_work_t w = {appointment_id, public_url_prefix, out};
 
     return sr_db_transaction(db, cancel_work, &w);
 }

@@ -15,8 +15,11 @@ typedef struct {
 /*
  * Cancels an appointment and, when it is still in the future, opens its slot,
  * in one transaction. Cancelling again changes nothing and reports the same
- * slot opening. SR_NOT_FOUND for an unknown appointment.
+ * slot opening. SR_NOT_FOUND for an unknown appointment. public_url_prefix
+ * (SlotRecoveryPublicBaseUrl and the mount prefix, or NULL) is kept with the
+ * slot opening for the callback URLs of its offers.
  */
-sr_status_t sr_slots_cancel_appointment(sr_db_t *db, const char *appointment_id, sr_cancellation_t *out);
+sr_status_t sr_slots_cancel_appointment(sr_db_t *db, const char *appointment_id, const char *public_url_prefix,
+                                        sr_cancellation_t *out);
 
 #endif /* SR_SLOTS_H */

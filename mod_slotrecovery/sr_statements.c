@@ -12,6 +12,8 @@
     "s.id::text AS \"id\", s.name AS \"name\", s.timezone AS \"timezone\", "              \
     "s.sms_from AS \"smsFrom\", s.deposit_amount AS \"depositAmount\", "                  \
     "s.currency AS \"currency\", s.offer_ttl_seconds AS \"offerTtlSeconds\", "            \
+    "to_char(s.quiet_hours_start, 'HH24:MI') AS \"quietHoursStart\", "                   \
+    "to_char(s.quiet_hours_end, 'HH24:MI') AS \"quietHoursEnd\", "                       \
     "sr_rfc3339(s.created_at) AS \"createdAt\", sr_rfc3339(s.updated_at) AS \"updatedAt\""
 
 #define CUSTOMER_COLUMNS(prefix)                                                                   \
@@ -27,8 +29,8 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
     /* A timezone PostgreSQL does not know is refused by returning no row. */
     [SR_Q_SHOP_INSERT] = {"sr_shop_insert",
                           "INSERT INTO shops AS s (name, timezone, sms_from, deposit_amount, currency, "
-                          "offer_ttl_seconds) "
-                          "SELECT %s, %s, %s, %s::bigint, %s, %s::integer "
+                          "offer_ttl_seconds, quiet_hours_start, quiet_hours_end) "
+                          "SELECT %s, %s, %s, %s::bigint, %s, %s::integer, %s::time, %s::time "
                           "WHERE EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = %s) "
                           "RETURNING " SHOP_COLUMNS},
     [SR_Q_SHOP_GET] = {"sr_shop_get", "SELECT " SHOP_COLUMNS " FROM shops s WHERE s.id = %s::bigint"},
@@ -75,8 +77,8 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
     /* Only a cancellation of a future appointment opens a slot; only one per appointment. */
     [SR_Q_SLOT_OPENING_FROM_CANCELLATION] = {"sr_slot_opening_from_cancellation",
                                              "INSERT INTO slot_openings (shop_id, source_appointment_id, "
-                                             "starts_at, ends_at) "
-                                             "SELECT a.shop_id, a.id, a.starts_at, a.ends_at "
+                                             "starts_at, ends_at, public_url_prefix) "
+                                             "SELECT a.shop_id, a.id, a.starts_at, a.ends_at, %s "
                                              "FROM appointments a "
                                              "WHERE a.id = %s::bigint AND a.starts_at > now() "
                                              "ON CONFLICT (source_appointment_id) DO NOTHING "
@@ -103,4 +105,134 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                                      "f.attempts AS \"attempts\", f.last_error AS \"lastError\", "
                                      "sr_rfc3339(f.created_at) AS \"createdAt\" "
                                      "FROM slot_offers f WHERE f.slot_opening_id = %s::bigint ORDER BY f.id"},
+
+    /* A partial update: NULL keeps a value; the quiet hours carry a "set" flag as NULL clears them. */
+    [SR_Q_SHOP_UPDATE] = {"sr_shop_update",
+                          "UPDATE shops AS s SET name = COALESCE(%s, s.name), "
+                          "timezone = COALESCE(%s, s.timezone), sms_from = COALESCE(%s, s.sms_from), "
+                          "deposit_amount = COALESCE(%s::bigint, s.deposit_amount), "
+                          "currency = COALESCE(%s, s.currency), "
+                          "offer_ttl_seconds = COALESCE(%s::integer, s.offer_ttl_seconds), "
+                          "quiet_hours_start = CASE WHEN %s::boolean THEN %s::time ELSE s.quiet_hours_start END, "
+                          "quiet_hours_end = CASE WHEN %s::boolean THEN %s::time ELSE s.quiet_hours_end END "
+                          "WHERE s.id = %s::bigint "
+                          "AND (%s::text IS NULL OR EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = %s)) "
+                          "RETURNING " SHOP_COLUMNS},
+
+    /*
+     * The offer loop. Advancing a slot locks its row first, so two servers
+     * advancing the same slot take turns; the partial unique index on live
+     * offers is the last word if anything slips through.
+     */
+    [SR_Q_LOOP_LOCK_SLOT] = {"sr_loop_lock_slot",
+                             "SELECT o.id::text AS id, o.status AS status, "
+                             "o.starts_at <= now() + make_interval(secs => %s::integer) AS too_late, "
+                             "sr_in_quiet_hours(s.timezone, s.quiet_hours_start, s.quiet_hours_end, now()) "
+                             "AS quiet, "
+                             "to_char(s.quiet_hours_end, 'HH24:MI') AS quiet_until, "
+                             "EXISTS (SELECT 1 FROM slot_offers f WHERE f.slot_opening_id = o.id "
+                             "AND f.status IN ('pending', 'sent')) AS has_live_offer "
+                             "FROM slot_openings o JOIN shops s ON s.id = o.shop_id "
+                             "WHERE o.id = %s::bigint FOR UPDATE OF o"},
+    /*
+     * The next eligible customer, offered in the same statement: same shop,
+     * opted in, not the canceller, not offered this slot before, no active
+     * appointment overlapping the slot; earliest waitlist join first.
+     */
+    [SR_Q_LOOP_OFFER_NEXT_CUSTOMER] = {"sr_loop_offer_next_customer",
+                                       "INSERT INTO slot_offers (slot_opening_id, customer_id) "
+                                       "SELECT o.id, c.id FROM slot_openings o "
+                                       "JOIN appointments src ON src.id = o.source_appointment_id "
+                                       "JOIN customers c ON c.shop_id = o.shop_id AND c.sms_opt_in "
+                                       "AND c.id <> src.customer_id "
+                                       "WHERE o.id = %s::bigint "
+                                       "AND NOT EXISTS (SELECT 1 FROM slot_offers f "
+                                       "WHERE f.slot_opening_id = o.id AND f.customer_id = c.id) "
+                                       "AND NOT EXISTS (SELECT 1 FROM appointments a "
+                                       "WHERE a.customer_id = c.id AND a.status <> 'cancelled' "
+                                       "AND a.starts_at < o.ends_at AND a.ends_at > o.starts_at) "
+                                       "ORDER BY c.waitlist_joined_at, c.id LIMIT 1 "
+                                       "RETURNING id::text AS id, customer_id::text AS customer_id"},
+    [SR_Q_LOOP_EXPIRE_SLOT] = {"sr_loop_expire_slot",
+                               "UPDATE slot_openings SET status = 'expired', expired_at = now(), "
+                               "expired_reason = %s WHERE id = %s::bigint AND status = 'open'"},
+    [SR_Q_LOOP_EXPIRE_LIVE_OFFERS] = {"sr_loop_expire_live_offers",
+                                      "UPDATE slot_offers SET status = 'expired' "
+                                      "WHERE slot_opening_id = %s::bigint AND status IN ('pending', 'sent')"},
+    /*
+     * Claims pending offers whose (next) attempt is due, outside their shop's
+     * quiet hours: counts the attempt and leases the offer until the lease
+     * ends, so no other process sends it meanwhile. Arguments: one offer id
+     * or NULL for any, the batch size, the lease in seconds.
+     */
+    [SR_Q_LOOP_CLAIM_DUE_OFFERS] = {"sr_loop_claim_due_offers",
+                                    "WITH due AS (SELECT f.id FROM slot_offers f "
+                                    "JOIN slot_openings o ON o.id = f.slot_opening_id "
+                                    "JOIN shops s ON s.id = o.shop_id "
+                                    "WHERE f.status = 'pending' AND f.next_attempt_at <= now() "
+                                    "AND (%s::bigint IS NULL OR f.id = %s::bigint) "
+                                    "AND o.status = 'open' "
+                                    "AND NOT sr_in_quiet_hours(s.timezone, s.quiet_hours_start, "
+                                    "s.quiet_hours_end, now()) "
+                                    "ORDER BY f.next_attempt_at, f.id LIMIT %s::integer "
+                                    "FOR UPDATE OF f SKIP LOCKED) "
+                                    "UPDATE slot_offers f SET attempts = f.attempts + 1, "
+                                    "next_attempt_at = now() + make_interval(secs => %s::integer) "
+                                    "FROM due, slot_openings o, shops s, customers c "
+                                    "WHERE f.id = due.id AND o.id = f.slot_opening_id AND s.id = o.shop_id "
+                                    "AND c.id = f.customer_id "
+                                    "RETURNING f.id::text AS id, f.slot_opening_id::text AS slot_opening_id, "
+                                    "o.public_url_prefix AS public_url_prefix, f.attempts AS attempts, c.phone AS phone, s.sms_from AS sms_from, "
+                                    "s.name AS shop_name, s.deposit_amount AS deposit_amount, "
+                                    "s.currency AS currency, s.offer_ttl_seconds AS ttl, "
+                                    "to_char(o.starts_at AT TIME ZONE s.timezone, 'Dy DD Mon HH24:MI') "
+                                    "AS slot_time"},
+    [SR_Q_LOOP_MARK_SENT] = {"sr_loop_mark_sent",
+                             "UPDATE slot_offers f SET status = 'sent', sent_at = now(), "
+                             "expires_at = now() + make_interval(secs => s.offer_ttl_seconds), "
+                             "provider_message_id = %s, last_error = NULL "
+                             "FROM slot_openings o, shops s "
+                             "WHERE f.id = %s::bigint AND f.status = 'pending' "
+                             "AND o.id = f.slot_opening_id AND s.id = o.shop_id"},
+    /*
+     * A failed attempt: the offer fails for good when the error is permanent
+     * or the attempts are used up, else it waits base * 2^(attempts-1)
+     * seconds (at most an hour). Arguments: error, permanent, max attempts,
+     * base delay, offer id.
+     */
+    [SR_Q_LOOP_MARK_SEND_FAILED] = {"sr_loop_mark_send_failed",
+                                    "UPDATE slot_offers SET last_error = left(%s, 500), "
+                                    "status = CASE WHEN %s::boolean OR attempts >= %s::integer "
+                                    "THEN 'failed' ELSE 'pending' END, "
+                                    "next_attempt_at = now() + make_interval(secs => "
+                                    "least(3600, %s::integer * power(2, greatest(attempts - 1, 0)))) "
+                                    "WHERE id = %s::bigint AND status = 'pending' "
+                                    "RETURNING status AS status, slot_opening_id::text AS slot_opening_id"},
+    [SR_Q_LOOP_EXPIRE_DUE_OFFERS] = {"sr_loop_expire_due_offers",
+                                     "WITH due AS (SELECT id FROM slot_offers "
+                                     "WHERE status = 'sent' AND expires_at <= now() "
+                                     "ORDER BY expires_at LIMIT %s::integer FOR UPDATE SKIP LOCKED) "
+                                     "UPDATE slot_offers f SET status = 'expired' FROM due WHERE f.id = due.id "
+                                     "RETURNING f.slot_opening_id::text AS slot_opening_id"},
+    /* Open slots with no live offer (a lost trigger, quiet hours over), or too close to start. */
+    [SR_Q_LOOP_SLOTS_TO_ADVANCE] = {"sr_loop_slots_to_advance",
+                                    "SELECT o.id::text AS id FROM slot_openings o "
+                                    "WHERE o.status = 'open' "
+                                    "AND (o.starts_at <= now() + make_interval(secs => %s::integer) "
+                                    "OR NOT EXISTS (SELECT 1 FROM slot_offers f WHERE f.slot_opening_id = o.id "
+                                    "AND f.status IN ('pending', 'sent'))) "
+                                    "ORDER BY o.starts_at LIMIT %s::integer"},
+    /*
+     * A Twilio delivery report. An undelivered or failed SMS for a live offer
+     * fails the offer so the loop can move on at once.
+     */
+    [SR_Q_LOOP_DELIVERY_STATUS] = {"sr_loop_delivery_status",
+                                   "UPDATE slot_offers SET delivery_status = %s, delivery_updated_at = now(), "
+                                   "status = CASE WHEN %s IN ('undelivered', 'failed') AND status = 'sent' "
+                                   "THEN 'failed' ELSE status END, "
+                                   "last_error = CASE WHEN %s IN ('undelivered', 'failed') AND status = 'sent' "
+                                   "THEN left('SMS ' || %s || COALESCE(' (error ' || %s || ')', ''), 500) "
+                                   "ELSE last_error END "
+                                   "WHERE provider_message_id = %s "
+                                   "RETURNING slot_opening_id::text AS slot_opening_id, status AS status"},
 };

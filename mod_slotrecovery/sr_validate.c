@@ -258,6 +258,23 @@ int sr_field_timezone(sr_fields_t *f, const char *key, int required, const char 
     return 1;
 }
 
+static int digits(const char *s, int n, int *value);
+
+int sr_field_clock(sr_fields_t *f, const char *key, int required, const char **out)
+{
+    const char *s;
+    int h, m;
+
+    if (!string_member(f, key, required, &s) || !s) {
+        return !f->error;
+    }
+    if (strlen(s) != 5 || !digits(s, 2, &h) || s[2] != ':' || !digits(s + 3, 2, &m) || h > 23 || m > 59) {
+        return field_error(f, key, "must be a time of day as HH:MM, such as 21:00");
+    }
+    *out = s;
+    return 1;
+}
+
 static int digits(const char *s, int n, int *value)
 {
     int i;

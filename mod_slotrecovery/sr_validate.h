@@ -33,6 +33,8 @@ int sr_field_int(sr_fields_t *f, const char *key, int required, apr_int64_t min,
 int sr_field_bool(sr_fields_t *f, const char *key, int required, const char **out);
 int sr_field_currency(sr_fields_t *f, const char *key, int required, const char **out);
 int sr_field_timezone(sr_fields_t *f, const char *key, int required, const char **out);
+/* A time of day, "HH:MM" (24 h). */
+int sr_field_clock(sr_fields_t *f, const char *key, int required, const char **out);
 /* RFC 3339; *out is the same instant in canonical UTC form, *when the instant. */
 int sr_field_time(sr_fields_t *f, const char *key, int required, const char **out, apr_time_t *when);
 

@@ -1,0 +1,210 @@
+/* libcurl, behind sr_http.h. */
+#include <curl/curl.h>
+
+#include <apr_escape.h>
+#include <apr_reslist.h>
+#include <apr_strings.h>
+
+#include "mod_slotrecovery.h"
+#include "sr_http.h"
+
+#define SR_HTTP_MAX_RESPONSE (1024 * 1024)
+#define SR_HTTP_USER_AGENT "mod_slotrecovery/0.1"
+
+/* Reusable easy handles of this process; NULL before child_init (e.g. in -X tools). */
+static apr_reslist_t *handles;
+
+void sr_http_global_init(void)
+{
+    static int done;
+
+    if (!done) {
+        curl_global_init(CURL_GLOBAL_DEFAULT);
+        done = 1;
+    }
+}
+
+static apr_status_t handle_construct(void **resource, void *params, apr_pool_t *p)
+{
+    CURL *curl = curl_easy_init();
+
+    if (!curl) {
+        return APR_ENOMEM;
+    }
+    *resource = curl;
+    return APR_SUCCESS;
+}
+
+static apr_status_t handle_destruct(void *resource, void *params, apr_pool_t *p)
+{
+    curl_easy_cleanup(resource);
+    return APR_SUCCESS;
+}
+
+apr_status_t sr_http_child_init(apr_pool_t *pchild, server_rec *s)
+{
+    /* min 0, soft max 4, hard max 64, idle handles expire after 60 s. */
+    apr_status_t rv = apr_reslist_create(&handles, 0, 4, 64, apr_time_from_sec(60), handle_construct,
+                                         handle_destruct, NULL, pchild);
+
+    if (rv != APR_SUCCESS) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, SR_LOG_PREFIX "cannot create the HTTP client pool");
+        handles = NULL;
+    }
+    return rv;
+}
+
+typedef struct {
+    char *data;
+    apr_size_t len, cap;
+    apr_pool_t *pool;
+    int overflow;
+} body_buffer_t;
+
+static size_t collect_body(char *ptr, size_t size, size_t nmemb, void *userdata)
+{
+    body_buffer_t *buf = userdata;
+    apr_size_t n = size * nmemb;
+
+    if (buf->len + n > SR_HTTP_MAX_RESPONSE) {
+        buf->overflow = 1;
+        return 0; /* aborts the transfer */
+    }
+    if (buf->len + n + 1 > buf->cap) {
+        apr_size_t cap = buf->cap ? buf->cap : 4096;
+        char *bigger;
+
+        while (cap < buf->len + n + 1) {
+            cap *= 2;
+        }
+        bigger = apr_palloc(buf->pool, cap);
+        if (buf->len) {
+            memcpy(bigger, buf->data, buf->len);
+        }
+        buf->data = bigger;
+        buf->cap = cap;
+    }
+    memcpy(buf->data + buf->len, ptr, n);
+    buf->len += n;
+    buf->data[buf->len] = '\0';
+    return n;
+}
+
+typedef struct {
+    struct curl_slist **list;
+} header_ctx_t;
+
+static int add_header(void *ctx, const char *key, const char *value)
+{
+    struct curl_slist **list = ctx;
+    char line[1024];
+
+    apr_snprintf(line, sizeof(line), "%s: %s", key, value);
+    *list = curl_slist_append(*list, line);
+    return 1;
+}
+
+static apr_status_t perform_with(CURL *curl, apr_pool_t *p, const sr_http_request_t *req,
+                                 sr_http_response_t *res)
+{
+    struct curl_slist *headers = NULL;
+    body_buffer_t buf = {NULL, 0, 0, p, 0};
+    long timeout_ms = (long)apr_time_as_msec(req->timeout > 0 ? req->timeout : apr_time_from_sec(10));
+    long status = 0;
+    CURLcode rc;
+
+    curl_easy_reset(curl);
+    curl_easy_setopt(curl, CURLOPT_URL, req->url);
+    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L); /* threads: no SIGALRM for timeouts */
+    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout_ms);
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 5000 ? timeout_ms : 5000L);
+    curl_easy_setopt(curl, CURLOPT_USERAGENT, SR_HTTP_USER_AGENT);
+    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect_body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &buf);
+    if (req->basic_user) {
+        curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        curl_easy_setopt(curl, CURLOPT_USERNAME, req->basic_user);
+        curl_easy_setopt(curl, CURLOPT_PASSWORD, req->basic_password ? req->basic_password : "");
+    }
+    if (req->bearer_token) {
+        headers = curl_slist_append(headers, apr_pstrcat(p, "Authorization: Bearer ", req->bearer_token, NULL));
+    }
+    if (req->headers) {
+        apr_table_do(add_header, &headers, req->headers, NULL);
+    }
+    if (req->form) {
+        headers = curl_slist_append(headers, "Content-Type: application/x-www-form-urlencoded");
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->form);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(req->form));
+    }
+    else if (!strcmp(req->method, "POST")) {
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
+    }
+    headers = curl_slist_append(headers, "Accept: application/json");
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+
+    rc = curl_easy_perform(curl);
+    curl_slist_free_all(headers);
+    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+
+    res->status = rc == CURLE_OK ? (int)status : 0;
+    res->body = buf.data ? buf.data : "";
+    res->body_len = buf.len;
+    res->error = NULL;
+    if (rc != CURLE_OK) {
+        res->error = buf.overflow ? "response too large" : apr_pstrdup(p, curl_easy_strerror(rc));
+        return APR_EGENERAL;
+    }
+    return APR_SUCCESS;
+}
+
+apr_status_t sr_http_perform(apr_pool_t *p, const sr_http_request_t *req, sr_http_response_t *res)
+{
+    CURL *curl = NULL;
+    apr_status_t rv;
+
+    if (handles && apr_reslist_acquire(handles, (void **)&curl) == APR_SUCCESS) {
+        rv = perform_with(curl, p, req, res);
+        apr_reslist_release(handles, curl);
+        return rv;
+    }
+    /* No pool in this process (or it is exhausted): a one-off handle. */
+    curl = curl_easy_init();
+    if (!curl) {
+        res->status = 0;
+        res->body = "";
+        res->body_len = 0;
+        res->error = "cannot create an HTTP client handle";
+        return APR_ENOMEM;
+    }
+    rv = perform_with(curl, p, req, res);
+    curl_easy_cleanup(curl);
+    return rv;
+}
+
+struct sr_form {
+    apr_pool_t *pool;
+    apr_array_header_t *parts; /* "name=value", encoded */
+};
+
+sr_form_t *sr_form_make(apr_pool_t *p)
+{
+    sr_form_t *form = apr_palloc(p, sizeof(*form));
+
+    form->pool = p;
+    form->parts = apr_array_make(p, 8, sizeof(const char *));
+    return form;
+}
+
+void sr_form_add(sr_form_t *form, const char *name, const char *value)
+{
+    APR_ARRAY_PUSH(form->parts, const char *) =
+        apr_pstrcat(form->pool, apr_pescape_urlencoded(form->pool, name), "=",
+                    apr_pescape_urlencoded(form->pool, value ? value : ""), NULL);
+}
+
+const char *sr_form_encode(const sr_form_t *form)
+{
+    return apr_array_pstrcat(form->pool, form->parts, '&');
+}

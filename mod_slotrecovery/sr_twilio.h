@@ -1,0 +1,29 @@
+/* Twilio: sending SMS through its REST API and checking its webhook signatures. */
+#ifndef SR_TWILIO_H
+#define SR_TWILIO_H
+
+#include "mod_slotrecovery.h"
+#include "sr_config.h"
+
+typedef struct {
+    const char *message_sid; /* set when Twilio accepted the message */
+    const char *error;       /* why it was not sent */
+    int permanent;           /* retrying cannot help (invalid or unsubscribed number) */
+} sr_twilio_send_t;
+
+/*
+ * POST {base}/2010-04-01/Accounts/{sid}/Messages.json. SR_OK when Twilio
+ * accepted the message, SR_UNAVAILABLE otherwise (out says why).
+ */
+sr_status_t sr_twilio_send_sms(apr_pool_t *p, const sr_server_conf_t *conf, const char *to, const char *from,
+                               const char *body, const char *status_callback, sr_twilio_send_t *out);
+
+/*
+ * Twilio's request validation: base64(HMAC-SHA1(auth token, url followed by
+ * each POST parameter's name and value, sorted by name)), compared in constant
+ * time. params holds the decoded form fields (sr_param_t).
+ */
+int sr_twilio_signature_valid(apr_pool_t *p, const char *auth_token, const char *url,
+                              const apr_array_header_t *params, const char *signature);
+
+#endif /* SR_TWILIO_H */

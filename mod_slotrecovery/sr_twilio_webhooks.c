@@ -1,0 +1,127 @@
+/* Twilio webhooks: signature check, then the offer loop. */
+#include <apr_uri.h>
+
+#include "sr_offer_loop.h"
+#include "sr_twilio.h"
+#include "sr_twilio_webhooks.h"
+
+#include <util_script.h> /* after httpd.h: it uses request_rec */
+
+static const char *param_get(const apr_array_header_t *params, const char *name)
+{
+    int i;
+
+    for (i = 0; i < params->nelts; i++) {
+        const sr_param_t *pair = &APR_ARRAY_IDX(params, i, sr_param_t);
+
+        if (!strcmp(pair->name, name)) {
+            return pair->value;
+        }
+    }
+    return NULL;
+}
+
+/*
+ * The URLs Twilio may have signed for this request: the public URL as
+ * configured, and, as Twilio's own validators accept, the same without its
+ * port and with the scheme's default port added.
+ */
+static const char *const *signed_url_candidates(apr_pool_t *p, const char *url)
+{
+    const char **urls = apr_pcalloc(p, 4 * sizeof(char *));
+    apr_uri_t uri;
+    int n = 0;
+
+    urls[n++] = url;
+    if (apr_uri_parse(p, url, &uri) == APR_SUCCESS && uri.scheme && uri.hostname) {
+        const char *rest = apr_uri_unparse(p, &uri, APR_URI_UNP_OMITSITEPART);
+        apr_port_t port = uri.port ? uri.port : apr_uri_port_of_scheme(uri.scheme);
+
+        urls[n++] = apr_pstrcat(p, uri.scheme, "://", uri.hostname, rest, NULL);
+        urls[n++] = apr_psprintf(p, "%s://%s:%u%s", uri.scheme, uri.hostname, port, rest);
+    }
+    return urls;
+}
+
+/*
+ * Reads the form-encoded body and checks X-Twilio-Signature over the public
+ * URL of this request. OK with the decoded fields, or DONE with 403/503 sent.
+ */
+static int read_signed_form(sr_req_t *req, apr_array_header_t **params)
+{
+    request_rec *r = req->r;
+    apr_array_header_t *pairs = NULL;
+    const char *signature = apr_table_get(r->headers_in, "X-Twilio-Signature");
+    const char *const *urls;
+    const char *url;
+    int rc, i;
+
+    if (!req->conf->twilio_auth_token || !req->conf->public_base_url) {
+        return sr_send_error(req, HTTP_SERVICE_UNAVAILABLE,
+                             "Twilio webhooks disabled: SlotRecoveryTwilioAuthToken and "
+                             "SlotRecoveryPublicBaseUrl must both be configured");
+    }
+    rc = ap_parse_form_data(r, NULL, &pairs, -1, (apr_size_t)req->conf->max_body);
+    if (rc != OK) {
+        return sr_send_error(req, rc, "unreadable form body");
+    }
+    *params = apr_array_make(r->pool, pairs ? pairs->nelts : 0, sizeof(sr_param_t));
+    for (i = 0; pairs && i < pairs->nelts; i++) {
+        ap_form_pair_t *pair = &APR_ARRAY_IDX(pairs, i, ap_form_pair_t);
+        sr_param_t *param = apr_array_push(*params);
+        apr_off_t len;
+        apr_size_t size;
+        char *value;
+
+        apr_brigade_length(pair->value, 1, &len);
+        size = (apr_size_t)len;
+        value = apr_palloc(r->pool, size + 1);
+        apr_brigade_flatten(pair->value, value, &size);
+        value[size] = '\0';
+        param->name = pair->name;
+        param->value = value;
+    }
+    url = apr_pstrcat(r->pool, req->conf->public_base_url, r->unparsed_uri, NULL);
+    for (urls = signed_url_candidates(r->pool, url); *urls; urls++) {
+        if (sr_twilio_signature_valid(r->pool, req->conf->twilio_auth_token, *urls, *params, signature)) {
+            return OK;
+        }
+    }
+    return sr_send_error(req, HTTP_FORBIDDEN, signature ? "X-Twilio-Signature does not match %s"
+                                                        : "X-Twilio-Signature missing (for %s)",
+                         url);
+}
+
+int sr_twilio_status_webhook(sr_req_t *req)
+{
+    apr_array_header_t *params = NULL;
+    const char *sid, *status;
+    sr_loop_t loop;
+    sr_db_t *db;
+    sr_status_t rc;
+    int http = read_signed_form(req, &params);
+
+    if (http != OK) {
+        return http;
+    }
+    sid = param_get(params, "MessageSid");
+    status = param_get(params, "MessageStatus");
+    if (!sid || !*sid || !status || !*status || strlen(status) > 32) {
+        return sr_send_error(req, HTTP_BAD_REQUEST, "MessageSid and MessageStatus are required");
+    }
+    if (!(db = sr_db_acquire(req->r))) {
+        return sr_send_status(req, SR_UNAVAILABLE, NULL);
+    }
+    sr_offer_loop_for_request(&loop, req->r, req->conf, db);
+    rc = sr_offer_loop_delivery_report(&loop, sid, status, param_get(params, "ErrorCode"));
+    if (rc == SR_UNAVAILABLE) {
+        return sr_send_status(req, rc, NULL);
+    }
+    if (rc == SR_NOT_FOUND) {
+        /* Not an offer of ours (another app on the number): nothing to do, and no retry wanted. */
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, req->r, SR_LOG_PREFIX "delivery report for unknown message %s",
+                      sid);
+    }
+    req->r->status = HTTP_NO_CONTENT;
+    return OK;
+}
