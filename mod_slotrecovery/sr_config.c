@@ -30,6 +30,7 @@ void *sr_config_create_server(apr_pool_t *p, server_rec *s)
     conf->offer_cutoff = SR_UNSET;
     conf->offer_retry_delay = SR_UNSET;
     conf->http_timeout = SR_UNSET;
+    conf->stripe_webhook_tolerance = SR_UNSET;
     return conf;
 }
 
@@ -56,6 +57,7 @@ void *sr_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     conf->offer_cutoff = SR_MERGE_NUM(offer_cutoff);
     conf->offer_retry_delay = SR_MERGE_NUM(offer_retry_delay);
     conf->http_timeout = SR_MERGE_NUM(http_timeout);
+    conf->stripe_webhook_tolerance = SR_MERGE_NUM(stripe_webhook_tolerance);
     return conf;
 }
 
@@ -87,6 +89,9 @@ void sr_config_finalize(server_rec *s)
         }
         if (conf->http_timeout == SR_UNSET) {
             conf->http_timeout = apr_time_from_sec(SR_DEFAULT_HTTP_TIMEOUT);
+        }
+        if (conf->stripe_webhook_tolerance == SR_UNSET) {
+            conf->stripe_webhook_tolerance = apr_time_from_sec(SR_DEFAULT_STRIPE_WEBHOOK_TOLERANCE);
         }
     }
 }
@@ -399,4 +404,6 @@ const command_rec sr_config_directives[] = {
                         "Seconds before the first retry of a failed SMS; doubles each time (default 30)"),
     SR_NUMBER_DIRECTIVE("SlotRecoveryHttpTimeout", http_timeout, 1, 120, SR_NUMBER_SECONDS,
                         "Seconds one call to Twilio or Stripe may take (default 10)"),
+    SR_NUMBER_DIRECTIVE("SlotRecoveryStripeWebhookTolerance", stripe_webhook_tolerance, 1, 86400, SR_NUMBER_SECONDS,
+                        "Seconds a Stripe webhook's signed timestamp may differ from now (default 300)"),
     {NULL}};

@@ -12,6 +12,7 @@
 #define SR_DEFAULT_OFFER_CUTOFF 900
 #define SR_DEFAULT_OFFER_RETRY_DELAY 30
 #define SR_DEFAULT_HTTP_TIMEOUT 10
+#define SR_DEFAULT_STRIPE_WEBHOOK_TOLERANCE 300
 #define SR_DEFAULT_TWILIO_API_BASE "https://api.twilio.com"
 #define SR_DEFAULT_STRIPE_API_BASE "https://api.stripe.com"
 
@@ -36,6 +37,7 @@ typedef struct {
     apr_interval_time_t offer_cutoff;      /* a slot this close to its start is no longer offered */
     apr_interval_time_t offer_retry_delay; /* first wait after a failed send; doubles each time */
     apr_interval_time_t http_timeout;      /* one call to Twilio or Stripe */
+    apr_interval_time_t stripe_webhook_tolerance;
 } sr_server_conf_t;
 
 /*

@@ -2,7 +2,9 @@
 #include <apr_hash.h>
 #include <apr_lib.h>
 
+#include "sr_format.h"
 #include "sr_offer_loop.h"
+#include "sr_payments.h"
 #include "sr_twilio.h"
 
 #define SR_SWEEP_BATCH 500
@@ -97,47 +99,6 @@ static sr_status_t advance_work(sr_db_t *db, void *baton)
 
 /* --- sending offers ------------------------------------------------------------- */
 
-/* Currencies Stripe counts in whole units. */
-static int zero_decimal_currency(const char *currency)
-{
-    static const char *const zero[] = {"bif", "clp", "djf", "gnf", "jpy", "kmf", "krw", "mga",
-                                       "pyg", "rwf", "ugx", "vnd", "vuv", "xaf", "xof", "xpf"};
-    apr_size_t i;
-
-    for (i = 0; i < sizeof(zero) / sizeof(zero[0]); i++) {
-        if (!strcmp(currency, zero[i])) {
-            return 1;
-        }
-    }
-    return 0;
-}
-
-static const char *format_money(apr_pool_t *p, const char *minor_units, const char *currency)
-{
-    apr_int64_t amount = apr_atoi64(minor_units);
-    char *code = apr_pstrdup(p, currency);
-    char *c;
-
-    for (c = code; *c; c++) {
-        *c = (char)apr_toupper(*c);
-    }
-    if (zero_decimal_currency(currency)) {
-        return apr_psprintf(p, "%" APR_INT64_T_FMT " %s", amount, code);
-    }
-    return apr_psprintf(p, "%" APR_INT64_T_FMT ".%02d %s", amount / 100, (int)(amount % 100), code);
-}
-
-static const char *format_duration(apr_pool_t *p, apr_int64_t seconds)
-{
-    if (seconds >= 3600 && seconds % 3600 == 0) {
-        return apr_psprintf(p, "%" APR_INT64_T_FMT " h", seconds / 3600);
-    }
-    if (seconds >= 60) {
-        return apr_psprintf(p, "%" APR_INT64_T_FMT " min", seconds / 60);
-    }
-    return apr_psprintf(p, "%" APR_INT64_T_FMT " s", seconds);
-}
-
 /* The offer text: kept to one SMS segment for ordinary shop names. */
 static const char *offer_sms_body(apr_pool_t *p, const sr_result_t *res, int row)
 {
@@ -149,12 +110,12 @@ static const char *offer_sms_body(apr_pool_t *p, const sr_result_t *res, int row
         shop = apr_pstrcat(p, apr_pstrmemdup(p, shop, SR_SHOP_NAME_IN_SMS - 3), "...", NULL);
     }
     if (apr_atoi64(deposit) > 0) {
-        pay = apr_pstrcat(p, " (", format_money(p, deposit, sr_result_get(res, row, "currency")), " deposit)",
+        pay = apr_pstrcat(p, " (", sr_format_money(p, deposit, sr_result_get(res, row, "currency")), " deposit)",
                           NULL);
     }
     return apr_pstrcat(p, shop, ": a slot opened on ", sr_result_get(res, row, "slot_time"), ". Reply YES to book it",
                        pay, " or NO to pass. Offer ends in ",
-                       format_duration(p, apr_atoi64(sr_result_get(res, row, "ttl"))), ".", NULL);
+                       sr_format_duration(p, apr_atoi64(sr_result_get(res, row, "ttl"))), ".", NULL);
 }
 
 typedef struct {
@@ -347,7 +308,11 @@ sr_status_t sr_offer_loop_sweep(sr_loop_t *loop, sr_sweep_report_t *report)
         advance_counted(loop, APR_ARRAY_IDX(failed, i, const char *), report);
     }
 
-    /* 3. Open slots left without a live offer, and slots too close to their start. */
+    /* 3. Deposits whose PaymentIntent Stripe has not answered yet. */
+    while (sr_payments_charge_due(loop, NULL, NULL) > 0) {
+    }
+
+    /* 4. Open slots left without a live offer, and slots too close to their start. */
     w = (batch_work_t){SR_Q_LOOP_SLOTS_TO_ADVANCE, seconds_arg(p, loop->conf->offer_cutoff),
                        apr_itoa(p, SR_SWEEP_BATCH), NULL};
     if (sr_db_read(loop->db, batch_work, &w) != SR_OK) {

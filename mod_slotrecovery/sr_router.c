@@ -7,6 +7,7 @@
 #include "sr_jobs.h"
 #include "sr_request.h"
 #include "sr_router.h"
+#include "sr_stripe_webhook.h"
 #include "sr_twilio_webhooks.h"
 #include "sr_validate.h"
 
@@ -33,6 +34,8 @@ static const sr_route_t routes[] = {
     {M_POST, "/api/jobs/sweep", sr_jobs_sweep, SR_ROUTE_INTERNAL},
     /* Webhooks carry their provider's signature instead of the internal secret. */
     {M_POST, "/api/twilio/status", sr_twilio_status_webhook, 0},
+    {M_POST, "/api/twilio/inbound", sr_twilio_inbound_webhook, 0},
+    {M_POST, "/api/stripe/webhook", sr_stripe_webhook, 0},
 };
 
 /* Whether path starts with the segment "/api" or "/app". */

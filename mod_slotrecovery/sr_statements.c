@@ -235,4 +235,152 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                                    "ELSE last_error END "
                                    "WHERE provider_message_id = %s "
                                    "RETURNING slot_opening_id::text AS slot_opening_id, status AS status"},
+
+    /*
+     * Inbound SMS. The claim inserts the message first: a concurrent
+     * redelivery waits on the primary key, then finds the row and replays the
+     * reply recorded with it.
+     */
+    [SR_Q_INBOUND_CLAIM] = {"sr_inbound_claim",
+                            "INSERT INTO inbound_messages (message_sid, from_number, to_number, body) "
+                            "VALUES (%s, %s, %s, left(%s, 1600)) ON CONFLICT (message_sid) DO NOTHING "
+                            "RETURNING message_sid"},
+    [SR_Q_INBOUND_GET] = {"sr_inbound_get",
+                          "SELECT action AS action, reply AS reply FROM inbound_messages WHERE message_sid = %s"},
+    [SR_Q_INBOUND_RECORD] = {"sr_inbound_record",
+                             "UPDATE inbound_messages SET action = %s, reply = %s, customer_id = %s::bigint "
+                             "WHERE message_sid = %s"},
+    /* The sender as a customer of the shop(s) texting from the number they wrote to. */
+    [SR_Q_INBOUND_SENDER] = {"sr_inbound_sender",
+                             "SELECT c.id::text AS customer_id, s.id::text AS shop_id, s.name AS shop_name "
+                             "FROM customers c JOIN shops s ON s.id = c.shop_id "
+                             "WHERE c.phone = %s AND s.sms_from = %s ORDER BY c.id"},
+    [SR_Q_INBOUND_LIVE_OFFER] = {"sr_inbound_live_offer",
+                                 "SELECT f.id::text AS offer_id, f.slot_opening_id::text AS slot_opening_id, "
+                                 "c.id::text AS customer_id FROM slot_offers f "
+                                 "JOIN customers c ON c.id = f.customer_id JOIN shops s ON s.id = c.shop_id "
+                                 "WHERE c.phone = %s AND s.sms_from = %s AND f.status = 'sent' "
+                                 "ORDER BY f.sent_at DESC, f.id DESC LIMIT 1"},
+    /* YES: the slot's row lock makes exactly one of concurrent answers the winner. */
+    [SR_Q_BOOK_LOCK] = {"sr_book_lock",
+                        "SELECT o.status AS slot_status, f.status AS offer_status, "
+                        "f.expires_at > now() AS offer_live, s.deposit_amount AS deposit_amount, "
+                        "s.currency AS currency, s.name AS shop_name, "
+                        "to_char(o.starts_at AT TIME ZONE s.timezone, 'Dy DD Mon HH24:MI') AS slot_time, "
+                        "(c.stripe_customer_id IS NOT NULL AND c.stripe_payment_method_id IS NOT NULL) "
+                        "AS has_card "
+                        "FROM slot_openings o JOIN slot_offers f ON f.slot_opening_id = o.id "
+                        "JOIN shops s ON s.id = o.shop_id JOIN customers c ON c.id = f.customer_id "
+                        "WHERE o.id = %s::bigint AND f.id = %s::bigint FOR UPDATE OF o, f"},
+    [SR_Q_BOOK_ACCEPT_OFFER] = {"sr_book_accept_offer",
+                                "UPDATE slot_offers SET status = 'accepted', responded_at = now() "
+                                "WHERE id = %s::bigint AND status = 'sent'"},
+    [SR_Q_BOOK_CREATE_APPOINTMENT] = {"sr_book_create_appointment",
+                                      "INSERT INTO appointments (shop_id, customer_id, starts_at, ends_at, status, "
+                                      "source_slot_opening_id) "
+                                      "SELECT o.shop_id, %s::bigint, o.starts_at, o.ends_at, "
+                                      "CASE WHEN s.deposit_amount > 0 THEN 'awaiting_payment' ELSE 'confirmed' END, "
+                                      "o.id FROM slot_openings o JOIN shops s ON s.id = o.shop_id "
+                                      "WHERE o.id = %s::bigint RETURNING id::text AS id"},
+    [SR_Q_BOOK_FILL_SLOT] = {"sr_book_fill_slot",
+                             "UPDATE slot_openings SET status = 'filled', filled_by_appointment_id = %s::bigint, "
+                             "filled_at = now() WHERE id = %s::bigint AND status = 'open'"},
+    [SR_Q_BOOK_CREATE_PAYMENT] = {"sr_book_create_payment",
+                                  "INSERT INTO payments (appointment_id, amount, currency) "
+                                  "SELECT a.id, s.deposit_amount, s.currency FROM appointments a "
+                                  "JOIN shops s ON s.id = a.shop_id "
+                                  "WHERE a.id = %s::bigint AND s.deposit_amount > 0 RETURNING id::text AS id"},
+    [SR_Q_OFFER_DECLINE] = {"sr_offer_decline",
+                            "UPDATE slot_offers SET status = 'declined', responded_at = now() "
+                            "WHERE id = %s::bigint AND status IN ('pending', 'sent') "
+                            "RETURNING slot_opening_id::text AS slot_opening_id"},
+    [SR_Q_SENDER_SET_OPT_IN] = {"sr_sender_set_opt_in",
+                                "UPDATE customers c SET sms_opt_in = %s::boolean FROM shops s "
+                                "WHERE s.id = c.shop_id AND c.phone = %s AND s.sms_from = %s"},
+    [SR_Q_SENDER_DECLINE_LIVE_OFFERS] = {"sr_sender_decline_live_offers",
+                                         "UPDATE slot_offers f SET status = 'declined', responded_at = now() "
+                                         "FROM customers c JOIN shops s ON s.id = c.shop_id "
+                                         "WHERE f.customer_id = c.id AND c.phone = %s AND s.sms_from = %s "
+                                         "AND f.status IN ('pending', 'sent') "
+                                         "RETURNING f.slot_opening_id::text AS slot_opening_id"},
+
+    /*
+     * Deposits. A payment row is claimed (leased) before its PaymentIntent is
+     * created, so two processes never call Stripe for it at once; the
+     * Idempotency-Key derived from its id makes a repeated call harmless.
+     * Arguments: one payment id or NULL for any due, the batch size, the lease.
+     */
+    [SR_Q_PAY_CLAIM_DUE] = {"sr_pay_claim_due",
+                            "WITH due AS (SELECT id FROM payments "
+                            "WHERE status = 'pending' AND stripe_payment_intent_id IS NULL "
+                            "AND next_attempt_at <= now() AND (%s::bigint IS NULL OR id = %s::bigint) "
+                            "ORDER BY next_attempt_at, id LIMIT %s::integer FOR UPDATE SKIP LOCKED) "
+                            "UPDATE payments p SET attempts = p.attempts + 1, "
+                            "next_attempt_at = now() + make_interval(secs => %s::integer) "
+                            "FROM due, appointments a, customers c "
+                            "WHERE p.id = due.id AND a.id = p.appointment_id AND c.id = a.customer_id "
+                            "RETURNING p.id::text AS payment_id, p.amount AS amount, p.currency AS currency, "
+                            "p.attempts AS attempts, c.stripe_customer_id AS stripe_customer_id, "
+                            "c.stripe_payment_method_id AS stripe_payment_method_id, "
+                            "a.id::text AS appointment_id, a.source_slot_opening_id::text AS slot_opening_id"},
+    /* What Stripe answered at creation; a final status set by a webhook meanwhile stays. */
+    [SR_Q_PAY_RECORD_INTENT] = {"sr_pay_record_intent",
+                                "UPDATE payments SET stripe_payment_intent_id = COALESCE(%s, stripe_payment_intent_id), "
+                                "status = CASE WHEN status IN ('succeeded', 'failed', 'canceled') THEN status "
+                                "ELSE %s END, last_error = %s "
+                                "WHERE id = %s::bigint RETURNING status AS status, appointment_id::text AS appointment_id"},
+    [SR_Q_PAY_CONFIRM_APPOINTMENT] = {"sr_pay_confirm_appointment",
+                                      "UPDATE appointments SET status = 'confirmed' "
+                                      "WHERE id = %s::bigint AND status = 'awaiting_payment'"},
+    [SR_Q_PAY_RETRY_LATER] = {"sr_pay_retry_later",
+                              "UPDATE payments SET last_error = left(%s, 500), "
+                              "next_attempt_at = now() + make_interval(secs => "
+                              "least(3600, %s::integer * power(2, greatest(attempts - 1, 0)))) "
+                              "WHERE id = %s::bigint AND status = 'pending'"},
+    /* A PaymentIntent by its id, or by the payment id put in its metadata (an
+     * event may come before the creation's answer was stored). */
+    [SR_Q_PAY_FIND] = {"sr_pay_find",
+                       "SELECT p.id::text AS payment_id, a.source_slot_opening_id::text AS slot_opening_id "
+                       "FROM payments p JOIN appointments a ON a.id = p.appointment_id "
+                       "WHERE p.stripe_payment_intent_id = %s OR p.id = %s::bigint "
+                       "ORDER BY (p.stripe_payment_intent_id IS NOT NULL) DESC LIMIT 1"},
+    /* Lock order as for YES: the slot first, then the payment. */
+    [SR_Q_PAY_LOCK_SLOT] = {"sr_pay_lock_slot",
+                            "SELECT id::text AS id FROM slot_openings WHERE id = %s::bigint FOR UPDATE"},
+    [SR_Q_PAY_LOCK] = {"sr_pay_lock",
+                       "SELECT p.id::text AS payment_id, p.status AS status, "
+                       "p.stripe_payment_intent_id AS stripe_payment_intent_id, "
+                       "a.id::text AS appointment_id, a.customer_id::text AS customer_id, "
+                       "a.source_slot_opening_id::text AS slot_opening_id "
+                       "FROM payments p JOIN appointments a ON a.id = p.appointment_id "
+                       "WHERE p.id = %s::bigint FOR UPDATE OF p, a"},
+    [SR_Q_PAY_MARK_FAILED] = {"sr_pay_mark_failed",
+                              "UPDATE payments SET status = 'failed', last_error = left(%s, 500), "
+                              "stripe_payment_intent_id = COALESCE(stripe_payment_intent_id, %s) "
+                              "WHERE id = %s::bigint"},
+    [SR_Q_PAY_CANCEL_APPOINTMENT] = {"sr_pay_cancel_appointment",
+                                     "UPDATE appointments SET status = 'cancelled', cancelled_at = now() "
+                                     "WHERE id = %s::bigint AND status <> 'cancelled'"},
+    [SR_Q_PAY_REOPEN_SLOT] = {"sr_pay_reopen_slot",
+                              "UPDATE slot_openings SET status = 'open', filled_by_appointment_id = NULL, "
+                              "filled_at = NULL WHERE id = %s::bigint AND filled_by_appointment_id = %s::bigint"},
+    [SR_Q_PAY_DECLINE_OFFER] = {"sr_pay_decline_offer",
+                                "UPDATE slot_offers SET status = 'declined', "
+                                "last_error = left('deposit failed: ' || %s, 500) "
+                                "WHERE slot_opening_id = %s::bigint AND customer_id = %s::bigint "
+                                "AND status = 'accepted'"},
+    /* A success after the failure released the booking is kept and flagged for a person. */
+    [SR_Q_PAY_MARK_SUCCEEDED] = {"sr_pay_mark_succeeded",
+                                 "UPDATE payments SET last_error = NULL, "
+                                 "flagged_reason = CASE WHEN status = 'failed' "
+                                 "THEN 'succeeded after the failure released the booking: refund or rebook' "
+                                 "ELSE flagged_reason END, "
+                                 "status = 'succeeded', "
+                                 "stripe_payment_intent_id = COALESCE(stripe_payment_intent_id, %s) "
+                                 "WHERE id = %s::bigint RETURNING flagged_reason AS flagged_reason"},
+    [SR_Q_STRIPE_EVENT_CLAIM] = {"sr_stripe_event_claim",
+                                 "INSERT INTO stripe_events (id, type, payment_intent_id, outcome) "
+                                 "VALUES (%s, %s, %s, 'received') ON CONFLICT (id) DO NOTHING RETURNING id"},
+    [SR_Q_STRIPE_EVENT_RECORD] = {"sr_stripe_event_record",
+                                  "UPDATE stripe_events SET outcome = %s, payment_id = %s::bigint WHERE id = %s"},
 };

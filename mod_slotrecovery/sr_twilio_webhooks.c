@@ -1,6 +1,9 @@
 /* Twilio webhooks: signature check, then the offer loop. */
 #include <apr_uri.h>
 
+#include <apr_escape.h>
+
+#include "sr_booking.h"
 #include "sr_offer_loop.h"
 #include "sr_twilio.h"
 #include "sr_twilio_webhooks.h"
@@ -124,4 +127,60 @@ int sr_twilio_status_webhook(sr_req_t *req)
     }
     req->r->status = HTTP_NO_CONTENT;
     return OK;
+}
+
+static int send_twiml(sr_req_t *req, const char *message)
+{
+    request_rec *r = req->r;
+    const char *xml = apr_pstrcat(r->pool, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response>",
+                                  message ? "<Message>" : "",
+                                  message ? apr_pescape_entity(r->pool, message, 0) : "",
+                                  message ? "</Message>" : "", "</Response>\n", NULL);
+
+    ap_set_content_type(r, "text/xml; charset=utf-8");
+    ap_set_content_length(r, (apr_off_t)strlen(xml));
+    if (!r->header_only) {
+        ap_rputs(xml, r);
+    }
+    return OK;
+}
+
+int sr_twilio_inbound_webhook(sr_req_t *req)
+{
+    apr_array_header_t *params = NULL;
+    sr_inbound_sms_t sms;
+    sr_inbound_result_t result;
+    sr_loop_t loop;
+    sr_db_t *db;
+    sr_status_t status;
+    int http = read_signed_form(req, &params);
+
+    if (http != OK) {
+        return http;
+    }
+    sms.message_sid = param_get(params, "MessageSid");
+    if (!sms.message_sid) {
+        sms.message_sid = param_get(params, "SmsMessageSid");
+    }
+    sms.from = param_get(params, "From");
+    sms.to = param_get(params, "To");
+    sms.body = param_get(params, "Body");
+    if (!sms.message_sid || !*sms.message_sid || strlen(sms.message_sid) > 64 || !sms.from || !*sms.from ||
+        !sms.to || !*sms.to) {
+        return sr_send_error(req, HTTP_BAD_REQUEST, "MessageSid, From and To are required");
+    }
+    if (!sms.body) {
+        sms.body = "";
+    }
+    if (!(db = sr_db_acquire(req->r))) {
+        return sr_send_status(req, SR_UNAVAILABLE, NULL);
+    }
+    sr_offer_loop_for_request(&loop, req->r, req->conf, db);
+    status = sr_booking_handle_sms(&loop, &sms, &result);
+    if (status != SR_OK) {
+        return sr_send_status(req, status, "message");
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, req->r, SR_LOG_PREFIX "SMS %s from %s: %s%s", sms.message_sid,
+                  sms.from, result.action ? result.action : "-", result.duplicate ? " (repeated delivery)" : "");
+    return send_twiml(req, result.reply);
 }

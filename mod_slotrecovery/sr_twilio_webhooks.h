@@ -6,5 +6,7 @@
 
 /* POST /api/twilio/status: delivery reports for the offers' SMS. */
 int sr_twilio_status_webhook(sr_req_t *req);
+/* POST /api/twilio/inbound: customers' answers; replies with TwiML. */
+int sr_twilio_inbound_webhook(sr_req_t *req);
 
 #endif /* SR_TWILIO_WEBHOOKS_H */

@@ -1,0 +1,273 @@
+/* Inbound SMS: keywords, the booking race, consent. */
+#include <apr_lib.h>
+
+#include "sr_booking.h"
+#include "sr_format.h"
+#include "sr_payments.h"
+
+typedef enum { KW_YES, KW_NO, KW_STOP, KW_START, KW_HELP } keyword_t;
+
+/* Case, surrounding white space and trailing punctuation do not matter: "yes!" is YES. */
+static keyword_t classify(apr_pool_t *p, const char *body)
+{
+    static const char *const stop[] = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"};
+    char *word = apr_pstrdup(p, body), *c;
+    apr_size_t len, i;
+
+    while (apr_isspace(*word)) {
+        word++;
+    }
+    len = strlen(word);
+    while (len > 0 && (apr_isspace(word[len - 1]) || strchr("!.?", word[len - 1]))) {
+        word[--len] = '\0';
+    }
+    for (c = word; *c; c++) {
+        *c = (char)apr_toupper(*c);
+    }
+    if (!strcmp(word, "YES") || !strcmp(word, "Y")) {
+        return KW_YES;
+    }
+    if (!strcmp(word, "NO") || !strcmp(word, "N")) {
+        return KW_NO;
+    }
+    for (i = 0; i < sizeof(stop) / sizeof(stop[0]); i++) {
+        if (!strcmp(word, stop[i])) {
+            return KW_STOP;
+        }
+    }
+    if (!strcmp(word, "START") || !strcmp(word, "UNSTOP")) {
+        return KW_START;
+    }
+    return KW_HELP;
+}
+
+typedef struct {
+    const sr_inbound_sms_t *sms;
+    sr_inbound_result_t *out;
+    const char *customer_id;
+    const char *payment_id;               /* a deposit to charge after the commit */
+    apr_array_header_t *slots_to_advance; /* const char * */
+} inbound_work_t;
+
+#define TOO_LATE_REPLY \
+    "Sorry, that slot has been taken or the offer has ended. We'll text you when another one opens."
+
+static sr_status_t book(sr_db_t *db, inbound_work_t *w)
+{
+    apr_pool_t *p = sr_db_pool(db);
+    sr_result_t *offer, *slot, *res;
+    const char *offer_id, *slot_id, *deposit, *appointment_id;
+
+    offer = sr_db_select(db, SR_Q_INBOUND_LIVE_OFFER, SR_ARGS(w->sms->from, w->sms->to));
+    if (!offer) {
+        return SR_UNAVAILABLE;
+    }
+    w->out->action = "too_late";
+    w->out->reply = TOO_LATE_REPLY;
+    if (offer->nrows == 0) {
+        return SR_OK;
+    }
+    offer_id = sr_result_get(offer, 0, "offer_id");
+    slot_id = sr_result_get(offer, 0, "slot_opening_id");
+    w->customer_id = sr_result_get(offer, 0, "customer_id");
+    /* The lock: of concurrent YES answers for this slot, one at a time gets past here. */
+    slot = sr_db_select(db, SR_Q_BOOK_LOCK, SR_ARGS(slot_id, offer_id));
+    if (!slot) {
+        return SR_UNAVAILABLE;
+    }
+    if (slot->nrows == 0 || strcmp(sr_result_get(slot, 0, "slot_status"), "open") ||
+        strcmp(sr_result_get(slot, 0, "offer_status"), "sent") || sr_result_get(slot, 0, "offer_live")[0] != 't') {
+        return SR_OK;
+    }
+    deposit = sr_result_get(slot, 0, "deposit_amount");
+    if (apr_atoi64(deposit) > 0 && sr_result_get(slot, 0, "has_card")[0] != 't') {
+        /* No card to charge the deposit to: the slot goes to the next customer. */
+        if (sr_db_exec(db, SR_Q_OFFER_DECLINE, SR_ARGS(offer_id)) < 0) {
+            return SR_UNAVAILABLE;
+        }
+        APR_ARRAY_PUSH(w->slots_to_advance, const char *) = slot_id;
+        w->out->action = "declined";
+        w->out->reply = apr_pstrcat(p, "Sorry, booking this slot needs a card on file with ",
+                                    sr_result_get(slot, 0, "shop_name"), ". We'll offer it to someone else.", NULL);
+        return SR_OK;
+    }
+    if (sr_db_exec(db, SR_Q_BOOK_ACCEPT_OFFER, SR_ARGS(offer_id)) != 1) {
+        return SR_UNAVAILABLE;
+    }
+    res = sr_db_select(db, SR_Q_BOOK_CREATE_APPOINTMENT, SR_ARGS(w->customer_id, slot_id));
+    if (!res || !(appointment_id = sr_result_scalar(res))) {
+        return SR_UNAVAILABLE;
+    }
+    if (sr_db_exec(db, SR_Q_BOOK_FILL_SLOT, SR_ARGS(appointment_id, slot_id)) != 1) {
+        return SR_UNAVAILABLE;
+    }
+    res = sr_db_select(db, SR_Q_BOOK_CREATE_PAYMENT, SR_ARGS(appointment_id));
+    if (!res) {
+        return SR_UNAVAILABLE;
+    }
+    w->payment_id = sr_result_scalar(res);
+    w->out->action = "booked";
+    w->out->reply = apr_pstrcat(p, "Booked: ", sr_result_get(slot, 0, "shop_name"), ", ",
+                                sr_result_get(slot, 0, "slot_time"), ".",
+                                w->payment_id ? apr_pstrcat(p, " Your ",
+                                                            sr_format_money(p, deposit,
+                                                                            sr_result_get(slot, 0, "currency")),
+                                                            " deposit is charged to your saved card.", NULL)
+                                              : " See you then!",
+                                NULL);
+    return SR_OK;
+}
+
+static sr_status_t decline(sr_db_t *db, inbound_work_t *w)
+{
+    sr_result_t *offer = sr_db_select(db, SR_Q_INBOUND_LIVE_OFFER, SR_ARGS(w->sms->from, w->sms->to));
+    sr_result_t *res;
+
+    if (!offer) {
+        return SR_UNAVAILABLE;
+    }
+    w->out->action = "declined";
+    if (offer->nrows == 0) {
+        w->out->reply = "There is no open offer for you right now. We'll text you when a slot opens.";
+        return SR_OK;
+    }
+    w->customer_id = sr_result_get(offer, 0, "customer_id");
+    res = sr_db_select(db, SR_Q_OFFER_DECLINE, SR_ARGS(sr_result_get(offer, 0, "offer_id")));
+    if (!res) {
+        return SR_UNAVAILABLE;
+    }
+    if (res->nrows > 0) {
+        APR_ARRAY_PUSH(w->slots_to_advance, const char *) = sr_result_get(res, 0, "slot_opening_id");
+    }
+    w->out->reply = "No problem, we'll offer the slot to someone else.";
+    return SR_OK;
+}
+
+static sr_status_t set_consent(sr_db_t *db, inbound_work_t *w, int opt_in, const char *shop_name)
+{
+    apr_pool_t *p = sr_db_pool(db);
+    sr_result_t *res;
+    int i;
+
+    if (sr_db_exec(db, SR_Q_SENDER_SET_OPT_IN, SR_ARGS(opt_in ? "true" : "false", w->sms->from, w->sms->to)) < 0) {
+        return SR_UNAVAILABLE;
+    }
+    if (opt_in) {
+        w->out->action = "opted_in";
+        w->out->reply = apr_pstrcat(p, shop_name, ": you will get slot offers again. Reply STOP to opt out.", NULL);
+        return SR_OK;
+    }
+    /* An offer waiting for this customer is declined and the slot moves on. */
+    res = sr_db_select(db, SR_Q_SENDER_DECLINE_LIVE_OFFERS, SR_ARGS(w->sms->from, w->sms->to));
+    if (!res) {
+        return SR_UNAVAILABLE;
+    }
+    for (i = 0; i < res->nrows; i++) {
+        APR_ARRAY_PUSH(w->slots_to_advance, const char *) = sr_result_get(res, i, "slot_opening_id");
+    }
+    w->out->action = "opted_out";
+    /* Twilio (and the carriers) confirm an opt-out themselves: no reply of ours. */
+    w->out->reply = NULL;
+    return SR_OK;
+}
+
+static sr_status_t inbound_work(sr_db_t *db, void *baton)
+{
+    inbound_work_t *w = baton;
+    apr_pool_t *p = sr_db_pool(db);
+    const sr_inbound_sms_t *sms = w->sms;
+    sr_result_t *res;
+    const char *shop_name;
+    sr_status_t status;
+
+    memset(w->out, 0, sizeof(*w->out));
+    w->customer_id = w->payment_id = NULL;
+    w->slots_to_advance->nelts = 0;
+
+    res = sr_db_select(db, SR_Q_INBOUND_CLAIM, SR_ARGS(sms->message_sid, sms->from, sms->to, sms->body));
+    if (!res) {
+        return SR_UNAVAILABLE;
+    }
+    if (res->nrows == 0) {
+        /* Seen before (maybe just now, by a concurrent delivery): answer as then. */
+        res = sr_db_select(db, SR_Q_INBOUND_GET, SR_ARGS(sms->message_sid));
+        if (!res) {
+            return SR_UNAVAILABLE;
+        }
+        w->out->duplicate = 1;
+        w->out->action = sr_result_get(res, 0, "action");
+        w->out->reply = sr_result_get(res, 0, "reply");
+        return SR_OK;
+    }
+    res = sr_db_select(db, SR_Q_INBOUND_SENDER, SR_ARGS(sms->from, sms->to));
+    if (!res) {
+        return SR_UNAVAILABLE;
+    }
+    if (res->nrows == 0) {
+        w->out->action = "unknown_sender";
+        status = SR_OK;
+    }
+    else {
+        shop_name = sr_result_get(res, 0, "shop_name");
+        w->customer_id = sr_result_get(res, 0, "customer_id");
+        switch (classify(p, sms->body)) {
+        case KW_YES:
+            status = book(db, w);
+            break;
+        case KW_NO:
+            status = decline(db, w);
+            break;
+        case KW_STOP:
+            status = set_consent(db, w, 0, shop_name);
+            break;
+        case KW_START:
+            status = set_consent(db, w, 1, shop_name);
+            break;
+        default:
+            w->out->action = "help";
+            w->out->reply = apr_pstrcat(p, shop_name,
+                                        ": we text you when a slot opens. Reply YES to take an offer, NO to pass, "
+                                        "STOP to opt out.",
+                                        NULL);
+            status = SR_OK;
+            break;
+        }
+    }
+    if (status != SR_OK) {
+        return status;
+    }
+    return sr_db_exec(db, SR_Q_INBOUND_RECORD,
+                      SR_ARGS(w->out->action, w->out->reply, w->customer_id, sms->message_sid)) < 0
+               ? SR_UNAVAILABLE
+               : SR_OK;
+}
+
+sr_status_t sr_booking_handle_sms(sr_loop_t *loop, const sr_inbound_sms_t *sms, sr_inbound_result_t *out)
+{
+    inbound_work_t w;
+    sr_status_t status;
+    int i;
+
+    memset(&w, 0, sizeof(w));
+    w.sms = sms;
+    w.out = out;
+    w.slots_to_advance = apr_array_make(loop->pool, 2, sizeof(const char *));
+    status = sr_db_transaction(loop->db, inbound_work, &w);
+    if (status != SR_OK) {
+        return status;
+    }
+    if (w.payment_id) {
+        const char *refusal = NULL;
+
+        sr_payments_charge_due(loop, w.payment_id, &refusal);
+        if (refusal) {
+            out->reply = "Sorry, your card was declined, so we could not book the slot.";
+        }
+    }
+    for (i = 0; i < w.slots_to_advance->nelts; i++) {
+        sr_advance_t adv;
+
+        sr_offer_loop_advance(loop, APR_ARRAY_IDX(w.slots_to_advance, i, const char *), &adv);
+    }
+    return SR_OK;
+}

@@ -1,0 +1,163 @@
+/* Stripe client: one REST call and the webhook signature scheme. */
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+#include <apr_lib.h>
+
+#include "sr_http.h"
+#include "sr_json.h"
+#include "sr_stripe.h"
+
+sr_status_t sr_stripe_create_payment_intent(apr_pool_t *p, const sr_server_conf_t *conf,
+                                            const sr_stripe_intent_request_t *in, sr_stripe_intent_t *out)
+{
+    sr_http_request_t req;
+    sr_http_response_t res;
+    sr_form_t *form = sr_form_make(p);
+    apr_table_t *headers = apr_table_make(p, 2);
+    sr_json_t *doc, *err;
+    const char *parse_error = NULL, *type = NULL;
+
+    memset(out, 0, sizeof(*out));
+    if (!conf->stripe_secret_key) {
+        out->error = "Stripe is not configured (SlotRecoveryStripeSecretKey)";
+        return SR_UNAVAILABLE;
+    }
+    sr_form_add(form, "amount", apr_psprintf(p, "%" APR_INT64_T_FMT, in->amount));
+    sr_form_add(form, "currency", in->currency);
+    sr_form_add(form, "customer", in->customer);
+    sr_form_add(form, "payment_method", in->payment_method);
+    sr_form_add(form, "confirm", "true");
+    sr_form_add(form, "off_session", "true");
+    sr_form_add(form, "description", "Deposit for a recovered appointment");
+    sr_form_add(form, "metadata[appointment_id]", in->appointment_id);
+    sr_form_add(form, "metadata[slot_opening_id]", in->slot_opening_id);
+    sr_form_add(form, "metadata[payment_id]", in->payment_id);
+    apr_table_setn(headers, "Idempotency-Key", in->idempotency_key);
+
+    memset(&req, 0, sizeof(req));
+    req.method = "POST";
+    req.url = apr_pstrcat(p, conf->stripe_api_base, "/v1/payment_intents", NULL);
+    req.bearer_token = conf->stripe_secret_key;
+    req.headers = headers;
+    req.form = sr_form_encode(form);
+    req.timeout = conf->http_timeout;
+
+    if (sr_http_perform(p, &req, &res) != APR_SUCCESS) {
+        out->error = apr_pstrcat(p, "Stripe unreachable: ", res.error, NULL);
+        return SR_UNAVAILABLE;
+    }
+    doc = sr_json_parse(p, res.body, res.body_len, &parse_error);
+    if (!doc || !sr_json_is_object(doc)) {
+        out->error = apr_psprintf(p, "Stripe answered %d with no JSON object", res.status);
+        return SR_UNAVAILABLE;
+    }
+    if (res.status >= 200 && res.status < 300) {
+        if (sr_json_get_string(doc, "id", &out->id) != SR_JSON_FOUND ||
+            sr_json_get_string(doc, "status", &out->status) != SR_JSON_FOUND) {
+            out->error = "Stripe answered without a PaymentIntent id and status";
+            return SR_UNAVAILABLE;
+        }
+        return SR_OK;
+    }
+    err = sr_json_get_object(doc, "error");
+    if (err) {
+        sr_json_t *intent = sr_json_get_object(err, "payment_intent");
+
+        sr_json_get_string(err, "message", &out->error);
+        sr_json_get_string(err, "type", &type);
+        if (intent) {
+            sr_json_get_string(intent, "id", &out->id);
+            sr_json_get_string(intent, "status", &out->status);
+        }
+    }
+    if (!out->error) {
+        out->error = apr_psprintf(p, "Stripe answered %d", res.status);
+    }
+    /* 402 is Stripe's "request failed" for a refused payment: the card's verdict, final. */
+    if (res.status == 402 || (type && !strcmp(type, "card_error"))) {
+        out->card_declined = 1;
+        return SR_INVALID;
+    }
+    /* 400/404: the request itself is wrong (e.g. an unknown customer); retrying won't help. */
+    if (res.status == 400 || res.status == 404) {
+        return SR_INVALID;
+    }
+    return SR_UNAVAILABLE;
+}
+
+const char *sr_stripe_signature_problem(apr_pool_t *p, const char *secret, const char *header, const char *body,
+                                        apr_size_t body_len, apr_interval_time_t tolerance, apr_time_t now)
+{
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int mac_len = 0;
+    char expected[2 * EVP_MAX_MD_SIZE + 1];
+    const char *timestamp = NULL, *rest;
+    char *signed_payload;
+    apr_size_t tlen;
+    apr_array_header_t *v1 = apr_array_make(p, 2, sizeof(const char *));
+    apr_int64_t t;
+    char *end;
+    unsigned int i;
+    int matched = 0, k;
+
+    if (!header || !*header) {
+        return "Stripe-Signature header missing";
+    }
+    /* t=1492774577,v1=5257a8...,v0=6ffbb5... : items may come in any order. */
+    for (rest = header; *rest;) {
+        char *item = ap_getword(p, &rest, ',');
+        char *key;
+
+        while (apr_isspace(*item)) {
+            item++;
+        }
+        key = ap_getword(p, (const char **)&item, '=');
+        if (!strcmp(key, "t")) {
+            timestamp = item;
+        }
+        else if (!strcmp(key, "v1")) {
+            APR_ARRAY_PUSH(v1, const char *) = item;
+        }
+    }
+    if (!timestamp || !apr_isdigit(*timestamp)) {
+        return "Stripe-Signature has no timestamp";
+    }
+    if (v1->nelts == 0) {
+        return "Stripe-Signature has no v1 signature";
+    }
+    t = apr_strtoi64(timestamp, &end, 10);
+    if (*end) {
+        return "Stripe-Signature timestamp is not a number";
+    }
+    if (t < apr_time_sec(now) - apr_time_sec(tolerance) || t > apr_time_sec(now) + apr_time_sec(tolerance)) {
+        return "Stripe-Signature timestamp outside the tolerance";
+    }
+    /* "t.body", byte for byte: the body may hold anything, NULs included. */
+    tlen = strlen(timestamp);
+    signed_payload = apr_palloc(p, tlen + 1 + body_len);
+    memcpy(signed_payload, timestamp, tlen);
+    signed_payload[tlen] = '.';
+    memcpy(signed_payload + tlen + 1, body, body_len);
+    if (!HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)signed_payload, tlen + 1 + body_len,
+              mac, &mac_len)) {
+        return "cannot compute the signature";
+    }
+    for (i = 0; i < mac_len; i++) {
+        static const char hex[] = "0123456789abcdef";
+
+        expected[2 * i] = hex[mac[i] >> 4];
+        expected[2 * i + 1] = hex[mac[i] & 0xf];
+    }
+    expected[2 * mac_len] = '\0';
+    /* Every candidate is compared, in constant time, whatever matched before. */
+    for (k = 0; k < v1->nelts; k++) {
+        const char *candidate = APR_ARRAY_IDX(v1, k, const char *);
+
+        if (strlen(candidate) == 2 * mac_len) {
+            matched |= CRYPTO_memcmp(candidate, expected, 2 * mac_len) == 0;
+        }
+    }
+    return matched ? NULL : "no v1 signature matches";
+}

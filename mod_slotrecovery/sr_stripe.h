@@ -1,0 +1,44 @@
+/* Stripe: creating PaymentIntents for deposits and checking webhook signatures. */
+#ifndef SR_STRIPE_H
+#define SR_STRIPE_H
+
+#include "mod_slotrecovery.h"
+#include "sr_config.h"
+
+typedef struct {
+    apr_int64_t amount;           /* minor units */
+    const char *currency;
+    const char *customer;         /* cus_... */
+    const char *payment_method;   /* pm_... */
+    const char *idempotency_key;
+    const char *appointment_id;   /* metadata, so events find their way back */
+    const char *slot_opening_id;
+    const char *payment_id;
+} sr_stripe_intent_request_t;
+
+typedef struct {
+    const char *id;         /* pi_..., when Stripe made one (also on a card error) */
+    const char *status;     /* the PaymentIntent's status */
+    const char *error;      /* Stripe's message when it refused or could not be reached */
+    int card_declined;      /* 402: the card was refused, a payment failure */
+} sr_stripe_intent_t;
+
+/*
+ * POST {base}/v1/payment_intents with confirm=true, off_session=true.
+ * SR_OK with out->status when Stripe answered 2xx; SR_INVALID when it
+ * refused the payment (card_declined says a card error); SR_UNAVAILABLE when
+ * it could not be reached or failed (retry with the same idempotency key).
+ */
+sr_status_t sr_stripe_create_payment_intent(apr_pool_t *p, const sr_server_conf_t *conf,
+                                            const sr_stripe_intent_request_t *in, sr_stripe_intent_t *out);
+
+/*
+ * Checks a Stripe-Signature header ("t=...,v1=...,v1=...") over the raw body:
+ * HMAC-SHA256 with the webhook secret of "t.body", hex; any v1 may match;
+ * compared in constant time; t within tolerance of now. NULL when valid,
+ * else why not.
+ */
+const char *sr_stripe_signature_problem(apr_pool_t *p, const char *secret, const char *header, const char *body,
+                                        apr_size_t body_len, apr_interval_time_t tolerance, apr_time_t now);
+
+#endif /* SR_STRIPE_H */
