@@ -153,6 +153,50 @@ int sr_api_shop_update(sr_req_t *req)
     return run(req, shop_update_work, &w, 1, HTTP_OK);
 }
 
+static sr_status_t shop_user_grant_work(sr_db_t *db, void *baton)
+{
+    api_work_t *w = baton;
+    sr_result_t *res = sr_db_select(db, SR_Q_SHOP_GET, SR_ARGS(w->id));
+    const char *shop_id;
+
+    if (!res) {
+        return SR_UNAVAILABLE;
+    }
+    if (res->nrows == 0) {
+        w->problem = "shop";
+        return SR_NOT_FOUND;
+    }
+    res = sr_db_select(db, SR_Q_SHOP_USER_GRANT, SR_ARGS(w->args[0], w->id));
+    if (!res || !(shop_id = sr_result_get(res, 0, "shop_id"))) {
+        return SR_UNAVAILABLE;
+    }
+    if (strcmp(shop_id, w->id)) {
+        w->problem = "username: this user already has another shop";
+        return SR_CONFLICT;
+    }
+    w->view = sr_json_object(sr_db_pool(db));
+    sr_json_set_string(w->view, "username", w->args[0]);
+    sr_json_set_string(w->view, "shopId", w->id);
+    w->args[1] = sr_result_get(res, 0, "created");
+    return SR_OK;
+}
+
+/* POST /api/shops/{id}/users {username}: the dashboard shows this shop to that user. */
+int sr_api_shop_user_grant(sr_req_t *req)
+{
+    api_work_t w = {.id = req->id};
+    sr_fields_t f;
+    int rc = read_fields(req, &f);
+
+    if (rc != OK) {
+        return rc;
+    }
+    if (!sr_field_text(&f, "username", 1, 255, &w.args[0])) {
+        return sr_send_error(req, HTTP_BAD_REQUEST, "%s", f.error);
+    }
+    return run(req, shop_user_grant_work, &w, 1, HTTP_CREATED);
+}
+
 /* --- customers -------------------------------------------------------------- */
 
 static sr_status_t customer_create_work(sr_db_t *db, void *baton)
@@ -268,6 +312,31 @@ int sr_api_appointment_get(sr_req_t *req)
     return run(req, appointment_get_work, &w, 0, HTTP_OK);
 }
 
+int sr_api_appointment_cancel(sr_req_t *req)
+{
+    const char *prefix = sr_public_prefix(req);
+    sr_cancellation_t c;
+    sr_json_t *doc;
+    sr_loop_t loop;
+    sr_db_t *db = sr_db_acquire(req->r);
+    sr_status_t status;
+
+    if (!db) {
+        return sr_send_status(req, SR_UNAVAILABLE, NULL);
+    }
+    sr_offer_loop_for_request(&loop, req->r, req->conf, db);
+    status = sr_slots_cancel_and_offer(&loop, req->id, prefix, &c);
+    if (status != SR_OK) {
+        return sr_send_status(req, status, "appointment");
+    }
+    doc = sr_json_object(req->r->pool);
+    sr_json_set(doc, "appointment", c.appointment);
+    sr_json_set(doc, "slotOpening", c.slot_opening);
+    return sr_send_json(req, HTTP_OK, doc);
+}
+
+/* --- slot openings ---------------------------------------------------------- */
+
 static sr_status_t slot_opening_view_work(sr_db_t *db, void *baton)
 {
     api_work_t *w = baton;
@@ -279,46 +348,6 @@ static sr_status_t slot_opening_view_work(sr_db_t *db, void *baton)
     }
     return SR_OK;
 }
-
-int sr_api_appointment_cancel(sr_req_t *req)
-{
-    const char *prefix = req->conf->public_base_url ? apr_pstrcat(req->r->pool, req->conf->public_base_url,
-                                                                   req->mount, NULL)
-                                                    : NULL;
-    sr_cancellation_t c;
-    sr_json_t *doc;
-    sr_db_t *db = sr_db_acquire(req->r);
-    sr_status_t status;
-
-    if (!db) {
-        return sr_send_status(req, SR_UNAVAILABLE, NULL);
-    }
-    status = sr_slots_cancel_appointment(db, req->id, prefix, &c);
-    if (status != SR_OK) {
-        return sr_send_status(req, status, "appointment");
-    }
-    if (c.opened_now) {
-        sr_loop_t loop;
-        sr_advance_t adv;
-        api_work_t w = {.id = c.slot_opening_id};
-
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, req->r, SR_LOG_PREFIX "appointment %s cancelled: slot opening %s",
-                      req->id, c.slot_opening_id);
-        /* The cancellation is committed; offering the slot is the loop's job and
-         * the sweep's if this first try fails. The answer shows the first offer. */
-        sr_offer_loop_for_request(&loop, req->r, req->conf, db);
-        if (sr_offer_loop_advance(&loop, c.slot_opening_id, &adv) == SR_OK &&
-            sr_db_read(db, slot_opening_view_work, &w) == SR_OK) {
-            c.slot_opening = w.view;
-        }
-    }
-    doc = sr_json_object(req->r->pool);
-    sr_json_set(doc, "appointment", c.appointment);
-    sr_json_set(doc, "slotOpening", c.slot_opening);
-    return sr_send_json(req, HTTP_OK, doc);
-}
-
-/* --- slot openings ---------------------------------------------------------- */
 
 int sr_api_slot_opening_get(sr_req_t *req)
 {

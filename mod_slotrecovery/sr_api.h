@@ -6,6 +6,7 @@
 
 int sr_api_shop_create(sr_req_t *req);
 int sr_api_shop_update(sr_req_t *req);
+int sr_api_shop_user_grant(sr_req_t *req);
 int sr_api_customer_create(sr_req_t *req);
 int sr_api_appointment_create(sr_req_t *req);
 int sr_api_appointment_get(sr_req_t *req);

@@ -52,6 +52,7 @@ void *sr_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     conf->stripe_webhook_secret = SR_MERGE_PTR(stripe_webhook_secret);
     conf->stripe_api_base = SR_MERGE_PTR(stripe_api_base);
     conf->max_body = SR_MERGE_NUM(max_body);
+    conf->assets_dir = SR_MERGE_PTR(assets_dir);
     conf->sweep_interval = SR_MERGE_NUM(sweep_interval);
     conf->offer_max_attempts = SR_MERGE_NUM(offer_max_attempts);
     conf->offer_cutoff = SR_MERGE_NUM(offer_cutoff);
@@ -71,6 +72,9 @@ void sr_config_finalize(server_rec *s)
         }
         if (!conf->stripe_api_base) {
             conf->stripe_api_base = SR_DEFAULT_STRIPE_API_BASE;
+        }
+        if (!conf->assets_dir) {
+            conf->assets_dir = SR_DEFAULT_ASSETS_DIR;
         }
         if (conf->max_body == SR_UNSET) {
             conf->max_body = SR_DEFAULT_MAX_BODY;
@@ -335,6 +339,24 @@ static const char *set_number(cmd_parms *cmd, void *dconf, const char *arg)
     return NULL;
 }
 
+static const char *set_assets_dir(cmd_parms *cmd, void *dconf, const char *arg)
+{
+    sr_server_conf_t *conf = sr_config_get(cmd->server);
+    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
+    const char *dir;
+    apr_finfo_t info;
+
+    if (err) {
+        return err;
+    }
+    dir = ap_server_root_relative(cmd->pool, arg);
+    if (!dir || apr_stat(&info, dir, APR_FINFO_TYPE, cmd->temp_pool) != APR_SUCCESS || info.filetype != APR_DIR) {
+        return apr_psprintf(cmd->pool, "%s: '%s' is not a directory", cmd->cmd->name, arg);
+    }
+    conf->assets_dir = dir;
+    return NULL;
+}
+
 static const char *set_max_body(cmd_parms *cmd, void *dconf, const char *arg)
 {
     sr_server_conf_t *conf = sr_config_get(cmd->server);
@@ -392,6 +414,8 @@ const command_rec sr_config_directives[] = {
                         SR_VALUE_STRIPE_WEBHOOK_SECRET, 1, "File holding the Stripe webhook signing secret"),
     SR_URL_DIRECTIVE("SlotRecoveryStripeApiBase", stripe_api_base,
                      "Base URL of Stripe's REST API (default " SR_DEFAULT_STRIPE_API_BASE ")"),
+    AP_INIT_TAKE1("SlotRecoveryAssetsDir", set_assets_dir, NULL, RSRC_CONF,
+                  "Directory holding the dashboard's slotrecovery.css (default: where make install put it)"),
     AP_INIT_TAKE1("SlotRecoveryMaxBody", set_max_body, NULL, RSRC_CONF,
                   "Largest request body accepted, in bytes (default 262144)"),
     SR_NUMBER_DIRECTIVE("SlotRecoverySweepInterval", sweep_interval, 1, 3600, SR_NUMBER_SECONDS,

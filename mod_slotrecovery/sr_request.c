@@ -1,7 +1,5 @@
 /* Request bodies, JSON answers, errors and the internal secret. */
-#include <openssl/crypto.h>
-#include <openssl/sha.h>
-
+#include "sr_crypto.h"
 #include "sr_request.h"
 
 int sr_status_to_http(sr_status_t status)
@@ -145,19 +143,6 @@ int sr_read_json_object(sr_req_t *req, sr_json_t **obj)
     return OK;
 }
 
-int sr_secret_equals(const char *given, const char *expected)
-{
-    unsigned char a[SHA256_DIGEST_LENGTH], b[SHA256_DIGEST_LENGTH];
-
-    if (!given || !expected) {
-        return 0;
-    }
-    /* Comparing digests keeps the time independent of both content and length. */
-    SHA256((const unsigned char *)given, strlen(given), a);
-    SHA256((const unsigned char *)expected, strlen(expected), b);
-    return CRYPTO_memcmp(a, b, sizeof(a)) == 0;
-}
-
 int sr_require_internal_secret(sr_req_t *req)
 {
     const char *given;
@@ -173,4 +158,12 @@ int sr_require_internal_secret(sr_req_t *req)
                                                            : "missing x-internal-secret header");
     }
     return OK;
+}
+
+const char *sr_public_prefix(const sr_req_t *req)
+{
+    if (!req->conf->public_base_url) {
+        return NULL;
+    }
+    return apr_pstrcat(req->r->pool, req->conf->public_base_url, req->mount, NULL);
 }

@@ -37,10 +37,10 @@ int sr_send_error(sr_req_t *req, int status, const char *fmt, ...) __attribute__
 /* The answer for a failed domain outcome (status != SR_OK). */
 int sr_send_status(sr_req_t *req, sr_status_t status, const char *what);
 
-/* Constant-time comparison of two secrets of any length. */
-int sr_secret_equals(const char *given, const char *expected);
-
 /* Checks x-internal-secret; OK, or DONE with the 401/503 sent. */
 int sr_require_internal_secret(sr_req_t *req);
+
+/* SlotRecoveryPublicBaseUrl joined with the mount prefix; NULL when unset. */
+const char *sr_public_prefix(const sr_req_t *req);
 
 #endif /* SR_REQUEST_H */

@@ -4,6 +4,7 @@
  */
 #include "sr_api.h"
 #include "sr_config.h"
+#include "sr_dashboard.h"
 #include "sr_jobs.h"
 #include "sr_request.h"
 #include "sr_router.h"
@@ -25,6 +26,7 @@ typedef struct {
 static const sr_route_t routes[] = {
     {M_POST, "/api/shops", sr_api_shop_create, SR_ROUTE_INTERNAL},
     {M_PATCH, "/api/shops/{id}", sr_api_shop_update, SR_ROUTE_INTERNAL},
+    {M_POST, "/api/shops/{id}/users", sr_api_shop_user_grant, SR_ROUTE_INTERNAL},
     {M_POST, "/api/customers", sr_api_customer_create, SR_ROUTE_INTERNAL},
     {M_POST, "/api/appointments", sr_api_appointment_create, SR_ROUTE_INTERNAL},
     {M_GET, "/api/appointments/{id}", sr_api_appointment_get, SR_ROUTE_INTERNAL},
@@ -36,6 +38,14 @@ static const sr_route_t routes[] = {
     {M_POST, "/api/twilio/status", sr_twilio_status_webhook, 0},
     {M_POST, "/api/twilio/inbound", sr_twilio_inbound_webhook, 0},
     {M_POST, "/api/stripe/webhook", sr_stripe_webhook, 0},
+    /* The dashboard: httpd authenticates, the pages map the user to a shop. */
+    {M_GET, "/app", sr_dashboard_home, 0},
+    {M_GET, "/app/appointments", sr_dashboard_appointments, 0},
+    {M_GET, "/app/appointments/{id}", sr_dashboard_appointment, 0},
+    {M_POST, "/app/appointments/{id}/cancel", sr_dashboard_cancel, 0},
+    {M_GET, "/app/slot-openings.csv", sr_dashboard_slot_openings_csv, 0},
+    {M_GET, "/app/slot-openings/{id}", sr_dashboard_slot_opening, 0},
+    {M_GET, "/app/assets/slotrecovery.css", sr_dashboard_stylesheet, 0},
 };
 
 /* Whether path starts with the segment "/api" or "/app". */

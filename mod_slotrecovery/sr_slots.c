@@ -55,3 +55,37 @@ sr_status_t sr_slots_cancel_appointment(sr_db_t *db, const char *appointment_id,
 
     return sr_db_transaction(db, cancel_work, &w);
 }
+
+typedef struct {
+    const char *id;
+    sr_json_t *view;
+} view_work_t;
+
+static sr_status_t slot_opening_view_work(sr_db_t *db, void *baton)
+{
+    view_work_t *w = baton;
+
+    w->view = sr_view_slot_opening(db, w->id);
+    return w->view ? SR_OK : SR_UNAVAILABLE;
+}
+
+sr_status_t sr_slots_cancel_and_offer(sr_loop_t *loop, const char *appointment_id, const char *public_url_prefix,
+                                      sr_cancellation_t *out)
+{
+    sr_status_t status = sr_slots_cancel_appointment(loop->db, appointment_id, public_url_prefix, out);
+    sr_advance_t adv;
+    view_work_t w;
+
+    if (status != SR_OK || !out->opened_now) {
+        return status;
+    }
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, loop->s, SR_LOG_PREFIX "appointment %s cancelled: slot opening %s",
+                 appointment_id, out->slot_opening_id);
+    /* The cancellation is committed; if this first offer fails, the sweep offers the slot. */
+    w.id = out->slot_opening_id;
+    if (sr_offer_loop_advance(loop, out->slot_opening_id, &adv) == SR_OK &&
+        sr_db_read(loop->db, slot_opening_view_work, &w) == SR_OK) {
+        out->slot_opening = w.view;
+    }
+    return SR_OK;
+}

@@ -4,6 +4,7 @@
 
 #include "sr_db.h"
 #include "sr_json.h"
+#include "sr_offer_loop.h"
 
 typedef struct {
     sr_json_t *appointment;      /* the cancelled appointment's view */
@@ -21,5 +22,13 @@ typedef struct {
  */
 sr_status_t sr_slots_cancel_appointment(sr_db_t *db, const char *appointment_id, const char *public_url_prefix,
                                         sr_cancellation_t *out);
+
+/*
+ * The cancellation as the API and the dashboard run it: cancel (one
+ * transaction), then offer a newly opened slot to the first customer, and
+ * report the slot opening as it stands after that first offer.
+ */
+sr_status_t sr_slots_cancel_and_offer(sr_loop_t *loop, const char *appointment_id, const char *public_url_prefix,
+                                      sr_cancellation_t *out);
 
 #endif /* SR_SLOTS_H */

@@ -383,4 +383,104 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                                  "VALUES (%s, %s, %s, 'received') ON CONFLICT (id) DO NOTHING RETURNING id"},
     [SR_Q_STRIPE_EVENT_RECORD] = {"sr_stripe_event_record",
                                   "UPDATE stripe_events SET outcome = %s, payment_id = %s::bigint WHERE id = %s"},
+
+    /*
+     * The dashboard. Every query names the shop of the signed-in user, so
+     * another shop's ids match nothing. Times are shown in the shop's zone.
+     * The slot filters: status (or NULL), first and last day of the slot's
+     * date in the shop's zone (or NULL).
+     */
+    /* A user stays with the shop it was given: a different shop comes back for a 409. */
+    [SR_Q_SHOP_USER_GRANT] = {"sr_shop_user_grant",
+                              "INSERT INTO shop_users (username, shop_id) VALUES (%s, %s::bigint) "
+                              "ON CONFLICT (username) DO UPDATE SET shop_id = shop_users.shop_id "
+                              "RETURNING shop_id::text AS shop_id, (xmax = 0) AS created"},
+    [SR_Q_DASH_SHOP_FOR_USER] = {"sr_dash_shop_for_user",
+                                 "SELECT s.id::text AS id, s.name AS name, s.timezone AS timezone, "
+                                 "s.currency AS currency FROM shop_users u JOIN shops s ON s.id = u.shop_id "
+                                 "WHERE u.username = %s"},
+    [SR_Q_DASH_UPCOMING] = {"sr_dash_upcoming",
+                            "SELECT a.id::text AS id, "
+                            "to_char(a.starts_at AT TIME ZONE s.timezone, 'Dy DD Mon YYYY HH24:MI') AS starts, "
+                            "to_char(a.ends_at AT TIME ZONE s.timezone, 'HH24:MI') AS ends, a.status AS status, "
+                            "c.name AS customer, a.source_slot_opening_id::text AS slot_opening_id "
+                            "FROM appointments a JOIN customers c ON c.id = a.customer_id "
+                            "JOIN shops s ON s.id = a.shop_id "
+                            "WHERE a.shop_id = %s::bigint AND a.starts_at >= now() AND a.status <> 'cancelled' "
+                            "ORDER BY a.starts_at, a.id LIMIT 50"},
+#define SLOT_FILTERS                                                                                   \
+    "AND (%s::text IS NULL OR o.status = %s) "                                                         \
+    "AND (%s::date IS NULL OR o.starts_at >= (%s::date)::timestamp AT TIME ZONE s.timezone) "          \
+    "AND (%s::date IS NULL OR o.starts_at < ((%s::date) + 1)::timestamp AT TIME ZONE s.timezone) "
+    [SR_Q_DASH_FIGURES] = {"sr_dash_figures",
+                           "SELECT count(*) AS opened, count(*) FILTER (WHERE o.status = 'filled') AS filled, "
+                           "count(*) FILTER (WHERE o.status = 'expired') AS expired, "
+                           "round(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM "
+                           "o.filled_at - o.created_at)) FILTER (WHERE o.status = 'filled'))::bigint "
+                           "AS median_fill_seconds, "
+                           "COALESCE(sum(p.amount) FILTER (WHERE p.status = 'succeeded'), 0) AS deposits "
+                           "FROM slot_openings o JOIN shops s ON s.id = o.shop_id "
+                           "LEFT JOIN payments p ON p.appointment_id = o.filled_by_appointment_id "
+                           "WHERE o.shop_id = %s::bigint " SLOT_FILTERS},
+    [SR_Q_DASH_SLOT_LIST] = {"sr_dash_slot_list",
+                             "SELECT o.id::text AS id, "
+                             "to_char(o.starts_at AT TIME ZONE s.timezone, 'Dy DD Mon YYYY HH24:MI') AS starts, "
+                             "to_char(o.ends_at AT TIME ZONE s.timezone, 'HH24:MI') AS ends, o.status AS status, "
+                             "to_char(o.created_at AT TIME ZONE s.timezone, 'DD Mon YYYY HH24:MI') AS created, "
+                             "o.filled_by_appointment_id::text AS booking_id "
+                             "FROM slot_openings o JOIN shops s ON s.id = o.shop_id "
+                             "WHERE o.shop_id = %s::bigint " SLOT_FILTERS
+                             "ORDER BY o.created_at DESC, o.id DESC LIMIT %s::integer OFFSET %s::integer"},
+    [SR_Q_DASH_SLOT_CSV] = {"sr_dash_slot_csv",
+                            "SELECT o.id::text AS id, "
+                            "to_char(o.starts_at AT TIME ZONE s.timezone, 'YYYY-MM-DD HH24:MI') AS starts, "
+                            "to_char(o.ends_at AT TIME ZONE s.timezone, 'YYYY-MM-DD HH24:MI') AS ends, "
+                            "o.status AS status, "
+                            "to_char(o.created_at AT TIME ZONE s.timezone, 'YYYY-MM-DD HH24:MI') AS created, "
+                            "(SELECT count(*) FROM slot_offers f WHERE f.slot_opening_id = o.id "
+                            "AND f.sent_at IS NOT NULL) AS offers_sent, "
+                            "fc.name AS filled_by, o.filled_by_appointment_id::text AS booking_id, "
+                            "round(extract(epoch FROM o.filled_at - o.created_at))::bigint AS fill_seconds, "
+                            "p.amount AS deposit_amount, p.currency AS deposit_currency, p.status AS deposit_status "
+                            "FROM slot_openings o JOIN shops s ON s.id = o.shop_id "
+                            "LEFT JOIN appointments fa ON fa.id = o.filled_by_appointment_id "
+                            "LEFT JOIN customers fc ON fc.id = fa.customer_id "
+                            "LEFT JOIN payments p ON p.appointment_id = fa.id "
+                            "WHERE o.shop_id = %s::bigint " SLOT_FILTERS
+                            "ORDER BY o.created_at DESC, o.id DESC LIMIT 100000"},
+#undef SLOT_FILTERS
+    [SR_Q_DASH_SLOT_DETAIL] = {"sr_dash_slot_detail",
+                               "SELECT o.id::text AS id, o.status AS status, o.expired_reason AS expired_reason, "
+                               "to_char(o.starts_at AT TIME ZONE s.timezone, 'Dy DD Mon YYYY HH24:MI') AS starts, "
+                               "to_char(o.ends_at AT TIME ZONE s.timezone, 'HH24:MI') AS ends, "
+                               "to_char(o.created_at AT TIME ZONE s.timezone, 'DD Mon YYYY HH24:MI') AS created, "
+                               "src.id::text AS source_id, sc.name AS source_customer, "
+                               "o.filled_by_appointment_id::text AS booking_id, fc.name AS booked_customer "
+                               "FROM slot_openings o JOIN shops s ON s.id = o.shop_id "
+                               "JOIN appointments src ON src.id = o.source_appointment_id "
+                               "JOIN customers sc ON sc.id = src.customer_id "
+                               "LEFT JOIN appointments fa ON fa.id = o.filled_by_appointment_id "
+                               "LEFT JOIN customers fc ON fc.id = fa.customer_id "
+                               "WHERE o.id = %s::bigint AND o.shop_id = %s::bigint"},
+    [SR_Q_DASH_SLOT_OFFERS] = {"sr_dash_slot_offers",
+                               "SELECT f.id::text AS id, c.name AS customer, f.status AS status, "
+                               "to_char(f.sent_at AT TIME ZONE s.timezone, 'DD Mon HH24:MI:SS') AS sent, "
+                               "to_char(f.expires_at AT TIME ZONE s.timezone, 'DD Mon HH24:MI:SS') AS expires, "
+                               "f.attempts AS attempts, f.last_error AS last_error "
+                               "FROM slot_offers f JOIN customers c ON c.id = f.customer_id "
+                               "JOIN slot_openings o ON o.id = f.slot_opening_id JOIN shops s ON s.id = o.shop_id "
+                               "WHERE f.slot_opening_id = %s::bigint AND o.shop_id = %s::bigint ORDER BY f.id"},
+    [SR_Q_DASH_APPOINTMENT] = {"sr_dash_appointment",
+                               "SELECT a.id::text AS id, a.status AS status, "
+                               "to_char(a.starts_at AT TIME ZONE s.timezone, 'Dy DD Mon YYYY HH24:MI') AS starts, "
+                               "to_char(a.ends_at AT TIME ZONE s.timezone, 'HH24:MI') AS ends, "
+                               "to_char(a.created_at AT TIME ZONE s.timezone, 'DD Mon YYYY HH24:MI') AS created, "
+                               "c.name AS customer, c.phone AS phone, c.email AS email, "
+                               "a.source_slot_opening_id::text AS slot_opening_id, "
+                               "p.status AS payment_status, p.amount AS payment_amount, "
+                               "p.currency AS payment_currency, p.stripe_payment_intent_id AS payment_intent, "
+                               "p.last_error AS payment_error, p.flagged_reason AS payment_flag "
+                               "FROM appointments a JOIN customers c ON c.id = a.customer_id "
+                               "JOIN shops s ON s.id = a.shop_id LEFT JOIN payments p ON p.appointment_id = a.id "
+                               "WHERE a.id = %s::bigint AND a.shop_id = %s::bigint"},
 };

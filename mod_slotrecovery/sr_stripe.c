@@ -1,10 +1,7 @@
 /* Stripe client: one REST call and the webhook signature scheme. */
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <apr_lib.h>
 
+#include "sr_crypto.h"
 #include "sr_http.h"
 #include "sr_json.h"
 #include "sr_stripe.h"
@@ -90,16 +87,13 @@ sr_status_t sr_stripe_create_payment_intent(apr_pool_t *p, const sr_server_conf_
 const char *sr_stripe_signature_problem(apr_pool_t *p, const char *secret, const char *header, const char *body,
                                         apr_size_t body_len, apr_interval_time_t tolerance, apr_time_t now)
 {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int mac_len = 0;
-    char expected[2 * EVP_MAX_MD_SIZE + 1];
+    const char *expected;
     const char *timestamp = NULL, *rest;
     char *signed_payload;
     apr_size_t tlen;
     apr_array_header_t *v1 = apr_array_make(p, 2, sizeof(const char *));
     apr_int64_t t;
     char *end;
-    unsigned int i;
     int matched = 0, k;
 
     if (!header || !*header) {
@@ -140,24 +134,15 @@ const char *sr_stripe_signature_problem(apr_pool_t *p, const char *secret, const
     memcpy(signed_payload, timestamp, tlen);
     signed_payload[tlen] = '.';
     memcpy(signed_payload + tlen + 1, body, body_len);
-    if (!HMAC(EVP_sha256(), secret, (int)strlen(secret), (const unsigned char *)signed_payload, tlen + 1 + body_len,
-              mac, &mac_len)) {
+    expected = sr_hmac_sha256_hex(p, secret, signed_payload, tlen + 1 + body_len);
+    if (!expected) {
         return "cannot compute the signature";
     }
-    for (i = 0; i < mac_len; i++) {
-        static const char hex[] = "0123456789abcdef";
-
-        expected[2 * i] = hex[mac[i] >> 4];
-        expected[2 * i + 1] = hex[mac[i] & 0xf];
-    }
-    expected[2 * mac_len] = '\0';
     /* Every candidate is compared, in constant time, whatever matched before. */
     for (k = 0; k < v1->nelts; k++) {
         const char *candidate = APR_ARRAY_IDX(v1, k, const char *);
 
-        if (strlen(candidate) == 2 * mac_len) {
-            matched |= CRYPTO_memcmp(candidate, expected, 2 * mac_len) == 0;
-        }
+        matched |= sr_secret_equals(candidate, expected);
     }
     return matched ? NULL : "no v1 signature matches";
 }

@@ -1,11 +1,7 @@
 /* Twilio client: one REST call and the webhook signature scheme. */
-#include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
-#include <apr_base64.h>
 #include <apr_escape.h>
 
+#include "sr_crypto.h"
 #include "sr_http.h"
 #include "sr_json.h"
 #include "sr_twilio.h"
@@ -78,11 +74,7 @@ int sr_twilio_signature_valid(apr_pool_t *p, const char *auth_token, const char 
                               const apr_array_header_t *params, const char *signature)
 {
     apr_array_header_t *sorted = apr_array_copy(p, params);
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int mac_len = 0;
-    char *expected;
-    const char *data;
-    apr_size_t sig_len, exp_len;
+    const char *data, *expected;
     int i;
 
     if (!auth_token || !signature || !*signature) {
@@ -95,13 +87,6 @@ int sr_twilio_signature_valid(apr_pool_t *p, const char *auth_token, const char 
 
         data = apr_pstrcat(p, data, pair->name, pair->value ? pair->value : "", NULL);
     }
-    if (!HMAC(EVP_sha1(), auth_token, (int)strlen(auth_token), (const unsigned char *)data, strlen(data), mac,
-              &mac_len)) {
-        return 0;
-    }
-    expected = apr_palloc(p, (apr_size_t)apr_base64_encode_len((int)mac_len));
-    apr_base64_encode(expected, (const char *)mac, (int)mac_len);
-    exp_len = strlen(expected);
-    sig_len = strlen(signature);
-    return sig_len == exp_len && CRYPTO_memcmp(expected, signature, exp_len) == 0;
+    expected = sr_hmac_sha1_base64(p, auth_token, data, strlen(data));
+    return expected && sr_secret_equals(signature, expected);
 }

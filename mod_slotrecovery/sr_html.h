@@ -1,0 +1,21 @@
+/* HTML output for the dashboard: every value goes through sr_html_text(). */
+#ifndef SR_HTML_H
+#define SR_HTML_H
+
+#include "mod_slotrecovery.h"
+
+/* Escapes & < > " ' for text and double-quoted attributes. */
+const char *sr_html_escape(apr_pool_t *p, const char *s);
+
+/* Starts a page: doctype, head with the stylesheet under the mount, header bar. */
+void sr_html_begin(request_rec *r, const char *mount, const char *title, const char *shop_name);
+void sr_html_end(request_rec *r);
+
+/* An escaped value; NULL prints an em dash. */
+void sr_html_text(request_rec *r, const char *s);
+/* A status badge: <span class="badge badge-STATUS">STATUS</span>. */
+void sr_html_badge(request_rec *r, const char *status);
+/* <a href="URL">TEXT</a>, both escaped. */
+void sr_html_link(request_rec *r, const char *url, const char *text);
+
+#endif /* SR_HTML_H */
