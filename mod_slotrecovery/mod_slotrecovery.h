@@ -32,10 +32,10 @@ extern module AP_MODULE_DECLARE_DATA slotrecovery_module;
  */
 typedef enum {
     SR_OK = 0,
-    SR_INVALID,     /* the caller sent something wrong: 400 */
-    SR_NOT_FOUND,   /* a referenced row does not exist (or is not the caller's): 404 */
-    SR_CONFLICT,    /* the request collides with the current state: 409 */
-    SR_UNAVAILABLE  /* PostgreSQL (or a provider) is unreachable: 503, retry later */
+    SR_INVALID,    /* the caller sent something wrong: 400 */
+    SR_NOT_FOUND,  /* a referenced row does not exist (or is not the caller's): 404 */
+    SR_CONFLICT,   /* the request collides with the current state: 409 */
+    SR_UNAVAILABLE /* PostgreSQL (or a provider) is unreachable: 503, retry later */
 } sr_status_t;
 
 /* A decoded form field (application/x-www-form-urlencoded). */

@@ -15,10 +15,10 @@
 
 /* What a unit of work hands back to its handler. */
 typedef struct {
-    const char *args[12];  /* validated input, in statement order */
-    const char *id;        /* the row the work is about */
-    sr_json_t *view;       /* the answer */
-    const char *problem;   /* the message for a refusal */
+    const char *args[12]; /* validated input, in statement order */
+    const char *id;       /* the row the work is about */
+    sr_json_t *view;      /* the answer */
+    const char *problem;  /* the message for a refusal */
 } api_work_t;
 
 static int answer(sr_req_t *req, sr_status_t status, int ok_status, const api_work_t *w)
@@ -59,8 +59,8 @@ static sr_status_t shop_create_work(sr_db_t *db, void *baton)
 {
     api_work_t *w = baton;
     sr_result_t *res = sr_db_select(db, SR_Q_SHOP_INSERT,
-                                    SR_ARGS(w->args[0], w->args[1], w->args[2], w->args[3], w->args[4],
-                                            w->args[5], w->args[6], w->args[7], w->args[1]));
+                                    SR_ARGS(w->args[0], w->args[1], w->args[2], w->args[3], w->args[4], w->args[5],
+                                            w->args[6], w->args[7], w->args[1]));
 
     if (!res) {
         return SR_UNAVAILABLE;
@@ -83,13 +83,12 @@ int sr_api_shop_create(sr_req_t *req)
         return rc;
     }
     w.args[5] = SR_TTL_DEFAULT;
-    if (!(sr_field_text(&f, "name", 1, SR_NAME_MAX, &w.args[0]) &&
-          sr_field_timezone(&f, "timezone", 1, &w.args[1]) && sr_field_phone(&f, "smsFrom", 1, &w.args[2]) &&
+    if (!(sr_field_text(&f, "name", 1, SR_NAME_MAX, &w.args[0]) && sr_field_timezone(&f, "timezone", 1, &w.args[1]) &&
+          sr_field_phone(&f, "smsFrom", 1, &w.args[2]) &&
           sr_field_int(&f, "depositAmount", 1, 0, SR_DEPOSIT_MAX, &w.args[3]) &&
           sr_field_currency(&f, "currency", 1, &w.args[4]) &&
           sr_field_int(&f, "offerTtlSeconds", 0, 1, 86400, &w.args[5]) &&
-          sr_field_clock(&f, "quietHoursStart", 0, &w.args[6]) &&
-          sr_field_clock(&f, "quietHoursEnd", 0, &w.args[7]))) {
+          sr_field_clock(&f, "quietHoursStart", 0, &w.args[6]) && sr_field_clock(&f, "quietHoursEnd", 0, &w.args[7]))) {
         return sr_send_error(req, HTTP_BAD_REQUEST, "%s", f.error);
     }
     if (!w.args[6] != !w.args[7]) {
@@ -134,13 +133,12 @@ int sr_api_shop_update(sr_req_t *req)
     if (rc != OK) {
         return rc;
     }
-    if (!(sr_field_text(&f, "name", 0, SR_NAME_MAX, &w.args[0]) &&
-          sr_field_timezone(&f, "timezone", 0, &w.args[1]) && sr_field_phone(&f, "smsFrom", 0, &w.args[2]) &&
+    if (!(sr_field_text(&f, "name", 0, SR_NAME_MAX, &w.args[0]) && sr_field_timezone(&f, "timezone", 0, &w.args[1]) &&
+          sr_field_phone(&f, "smsFrom", 0, &w.args[2]) &&
           sr_field_int(&f, "depositAmount", 0, 0, SR_DEPOSIT_MAX, &w.args[3]) &&
           sr_field_currency(&f, "currency", 0, &w.args[4]) &&
           sr_field_int(&f, "offerTtlSeconds", 0, 1, 86400, &w.args[5]) &&
-          sr_field_clock(&f, "quietHoursStart", 0, &w.args[7]) &&
-          sr_field_clock(&f, "quietHoursEnd", 0, &w.args[8]))) {
+          sr_field_clock(&f, "quietHoursStart", 0, &w.args[7]) && sr_field_clock(&f, "quietHoursEnd", 0, &w.args[8]))) {
         return sr_send_error(req, HTTP_BAD_REQUEST, "%s", f.error);
     }
     has_start = sr_json_has(f.obj, "quietHoursStart");
@@ -212,8 +210,7 @@ static sr_status_t customer_create_work(sr_db_t *db, void *baton)
         return SR_NOT_FOUND;
     }
     res = sr_db_select(db, SR_Q_CUSTOMER_INSERT,
-                       SR_ARGS(w->args[0], w->args[1], w->args[2], w->args[3], w->args[4], w->args[5],
-                               w->args[6]));
+                       SR_ARGS(w->args[0], w->args[1], w->args[2], w->args[3], w->args[4], w->args[5], w->args[6]));
     if (!res) {
         return SR_UNAVAILABLE;
     }
@@ -236,8 +233,7 @@ int sr_api_customer_create(sr_req_t *req)
     }
     if (!(sr_field_id(&f, "shopId", 1, &w.args[0]) && sr_field_text(&f, "name", 1, SR_NAME_MAX, &w.args[1]) &&
           sr_field_phone(&f, "phone", 1, &w.args[2]) && sr_field_email(&f, "email", 0, &w.args[3]) &&
-          sr_field_bool(&f, "smsOptIn", 1, &w.args[4]) &&
-          sr_field_token(&f, "stripeCustomerId", 0, &w.args[5]) &&
+          sr_field_bool(&f, "smsOptIn", 1, &w.args[4]) && sr_field_token(&f, "stripeCustomerId", 0, &w.args[5]) &&
           sr_field_token(&f, "stripePaymentMethodId", 0, &w.args[6]))) {
         return sr_send_error(req, HTTP_BAD_REQUEST, "%s", f.error);
     }
@@ -282,8 +278,7 @@ int sr_api_appointment_create(sr_req_t *req)
         return rc;
     }
     if (!(sr_field_id(&f, "shopId", 1, &w.args[0]) && sr_field_id(&f, "customerId", 1, &w.args[1]) &&
-          sr_field_time(&f, "startsAt", 1, &w.args[2], &starts) &&
-          sr_field_time(&f, "endsAt", 1, &w.args[3], &ends))) {
+          sr_field_time(&f, "startsAt", 1, &w.args[2], &starts) && sr_field_time(&f, "endsAt", 1, &w.args[3], &ends))) {
         return sr_send_error(req, HTTP_BAD_REQUEST, "%s", f.error);
     }
     if (ends <= starts) {

@@ -49,8 +49,7 @@ typedef struct {
     apr_array_header_t *slots_to_advance; /* const char * */
 } inbound_work_t;
 
-#define TOO_LATE_REPLY \
-    "Sorry, that slot has been taken or the offer has ended. We'll text you when another one opens."
+#define TOO_LATE_REPLY "Sorry, that slot has been taken or the offer has ended. We'll text you when another one opens."
 
 static sr_status_t book(sr_db_t *db, inbound_work_t *w)
 {
@@ -107,14 +106,12 @@ static sr_status_t book(sr_db_t *db, inbound_work_t *w)
     }
     w->payment_id = sr_result_scalar(res);
     w->out->action = "booked";
-    w->out->reply = apr_pstrcat(p, "Booked: ", sr_result_get(slot, 0, "shop_name"), ", ",
-                                sr_result_get(slot, 0, "slot_time"), ".",
-                                w->payment_id ? apr_pstrcat(p, " Your ",
-                                                            sr_format_money(p, deposit,
-                                                                            sr_result_get(slot, 0, "currency")),
-                                                            " deposit is charged to your saved card.", NULL)
-                                              : " See you then!",
-                                NULL);
+    w->out->reply = apr_pstrcat(
+        p, "Booked: ", sr_result_get(slot, 0, "shop_name"), ", ", sr_result_get(slot, 0, "slot_time"), ".",
+        w->payment_id ? apr_pstrcat(p, " Your ", sr_format_money(p, deposit, sr_result_get(slot, 0, "currency")),
+                                    " deposit is charged to your saved card.", NULL)
+                      : " See you then!",
+        NULL);
     return SR_OK;
 }
 

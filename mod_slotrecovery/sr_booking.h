@@ -15,9 +15,9 @@ typedef struct {
 } sr_inbound_sms_t;
 
 typedef struct {
-    const char *action;   /* booked, too_late, declined, opted_out, opted_in, help, unknown_sender */
-    const char *reply;    /* the text to answer with, NULL for none */
-    int duplicate;        /* a redelivery: nothing was changed */
+    const char *action; /* booked, too_late, declined, opted_out, opted_in, help, unknown_sender */
+    const char *reply;  /* the text to answer with, NULL for none */
+    int duplicate;      /* a redelivery: nothing was changed */
 } sr_inbound_result_t;
 
 /*

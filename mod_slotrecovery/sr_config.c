@@ -132,8 +132,7 @@ static const char *check_no_space(cmd_parms *cmd, const char *value)
     }
     for (c = value; *c; c++) {
         if (apr_isspace(*c) || apr_iscntrl(*c)) {
-            return apr_psprintf(cmd->pool, "%s must not contain white space or control characters",
-                                cmd->cmd->name);
+            return apr_psprintf(cmd->pool, "%s must not contain white space or control characters", cmd->cmd->name);
         }
     }
     return NULL;
@@ -143,27 +142,24 @@ static const char *check_no_space(cmd_parms *cmd, const char *value)
  * An http(s) URL with a host. With allow_path false only scheme, host and
  * port are allowed (SlotRecoveryPublicBaseUrl); the trailing slash is removed.
  */
-static const char *check_base_url(cmd_parms *cmd, const char *value, int allow_path,
-                                  const char **normalized)
+static const char *check_base_url(cmd_parms *cmd, const char *value, int allow_path, const char **normalized)
 {
     apr_uri_t uri;
     char *url;
     apr_size_t len;
 
-    if (apr_uri_parse(cmd->pool, value, &uri) != APR_SUCCESS || !uri.scheme || !uri.hostname ||
-        !*uri.hostname) {
+    if (apr_uri_parse(cmd->pool, value, &uri) != APR_SUCCESS || !uri.scheme || !uri.hostname || !*uri.hostname) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not an absolute URL", cmd->cmd->name, value);
     }
     if (strcasecmp(uri.scheme, "http") && strcasecmp(uri.scheme, "https")) {
         return apr_psprintf(cmd->pool, "%s: '%s' must use http or https", cmd->cmd->name, value);
     }
     if (uri.query || uri.fragment || uri.user || uri.password) {
-        return apr_psprintf(cmd->pool, "%s: '%s' must not carry credentials, a query or a fragment",
-                            cmd->cmd->name, value);
+        return apr_psprintf(cmd->pool, "%s: '%s' must not carry credentials, a query or a fragment", cmd->cmd->name,
+                            value);
     }
     if (!allow_path && uri.path && strcmp(uri.path, "/") && *uri.path) {
-        return apr_psprintf(cmd->pool, "%s: '%s' must be scheme, host and port only (no path)",
-                            cmd->cmd->name, value);
+        return apr_psprintf(cmd->pool, "%s: '%s' must be scheme, host and port only (no path)", cmd->cmd->name, value);
     }
     url = apr_pstrdup(cmd->pool, value);
     len = strlen(url);
@@ -195,8 +191,7 @@ static const char *read_secret_file(cmd_parms *cmd, const char *arg, const char 
         return apr_psprintf(cmd->pool, "%s: cannot read '%s': %pm", cmd->cmd->name, path, &rv);
     }
     if (len == SR_SECRET_FILE_MAX) {
-        return apr_psprintf(cmd->pool, "%s: '%s' is larger than %d bytes", cmd->cmd->name, path,
-                            SR_SECRET_FILE_MAX);
+        return apr_psprintf(cmd->pool, "%s: '%s' is larger than %d bytes", cmd->cmd->name, path, SR_SECRET_FILE_MAX);
     }
     /* A trailing newline is what editors and `echo` leave behind: not part of the secret. */
     while (len > 0 && apr_isspace(buf[len - 1])) {
@@ -264,8 +259,7 @@ static const char *check_value(cmd_parms *cmd, sr_value_kind_t kind, const char 
         break;
     case SR_VALUE_STRIPE_WEBHOOK_SECRET:
         if (strncmp(value, "whsec_", 6)) {
-            return apr_psprintf(cmd->pool, "%s must be a Stripe webhook signing secret (whsec_...)",
-                                cmd->cmd->name);
+            return apr_psprintf(cmd->pool, "%s must be a Stripe webhook signing secret (whsec_...)", cmd->cmd->name);
         }
         break;
     }
@@ -377,17 +371,16 @@ static const char *set_max_body(cmd_parms *cmd, void *dconf, const char *arg)
 }
 
 /* The compound literal is wrapped in parentheses so its commas stay one macro argument. */
-#define SR_STRING_DIRECTIVE(name, field, kind, from_file, help)                                           \
-    AP_INIT_TAKE1(name, set_string_value,                                                                 \
-                  ((void *)&(const sr_string_directive_t){offsetof(sr_server_conf_t, field), kind, from_file}), \
+#define SR_STRING_DIRECTIVE(name, field, kind, from_file, help)                                                        \
+    AP_INIT_TAKE1(name, set_string_value,                                                                              \
+                  ((void *)&(const sr_string_directive_t){offsetof(sr_server_conf_t, field), kind, from_file}),        \
                   RSRC_CONF, help)
-#define SR_NUMBER_DIRECTIVE(name, field, min, max, kind, help)                                            \
-    AP_INIT_TAKE1(name, set_number,                                                                      \
-                  ((void *)&(const sr_number_directive_t){offsetof(sr_server_conf_t, field), min, max, kind}), \
+#define SR_NUMBER_DIRECTIVE(name, field, min, max, kind, help)                                                         \
+    AP_INIT_TAKE1(name, set_number,                                                                                    \
+                  ((void *)&(const sr_number_directive_t){offsetof(sr_server_conf_t, field), min, max, kind}),         \
                   RSRC_CONF, help)
-#define SR_URL_DIRECTIVE(name, field, help)                                                        \
-    AP_INIT_TAKE1(name, set_url, (void *)(apr_uintptr_t)offsetof(sr_server_conf_t, field), RSRC_CONF, \
-                  help)
+#define SR_URL_DIRECTIVE(name, field, help)                                                                            \
+    AP_INIT_TAKE1(name, set_url, (void *)(apr_uintptr_t)offsetof(sr_server_conf_t, field), RSRC_CONF, help)
 
 const command_rec sr_config_directives[] = {
     SR_STRING_DIRECTIVE("SlotRecoveryInternalSecret", internal_secret, SR_VALUE_INTERNAL_SECRET, 0,
@@ -408,10 +401,10 @@ const command_rec sr_config_directives[] = {
                         "Stripe secret API key (sk_...)"),
     SR_STRING_DIRECTIVE("SlotRecoveryStripeSecretKeyFile", stripe_secret_key, SR_VALUE_STRIPE_SECRET_KEY, 1,
                         "File holding the Stripe secret API key"),
-    SR_STRING_DIRECTIVE("SlotRecoveryStripeWebhookSecret", stripe_webhook_secret,
-                        SR_VALUE_STRIPE_WEBHOOK_SECRET, 0, "Stripe webhook signing secret (whsec_...)"),
-    SR_STRING_DIRECTIVE("SlotRecoveryStripeWebhookSecretFile", stripe_webhook_secret,
-                        SR_VALUE_STRIPE_WEBHOOK_SECRET, 1, "File holding the Stripe webhook signing secret"),
+    SR_STRING_DIRECTIVE("SlotRecoveryStripeWebhookSecret", stripe_webhook_secret, SR_VALUE_STRIPE_WEBHOOK_SECRET, 0,
+                        "Stripe webhook signing secret (whsec_...)"),
+    SR_STRING_DIRECTIVE("SlotRecoveryStripeWebhookSecretFile", stripe_webhook_secret, SR_VALUE_STRIPE_WEBHOOK_SECRET, 1,
+                        "File holding the Stripe webhook signing secret"),
     SR_URL_DIRECTIVE("SlotRecoveryStripeApiBase", stripe_api_base,
                      "Base URL of Stripe's REST API (default " SR_DEFAULT_STRIPE_API_BASE ")"),
     AP_INIT_TAKE1("SlotRecoveryAssetsDir", set_assets_dir, NULL, RSRC_CONF,

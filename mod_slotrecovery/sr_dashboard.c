@@ -38,8 +38,8 @@ static int dash_error(sr_req_t *req, int status, const char *message)
 {
     request_rec *r = req->r;
 
-    ap_log_rerror(APLOG_MARK, status >= 500 ? APLOG_ERR : APLOG_WARNING, 0, r, SR_LOG_PREFIX "%s %s: %d %s",
-                  r->method, r->uri, status, message);
+    ap_log_rerror(APLOG_MARK, status >= 500 ? APLOG_ERR : APLOG_WARNING, 0, r, SR_LOG_PREFIX "%s %s: %d %s", r->method,
+                  r->uri, status, message);
     if (status == HTTP_SERVICE_UNAVAILABLE) {
         apr_table_setn(r->headers_out, "Retry-After", "5");
     }
@@ -205,8 +205,8 @@ static void render_figures(request_rec *r, const dash_t *d, const sr_result_t *f
     apr_int64_t opened = apr_atoi64(sr_result_get(fig, 0, "opened"));
     apr_int64_t filled = apr_atoi64(sr_result_get(fig, 0, "filled"));
     const char *median = sr_result_get(fig, 0, "median_fill_seconds");
-    const char *rate = opened ? apr_psprintf(r->pool, "%" APR_INT64_T_FMT "%%", (filled * 100 + opened / 2) / opened)
-                              : NULL;
+    const char *rate =
+        opened ? apr_psprintf(r->pool, "%" APR_INT64_T_FMT "%%", (filled * 100 + opened / 2) / opened) : NULL;
     const struct {
         const char *label, *value;
     } cards[] = {
@@ -235,15 +235,18 @@ static void render_filters(request_rec *r, const dash_t *d, const filters_t *f)
     static const char *const statuses[] = {"open", "filled", "expired"};
     apr_size_t i;
 
-    ap_rvputs(r, "<form class=\"filters\" method=\"get\" action=\"", sr_html_escape(r->pool, app_url(d, "/appointments")),
+    ap_rvputs(r, "<form class=\"filters\" method=\"get\" action=\"",
+              sr_html_escape(r->pool, app_url(d, "/appointments")),
               "\">\n<label>Status <select name=\"status\"><option value=\"\">any</option>", NULL);
     for (i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
         ap_rvputs(r, "<option", f->status && !strcmp(f->status, statuses[i]) ? " selected" : "", ">", statuses[i],
                   "</option>", NULL);
     }
     ap_rvputs(r, "</select></label>\n<label>From <input type=\"date\" name=\"from\" value=\"",
-              f->from ? sr_html_escape(r->pool, f->from) : "", "\"></label>\n<label>To <input type=\"date\" name=\"to\" value=\"",
-              f->to ? sr_html_escape(r->pool, f->to) : "", "\"></label>\n<button type=\"submit\">Apply</button>\n", NULL);
+              f->from ? sr_html_escape(r->pool, f->from) : "",
+              "\"></label>\n<label>To <input type=\"date\" name=\"to\" value=\"",
+              f->to ? sr_html_escape(r->pool, f->to) : "", "\"></label>\n<button type=\"submit\">Apply</button>\n",
+              NULL);
     sr_html_link(r, apr_pstrcat(r->pool, app_url(d, "/slot-openings.csv?"), filters_query(r->pool, f), NULL),
                  "Export CSV");
     ap_rputs("\n</form>\n", r);
@@ -439,17 +442,17 @@ int sr_dashboard_slot_opening(sr_req_t *req)
     ap_rputs(" ", r);
     sr_html_badge(r, sr_result_get(m, 0, "status"));
     ap_rputs("</h1>\n<table class=\"fields\">\n", r);
-    field_row(r, "Time", apr_pstrcat(r->pool, sr_result_get(m, 0, "starts"), "\xe2\x80\x93",
-                                     sr_result_get(m, 0, "ends"), NULL));
+    field_row(r, "Time",
+              apr_pstrcat(r->pool, sr_result_get(m, 0, "starts"), "\xe2\x80\x93", sr_result_get(m, 0, "ends"), NULL));
     field_row(r, "Status", sr_result_get(m, 0, "status"));
     if (sr_result_get(m, 0, "expired_reason")) {
         field_row(r, "Why it expired", sr_result_get(m, 0, "expired_reason"));
     }
     field_row(r, "Created", sr_result_get(m, 0, "created"));
     ap_rputs("<tr><th>Cancelled appointment</th><td>", r);
-    sr_html_link(r, app_url(&d, apr_pstrcat(r->pool, "/appointments/", sr_result_get(m, 0, "source_id"), NULL)),
-                 apr_pstrcat(r->pool, "#", sr_result_get(m, 0, "source_id"), " ", sr_result_get(m, 0, "source_customer"),
-                             NULL));
+    sr_html_link(
+        r, app_url(&d, apr_pstrcat(r->pool, "/appointments/", sr_result_get(m, 0, "source_id"), NULL)),
+        apr_pstrcat(r->pool, "#", sr_result_get(m, 0, "source_id"), " ", sr_result_get(m, 0, "source_customer"), NULL));
     ap_rputs("</td></tr>\n<tr><th>Recovered booking</th><td>", r);
     if (booking) {
         sr_html_link(r, app_url(&d, apr_pstrcat(r->pool, "/appointments/", booking, NULL)),
@@ -522,8 +525,8 @@ int sr_dashboard_appointment(sr_req_t *req)
     ap_rputs(" ", r);
     sr_html_badge(r, status);
     ap_rputs("</h1>\n<table class=\"fields\">\n", r);
-    field_row(r, "Time", apr_pstrcat(r->pool, sr_result_get(m, 0, "starts"), "\xe2\x80\x93",
-                                     sr_result_get(m, 0, "ends"), NULL));
+    field_row(r, "Time",
+              apr_pstrcat(r->pool, sr_result_get(m, 0, "starts"), "\xe2\x80\x93", sr_result_get(m, 0, "ends"), NULL));
     field_row(r, "Customer", sr_result_get(m, 0, "customer"));
     field_row(r, "Phone", sr_result_get(m, 0, "phone"));
     field_row(r, "Email", sr_result_get(m, 0, "email"));
@@ -664,9 +667,9 @@ static sr_status_t csv_work(sr_db_t *db, void *baton)
 
 int sr_dashboard_slot_openings_csv(sr_req_t *req)
 {
-    static const char *const header[] = {"Slot opening",  "Starts",  "Ends",       "Status",
-                                         "Created",       "Offers sent", "Filled by", "Booking",
-                                         "Time to fill (s)", "Deposit", "Deposit status"};
+    static const char *const header[] = {"Slot opening",     "Starts",      "Ends",          "Status",
+                                         "Created",          "Offers sent", "Filled by",     "Booking",
+                                         "Time to fill (s)", "Deposit",     "Deposit status"};
     request_rec *r = req->r;
     const char *problem = NULL;
     filters_t f;
@@ -701,10 +704,14 @@ int sr_dashboard_slot_openings_csv(sr_req_t *req)
         const sr_result_t *x = w.rows;
         const char *amount = sr_result_get(x, i, "deposit_amount");
         const char *cells[] = {
-            sr_result_get(x, i, "id"),          sr_result_get(x, i, "starts"),
-            sr_result_get(x, i, "ends"),        sr_result_get(x, i, "status"),
-            sr_result_get(x, i, "created"),     sr_result_get(x, i, "offers_sent"),
-            sr_result_get(x, i, "filled_by"),   sr_result_get(x, i, "booking_id"),
+            sr_result_get(x, i, "id"),
+            sr_result_get(x, i, "starts"),
+            sr_result_get(x, i, "ends"),
+            sr_result_get(x, i, "status"),
+            sr_result_get(x, i, "created"),
+            sr_result_get(x, i, "offers_sent"),
+            sr_result_get(x, i, "filled_by"),
+            sr_result_get(x, i, "booking_id"),
             sr_result_get(x, i, "fill_seconds"),
             amount ? sr_format_money(r->pool, amount, sr_result_get(x, i, "deposit_currency")) : NULL,
             sr_result_get(x, i, "deposit_status"),

@@ -8,12 +8,12 @@
 
 #include "sr_request.h"
 
-int sr_dashboard_home(sr_req_t *req);             /* GET /app */
-int sr_dashboard_appointments(sr_req_t *req);     /* GET /app/appointments */
-int sr_dashboard_appointment(sr_req_t *req);      /* GET /app/appointments/{id} */
-int sr_dashboard_cancel(sr_req_t *req);           /* POST /app/appointments/{id}/cancel */
-int sr_dashboard_slot_opening(sr_req_t *req);     /* GET /app/slot-openings/{id} */
+int sr_dashboard_home(sr_req_t *req);              /* GET /app */
+int sr_dashboard_appointments(sr_req_t *req);      /* GET /app/appointments */
+int sr_dashboard_appointment(sr_req_t *req);       /* GET /app/appointments/{id} */
+int sr_dashboard_cancel(sr_req_t *req);            /* POST /app/appointments/{id}/cancel */
+int sr_dashboard_slot_opening(sr_req_t *req);      /* GET /app/slot-openings/{id} */
 int sr_dashboard_slot_openings_csv(sr_req_t *req); /* GET /app/slot-openings.csv */
-int sr_dashboard_stylesheet(sr_req_t *req);       /* GET /app/assets/slotrecovery.css */
+int sr_dashboard_stylesheet(sr_req_t *req);        /* GET /app/assets/slotrecovery.css */
 
 #endif /* SR_DASHBOARD_H */

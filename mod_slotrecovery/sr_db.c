@@ -15,10 +15,10 @@ struct sr_db {
     int failed;       /* a statement of the current unit of work failed */
 };
 
-static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) *dbd_prepare_fn;
-static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) *dbd_acquire_fn;
-static APR_OPTIONAL_FN_TYPE(ap_dbd_open) *dbd_open_fn;
-static APR_OPTIONAL_FN_TYPE(ap_dbd_close) *dbd_close_fn;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) * dbd_prepare_fn;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) * dbd_acquire_fn;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_open) * dbd_open_fn;
+static APR_OPTIONAL_FN_TYPE(ap_dbd_close) * dbd_close_fn;
 
 /* Parameters each statement takes, counted once at start-up as apr_dbd does. */
 static int statement_nargs[SR_Q_COUNT];
@@ -125,8 +125,8 @@ static void statement_failed(sr_db_t *db, sr_query_t q, int rv, const char *what
     const char *msg = rv ? apr_dbd_error(db->dbd->driver, db->dbd->handle, rv) : what;
 
     db->failed = 1;
-    ap_log_error(APLOG_MARK, APLOG_ERR, 0, db->s, SR_LOG_PREFIX "statement %s failed: %s",
-                 sr_statements[q].label, msg ? msg : "unknown error");
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, db->s, SR_LOG_PREFIX "statement %s failed: %s", sr_statements[q].label,
+                 msg ? msg : "unknown error");
 }
 
 static apr_dbd_prepared_t *find_statement(sr_db_t *db, sr_query_t q, int nargs)
@@ -138,8 +138,8 @@ static apr_dbd_prepared_t *find_statement(sr_db_t *db, sr_query_t q, int nargs)
         return NULL;
     }
     if (nargs != statement_nargs[q]) {
-        statement_failed(db, q, 0, apr_psprintf(db->pool, "called with %d arguments, takes %d", nargs,
-                                                statement_nargs[q]));
+        statement_failed(db, q, 0,
+                         apr_psprintf(db->pool, "called with %d arguments, takes %d", nargs, statement_nargs[q]));
         return NULL;
     }
     st = apr_hash_get(db->dbd->prepared, sr_statements[q].label, APR_HASH_KEY_STRING);
@@ -223,8 +223,7 @@ static int run_control(sr_db_t *db, const char *sql)
     if (rv != 0) {
         const char *msg = apr_dbd_error(db->dbd->driver, db->dbd->handle, rv);
 
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, db->s, SR_LOG_PREFIX "%s failed: %s", sql,
-                     msg ? msg : "unknown error");
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, db->s, SR_LOG_PREFIX "%s failed: %s", sql, msg ? msg : "unknown error");
     }
     return rv;
 }
@@ -247,8 +246,8 @@ static void recover_connection(sr_db_t *db)
     for (q = 0; q < SR_Q_COUNT; q++) {
         apr_dbd_prepared_t *st = NULL;
 
-        if (apr_dbd_prepare(driver, db->dbd->pool, db->dbd->handle, sr_statements[q].sql,
-                            sr_statements[q].label, &st) == 0) {
+        if (apr_dbd_prepare(driver, db->dbd->pool, db->dbd->handle, sr_statements[q].sql, sr_statements[q].label,
+                            &st) == 0) {
             apr_hash_set(db->dbd->prepared, sr_statements[q].label, APR_HASH_KEY_STRING, st);
             prepared++;
         }

@@ -117,9 +117,11 @@ sr_result_t *sr_db_select(sr_db_t *db, sr_query_t q, int nargs, const char *cons
 int sr_db_exec(sr_db_t *db, sr_query_t q, int nargs, const char *const *args);
 
 /* Passes a literal argument list: sr_db_select(db, q, SR_ARGS(a, b)). NULL is SQL NULL. */
-#define SR_ARGS(...)                                                                   \
-    (int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *)),          \
-        (const char *const[]){__VA_ARGS__}
+#define SR_ARGS(...)                                                                                                   \
+    (int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *)), (const char *const[])                    \
+    {                                                                                                                  \
+        __VA_ARGS__                                                                                                    \
+    }
 #define SR_NO_ARGS 0, NULL
 
 /*

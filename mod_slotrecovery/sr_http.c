@@ -44,8 +44,8 @@ static apr_status_t handle_destruct(void *resource, void *params, apr_pool_t *p)
 apr_status_t sr_http_child_init(apr_pool_t *pchild, server_rec *s)
 {
     /* min 0, soft max 4, hard max 64, idle handles expire after 60 s. */
-    apr_status_t rv = apr_reslist_create(&handles, 0, 4, 64, apr_time_from_sec(60), handle_construct,
-                                         handle_destruct, NULL, pchild);
+    apr_status_t rv =
+        apr_reslist_create(&handles, 0, 4, 64, apr_time_from_sec(60), handle_construct, handle_destruct, NULL, pchild);
 
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, SR_LOG_PREFIX "cannot create the HTTP client pool");
@@ -104,8 +104,7 @@ static int add_header(void *ctx, const char *key, const char *value)
     return 1;
 }
 
-static apr_status_t perform_with(CURL *curl, apr_pool_t *p, const sr_http_request_t *req,
-                                 sr_http_response_t *res)
+static apr_status_t perform_with(CURL *curl, apr_pool_t *p, const sr_http_request_t *req, sr_http_response_t *res)
 {
     struct curl_slist *headers = NULL;
     body_buffer_t buf = {NULL, 0, 0, p, 0};

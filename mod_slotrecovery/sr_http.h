@@ -13,19 +13,19 @@
 #include <httpd.h>
 
 typedef struct {
-    const char *method;              /* "GET" or "POST" */
+    const char *method; /* "GET" or "POST" */
     const char *url;
-    const apr_table_t *headers;      /* extra request headers, may be NULL */
-    const char *basic_user;          /* HTTP Basic credentials, or NULL */
+    const apr_table_t *headers; /* extra request headers, may be NULL */
+    const char *basic_user;     /* HTTP Basic credentials, or NULL */
     const char *basic_password;
-    const char *bearer_token;        /* Authorization: Bearer, or NULL */
-    const char *form;                /* application/x-www-form-urlencoded body, or NULL */
-    apr_interval_time_t timeout;     /* whole exchange */
+    const char *bearer_token;    /* Authorization: Bearer, or NULL */
+    const char *form;            /* application/x-www-form-urlencoded body, or NULL */
+    apr_interval_time_t timeout; /* whole exchange */
 } sr_http_request_t;
 
 typedef struct {
-    int status;        /* the HTTP status; 0 when no answer arrived */
-    const char *body;  /* NUL-terminated */
+    int status;       /* the HTTP status; 0 when no answer arrived */
+    const char *body; /* NUL-terminated */
     apr_size_t body_len;
     const char *error; /* why no answer arrived (refused, timed out), else NULL */
 } sr_http_response_t;

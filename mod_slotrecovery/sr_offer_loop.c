@@ -110,8 +110,7 @@ static const char *offer_sms_body(apr_pool_t *p, const sr_result_t *res, int row
         shop = apr_pstrcat(p, apr_pstrmemdup(p, shop, SR_SHOP_NAME_IN_SMS - 3), "...", NULL);
     }
     if (apr_atoi64(deposit) > 0) {
-        pay = apr_pstrcat(p, " (", sr_format_money(p, deposit, sr_result_get(res, row, "currency")), " deposit)",
-                          NULL);
+        pay = apr_pstrcat(p, " (", sr_format_money(p, deposit, sr_result_get(res, row, "currency")), " deposit)", NULL);
     }
     return apr_pstrcat(p, shop, ": a slot opened on ", sr_result_get(res, row, "slot_time"), ". Reply YES to book it",
                        pay, " or NO to pass. Offer ends in ",
@@ -129,8 +128,7 @@ static sr_status_t claim_work(sr_db_t *db, void *baton)
 {
     claim_work_t *w = baton;
 
-    w->claimed = sr_db_select(db, SR_Q_LOOP_CLAIM_DUE_OFFERS,
-                              SR_ARGS(w->offer_id, w->offer_id, w->limit, w->lease));
+    w->claimed = sr_db_select(db, SR_Q_LOOP_CLAIM_DUE_OFFERS, SR_ARGS(w->offer_id, w->offer_id, w->limit, w->lease));
     return w->claimed ? SR_OK : SR_UNAVAILABLE;
 }
 
@@ -149,9 +147,8 @@ static sr_status_t record_send_work(sr_db_t *db, void *baton)
 
     w->failed_slot_id = NULL;
     if (w->sent->message_sid) {
-        return sr_db_exec(db, SR_Q_LOOP_MARK_SENT, SR_ARGS(w->sent->message_sid, w->offer_id)) < 0
-                   ? SR_UNAVAILABLE
-                   : SR_OK;
+        return sr_db_exec(db, SR_Q_LOOP_MARK_SENT, SR_ARGS(w->sent->message_sid, w->offer_id)) < 0 ? SR_UNAVAILABLE
+                                                                                                   : SR_OK;
     }
     res = sr_db_select(db, SR_Q_LOOP_MARK_SEND_FAILED,
                        SR_ARGS(w->sent->error, w->sent->permanent ? "true" : "false",
@@ -170,8 +167,7 @@ static sr_status_t record_send_work(sr_db_t *db, void *baton)
  * Claims due offers (one, or a batch) and sends their SMS after the claim has
  * committed. Slots whose offer failed for good are added to `failed_slots`.
  */
-static int send_due_offers(sr_loop_t *loop, const char *offer_id, apr_array_header_t *failed_slots,
-                           sr_advance_t *one)
+static int send_due_offers(sr_loop_t *loop, const char *offer_id, apr_array_header_t *failed_slots, sr_advance_t *one)
 {
     apr_pool_t *p = loop->pool;
     claim_work_t claim = {offer_id, apr_itoa(p, offer_id ? 1 : SR_SEND_BATCH),
@@ -254,8 +250,8 @@ static sr_status_t batch_work(sr_db_t *db, void *baton)
 {
     batch_work_t *w = baton;
 
-    w->res = w->arg2 ? sr_db_select(db, w->query, SR_ARGS(w->arg1, w->arg2))
-                     : sr_db_select(db, w->query, SR_ARGS(w->arg1));
+    w->res =
+        w->arg2 ? sr_db_select(db, w->query, SR_ARGS(w->arg1, w->arg2)) : sr_db_select(db, w->query, SR_ARGS(w->arg1));
     return w->res ? SR_OK : SR_UNAVAILABLE;
 }
 

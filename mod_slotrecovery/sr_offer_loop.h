@@ -27,11 +27,11 @@ typedef enum {
 
 typedef struct {
     sr_advance_action_t action;
-    const char *reason;      /* why, in words, for the JSON answer and the log */
-    const char *offer_id;    /* the offer made, for SR_ADVANCE_OFFERED */
+    const char *reason;   /* why, in words, for the JSON answer and the log */
+    const char *offer_id; /* the offer made, for SR_ADVANCE_OFFERED */
     const char *customer_id;
-    int sms_sent;            /* Twilio accepted the offer's SMS */
-    const char *send_error;  /* why it did not (the sweep retries) */
+    int sms_sent;           /* Twilio accepted the offer's SMS */
+    const char *send_error; /* why it did not (the sweep retries) */
 } sr_advance_t;
 
 typedef struct {

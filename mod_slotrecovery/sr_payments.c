@@ -29,8 +29,8 @@ static sr_result_t *lock_payment(sr_db_t *db, const char *payment_id, const char
     return sr_db_select(db, SR_Q_PAY_LOCK, SR_ARGS(payment_id));
 }
 
-sr_status_t sr_payment_fail(sr_db_t *db, const char *payment_id, const char *slot_opening_id,
-                            const char *intent_id, const char *message, sr_payment_change_t *out)
+sr_status_t sr_payment_fail(sr_db_t *db, const char *payment_id, const char *slot_opening_id, const char *intent_id,
+                            const char *message, sr_payment_change_t *out)
 {
     sr_result_t *res = lock_payment(db, payment_id, slot_opening_id);
     const char *status, *appointment_id, *customer_id;
@@ -72,8 +72,8 @@ sr_status_t sr_payment_fail(sr_db_t *db, const char *payment_id, const char *slo
     return SR_OK;
 }
 
-sr_status_t sr_payment_succeed(sr_db_t *db, const char *payment_id, const char *slot_opening_id,
-                               const char *intent_id, sr_payment_change_t *out)
+sr_status_t sr_payment_succeed(sr_db_t *db, const char *payment_id, const char *slot_opening_id, const char *intent_id,
+                               sr_payment_change_t *out)
 {
     sr_result_t *res = lock_payment(db, payment_id, slot_opening_id);
     const char *status, *appointment_id;
@@ -158,8 +158,8 @@ static sr_status_t record_work(sr_db_t *db, void *baton)
         return sr_payment_fail(db, w->payment_id, w->slot_opening_id, w->intent->id, w->intent->error, &w->change);
     default:
         return sr_db_exec(db, SR_Q_PAY_RETRY_LATER,
-                          SR_ARGS(w->intent->error, apr_psprintf(p, "%" APR_TIME_T_FMT,
-                                                                 apr_time_sec(w->conf->offer_retry_delay)),
+                          SR_ARGS(w->intent->error,
+                                  apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_sec(w->conf->offer_retry_delay)),
                                   w->payment_id)) < 0
                    ? SR_UNAVAILABLE
                    : SR_OK;
@@ -214,9 +214,8 @@ int sr_payments_charge_due(sr_loop_t *loop, const char *payment_id, const char *
         else {
             answered++;
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, loop->s, SR_LOG_PREFIX "payment %s: PaymentIntent %s %s%s%s",
-                         in.payment_id, intent.id ? intent.id : "(none)",
-                         intent.status ? intent.status : "refused", intent.error ? ": " : "",
-                         intent.error ? intent.error : "");
+                         in.payment_id, intent.id ? intent.id : "(none)", intent.status ? intent.status : "refused",
+                         intent.error ? ": " : "", intent.error ? intent.error : "");
         }
         /* If recording fails the lease runs out and the sweep asks Stripe again, same key. */
         if (record.stripe_status == SR_INVALID && refusal) {

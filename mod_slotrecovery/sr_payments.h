@@ -26,12 +26,12 @@ sr_status_t sr_payment_find(sr_db_t *db, const char *intent_id, const char *meta
  * customer's offer declined. Nothing changes for a payment that already
  * succeeded or failed. Call inside a transaction.
  */
-sr_status_t sr_payment_fail(sr_db_t *db, const char *payment_id, const char *slot_opening_id,
-                            const char *intent_id, const char *message, sr_payment_change_t *out);
+sr_status_t sr_payment_fail(sr_db_t *db, const char *payment_id, const char *slot_opening_id, const char *intent_id,
+                            const char *message, sr_payment_change_t *out);
 
 /* The payment succeeded: booking confirmed; after a failure, kept and flagged. In a transaction. */
-sr_status_t sr_payment_succeed(sr_db_t *db, const char *payment_id, const char *slot_opening_id,
-                               const char *intent_id, sr_payment_change_t *out);
+sr_status_t sr_payment_succeed(sr_db_t *db, const char *payment_id, const char *slot_opening_id, const char *intent_id,
+                               sr_payment_change_t *out);
 
 /*
  * Creates the PaymentIntent of one payment, or of every payment due (NULL),

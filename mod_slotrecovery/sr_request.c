@@ -46,8 +46,8 @@ int sr_send_error(sr_req_t *req, int status, const char *fmt, ...)
     message = apr_pvsprintf(r->pool, fmt, ap);
     va_end(ap);
 
-    ap_log_rerror(APLOG_MARK, status >= 500 ? APLOG_ERR : APLOG_WARNING, 0, r,
-                  SR_LOG_PREFIX "%s %s: %d %s", r->method, r->uri, status, message);
+    ap_log_rerror(APLOG_MARK, status >= 500 ? APLOG_ERR : APLOG_WARNING, 0, r, SR_LOG_PREFIX "%s %s: %d %s", r->method,
+                  r->uri, status, message);
     if (status == HTTP_SERVICE_UNAVAILABLE) {
         apr_table_setn(r->headers_out, "Retry-After", "5");
     }
@@ -83,8 +83,8 @@ int sr_read_body(sr_req_t *req, const char **body, apr_size_t *len)
     if (r->remaining > limit) {
         /* Refuse before reading a byte of an announced oversized body. */
         r->connection->keepalive = AP_CONN_CLOSE;
-        return sr_send_error(req, HTTP_REQUEST_ENTITY_TOO_LARGE, "request body larger than %" APR_OFF_T_FMT
-                                                                  " bytes", limit);
+        return sr_send_error(req, HTTP_REQUEST_ENTITY_TOO_LARGE, "request body larger than %" APR_OFF_T_FMT " bytes",
+                             limit);
     }
     buf = apr_palloc(r->pool, cap + 1);
     if (ap_should_client_block(r)) {
@@ -154,8 +154,8 @@ int sr_require_internal_secret(sr_req_t *req)
     given = apr_table_get(req->r->headers_in, "x-internal-secret");
     if (!sr_secret_equals(given, req->conf->internal_secret)) {
         apr_table_setn(req->r->err_headers_out, "WWW-Authenticate", "X-Internal-Secret");
-        return sr_send_error(req, HTTP_UNAUTHORIZED, given ? "wrong x-internal-secret"
-                                                           : "missing x-internal-secret header");
+        return sr_send_error(req, HTTP_UNAUTHORIZED,
+                             given ? "wrong x-internal-secret" : "missing x-internal-secret header");
     }
     return OK;
 }

@@ -8,21 +8,21 @@
  */
 #include "sr_db.h"
 
-#define SHOP_COLUMNS                                                                      \
-    "s.id::text AS \"id\", s.name AS \"name\", s.timezone AS \"timezone\", "              \
-    "s.sms_from AS \"smsFrom\", s.deposit_amount AS \"depositAmount\", "                  \
-    "s.currency AS \"currency\", s.offer_ttl_seconds AS \"offerTtlSeconds\", "            \
-    "to_char(s.quiet_hours_start, 'HH24:MI') AS \"quietHoursStart\", "                   \
-    "to_char(s.quiet_hours_end, 'HH24:MI') AS \"quietHoursEnd\", "                       \
+#define SHOP_COLUMNS                                                                                                   \
+    "s.id::text AS \"id\", s.name AS \"name\", s.timezone AS \"timezone\", "                                           \
+    "s.sms_from AS \"smsFrom\", s.deposit_amount AS \"depositAmount\", "                                               \
+    "s.currency AS \"currency\", s.offer_ttl_seconds AS \"offerTtlSeconds\", "                                         \
+    "to_char(s.quiet_hours_start, 'HH24:MI') AS \"quietHoursStart\", "                                                 \
+    "to_char(s.quiet_hours_end, 'HH24:MI') AS \"quietHoursEnd\", "                                                     \
     "sr_rfc3339(s.created_at) AS \"createdAt\", sr_rfc3339(s.updated_at) AS \"updatedAt\""
 
-#define CUSTOMER_COLUMNS(prefix)                                                                   \
-    "c.id::text AS \"" prefix "id\", c.shop_id::text AS \"" prefix "shopId\", "                    \
-    "c.name AS \"" prefix "name\", c.phone AS \"" prefix "phone\", c.email AS \"" prefix "email\", " \
-    "c.sms_opt_in AS \"" prefix "smsOptIn\", "                                                     \
-    "c.stripe_customer_id AS \"" prefix "stripeCustomerId\", "                                     \
-    "c.stripe_payment_method_id AS \"" prefix "stripePaymentMethodId\", "                          \
-    "sr_rfc3339(c.waitlist_joined_at) AS \"" prefix "waitlistJoinedAt\", "                         \
+#define CUSTOMER_COLUMNS(prefix)                                                                                       \
+    "c.id::text AS \"" prefix "id\", c.shop_id::text AS \"" prefix "shopId\", "                                        \
+    "c.name AS \"" prefix "name\", c.phone AS \"" prefix "phone\", c.email AS \"" prefix "email\", "                   \
+    "c.sms_opt_in AS \"" prefix "smsOptIn\", "                                                                         \
+    "c.stripe_customer_id AS \"" prefix "stripeCustomerId\", "                                                         \
+    "c.stripe_payment_method_id AS \"" prefix "stripePaymentMethodId\", "                                              \
+    "sr_rfc3339(c.waitlist_joined_at) AS \"" prefix "waitlistJoinedAt\", "                                             \
     "sr_rfc3339(c.created_at) AS \"" prefix "createdAt\""
 
 const sr_statement_t sr_statements[SR_Q_COUNT] = {
@@ -42,9 +42,8 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                               "VALUES (%s::bigint, %s, %s, %s, %s::boolean, %s, %s) "
                               "ON CONFLICT (shop_id, phone) DO NOTHING "
                               "RETURNING " CUSTOMER_COLUMNS("")},
-    [SR_Q_CUSTOMER_IN_SHOP] = {"sr_customer_in_shop",
-                               "SELECT c.id::text AS \"id\" FROM customers c "
-                               "WHERE c.id = %s::bigint AND c.shop_id = %s::bigint"},
+    [SR_Q_CUSTOMER_IN_SHOP] = {"sr_customer_in_shop", "SELECT c.id::text AS \"id\" FROM customers c "
+                                                      "WHERE c.id = %s::bigint AND c.shop_id = %s::bigint"},
 
     [SR_Q_APPOINTMENT_INSERT] = {"sr_appointment_insert",
                                  "INSERT INTO appointments (shop_id, customer_id, starts_at, ends_at) "
@@ -57,19 +56,19 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                               "a.status AS \"status\", a.source_slot_opening_id::text AS \"sourceSlotOpeningId\", "
                               "sr_rfc3339(a.cancelled_at) AS \"cancelledAt\", "
                               "sr_rfc3339(a.created_at) AS \"createdAt\", "
-                              "sr_rfc3339(a.updated_at) AS \"updatedAt\", " CUSTOMER_COLUMNS("customer.") ", "
-                              "p.id::text AS \"payment.id\", p.status AS \"payment.status\", "
-                              "p.amount AS \"payment.amount\", p.currency AS \"payment.currency\", "
-                              "p.stripe_payment_intent_id AS \"payment.stripePaymentIntentId\", "
-                              "p.last_error AS \"payment.lastError\", "
-                              "sr_rfc3339(p.updated_at) AS \"payment.updatedAt\" "
-                              "FROM appointments a JOIN customers c ON c.id = a.customer_id "
-                              "LEFT JOIN payments p ON p.appointment_id = a.id "
-                              "WHERE a.id = %s::bigint"},
+                              "sr_rfc3339(a.updated_at) AS \"updatedAt\", " CUSTOMER_COLUMNS(
+                                  "customer.") ", "
+                                               "p.id::text AS \"payment.id\", p.status AS \"payment.status\", "
+                                               "p.amount AS \"payment.amount\", p.currency AS \"payment.currency\", "
+                                               "p.stripe_payment_intent_id AS \"payment.stripePaymentIntentId\", "
+                                               "p.last_error AS \"payment.lastError\", "
+                                               "sr_rfc3339(p.updated_at) AS \"payment.updatedAt\" "
+                                               "FROM appointments a JOIN customers c ON c.id = a.customer_id "
+                                               "LEFT JOIN payments p ON p.appointment_id = a.id "
+                                               "WHERE a.id = %s::bigint"},
     /* The lock serialises concurrent cancellations of one appointment. */
-    [SR_Q_APPOINTMENT_LOCK] = {"sr_appointment_lock",
-                               "SELECT a.id::text AS \"id\", a.status AS \"status\" "
-                               "FROM appointments a WHERE a.id = %s::bigint FOR UPDATE"},
+    [SR_Q_APPOINTMENT_LOCK] = {"sr_appointment_lock", "SELECT a.id::text AS \"id\", a.status AS \"status\" "
+                                                      "FROM appointments a WHERE a.id = %s::bigint FOR UPDATE"},
     [SR_Q_APPOINTMENT_CANCEL] = {"sr_appointment_cancel",
                                  "UPDATE appointments SET status = 'cancelled', cancelled_at = now() "
                                  "WHERE id = %s::bigint AND status <> 'cancelled'"},
@@ -83,9 +82,8 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                                              "WHERE a.id = %s::bigint AND a.starts_at > now() "
                                              "ON CONFLICT (source_appointment_id) DO NOTHING "
                                              "RETURNING id::text AS \"id\""},
-    [SR_Q_SLOT_OPENING_BY_SOURCE] = {"sr_slot_opening_by_source",
-                                     "SELECT o.id::text AS \"id\" FROM slot_openings o "
-                                     "WHERE o.source_appointment_id = %s::bigint"},
+    [SR_Q_SLOT_OPENING_BY_SOURCE] = {"sr_slot_opening_by_source", "SELECT o.id::text AS \"id\" FROM slot_openings o "
+                                                                  "WHERE o.source_appointment_id = %s::bigint"},
     [SR_Q_SLOT_OPENING_GET] = {"sr_slot_opening_get",
                                "SELECT o.id::text AS \"id\", o.shop_id::text AS \"shopId\", "
                                "o.status AS \"status\", "
@@ -165,35 +163,35 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
      * ends, so no other process sends it meanwhile. Arguments: one offer id
      * or NULL for any, the batch size, the lease in seconds.
      */
-    [SR_Q_LOOP_CLAIM_DUE_OFFERS] = {"sr_loop_claim_due_offers",
-                                    "WITH due AS (SELECT f.id FROM slot_offers f "
-                                    "JOIN slot_openings o ON o.id = f.slot_opening_id "
-                                    "JOIN shops s ON s.id = o.shop_id "
-                                    "WHERE f.status = 'pending' AND f.next_attempt_at <= now() "
-                                    "AND (%s::bigint IS NULL OR f.id = %s::bigint) "
-                                    "AND o.status = 'open' "
-                                    "AND NOT sr_in_quiet_hours(s.timezone, s.quiet_hours_start, "
-                                    "s.quiet_hours_end, now()) "
-                                    "ORDER BY f.next_attempt_at, f.id LIMIT %s::integer "
-                                    "FOR UPDATE OF f SKIP LOCKED) "
-                                    "UPDATE slot_offers f SET attempts = f.attempts + 1, "
-                                    "next_attempt_at = now() + make_interval(secs => %s::integer) "
-                                    "FROM due, slot_openings o, shops s, customers c "
-                                    "WHERE f.id = due.id AND o.id = f.slot_opening_id AND s.id = o.shop_id "
-                                    "AND c.id = f.customer_id "
-                                    "RETURNING f.id::text AS id, f.slot_opening_id::text AS slot_opening_id, "
-                                    "o.public_url_prefix AS public_url_prefix, f.attempts AS attempts, c.phone AS phone, s.sms_from AS sms_from, "
-                                    "s.name AS shop_name, s.deposit_amount AS deposit_amount, "
-                                    "s.currency AS currency, s.offer_ttl_seconds AS ttl, "
-                                    "to_char(o.starts_at AT TIME ZONE s.timezone, 'Dy DD Mon HH24:MI') "
-                                    "AS slot_time"},
-    [SR_Q_LOOP_MARK_SENT] = {"sr_loop_mark_sent",
-                             "UPDATE slot_offers f SET status = 'sent', sent_at = now(), "
-                             "expires_at = now() + make_interval(secs => s.offer_ttl_seconds), "
-                             "provider_message_id = %s, last_error = NULL "
-                             "FROM slot_openings o, shops s "
-                             "WHERE f.id = %s::bigint AND f.status = 'pending' "
-                             "AND o.id = f.slot_opening_id AND s.id = o.shop_id"},
+    [SR_Q_LOOP_CLAIM_DUE_OFFERS] =
+        {"sr_loop_claim_due_offers",
+         "WITH due AS (SELECT f.id FROM slot_offers f "
+         "JOIN slot_openings o ON o.id = f.slot_opening_id "
+         "JOIN shops s ON s.id = o.shop_id "
+         "WHERE f.status = 'pending' AND f.next_attempt_at <= now() "
+         "AND (%s::bigint IS NULL OR f.id = %s::bigint) "
+         "AND o.status = 'open' "
+         "AND NOT sr_in_quiet_hours(s.timezone, s.quiet_hours_start, "
+         "s.quiet_hours_end, now()) "
+         "ORDER BY f.next_attempt_at, f.id LIMIT %s::integer "
+         "FOR UPDATE OF f SKIP LOCKED) "
+         "UPDATE slot_offers f SET attempts = f.attempts + 1, "
+         "next_attempt_at = now() + make_interval(secs => %s::integer) "
+         "FROM due, slot_openings o, shops s, customers c "
+         "WHERE f.id = due.id AND o.id = f.slot_opening_id AND s.id = o.shop_id "
+         "AND c.id = f.customer_id "
+         "RETURNING f.id::text AS id, f.slot_opening_id::text AS slot_opening_id, "
+         "o.public_url_prefix AS public_url_prefix, f.attempts AS attempts, c.phone AS phone, s.sms_from AS sms_from, "
+         "s.name AS shop_name, s.deposit_amount AS deposit_amount, "
+         "s.currency AS currency, s.offer_ttl_seconds AS ttl, "
+         "to_char(o.starts_at AT TIME ZONE s.timezone, 'Dy DD Mon HH24:MI') "
+         "AS slot_time"},
+    [SR_Q_LOOP_MARK_SENT] = {"sr_loop_mark_sent", "UPDATE slot_offers f SET status = 'sent', sent_at = now(), "
+                                                  "expires_at = now() + make_interval(secs => s.offer_ttl_seconds), "
+                                                  "provider_message_id = %s, last_error = NULL "
+                                                  "FROM slot_openings o, shops s "
+                                                  "WHERE f.id = %s::bigint AND f.status = 'pending' "
+                                                  "AND o.id = f.slot_opening_id AND s.id = o.shop_id"},
     /*
      * A failed attempt: the offer fails for good when the error is permanent
      * or the attempts are used up, else it waits base * 2^(attempts-1)
@@ -290,13 +288,11 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                                   "SELECT a.id, s.deposit_amount, s.currency FROM appointments a "
                                   "JOIN shops s ON s.id = a.shop_id "
                                   "WHERE a.id = %s::bigint AND s.deposit_amount > 0 RETURNING id::text AS id"},
-    [SR_Q_OFFER_DECLINE] = {"sr_offer_decline",
-                            "UPDATE slot_offers SET status = 'declined', responded_at = now() "
-                            "WHERE id = %s::bigint AND status IN ('pending', 'sent') "
-                            "RETURNING slot_opening_id::text AS slot_opening_id"},
-    [SR_Q_SENDER_SET_OPT_IN] = {"sr_sender_set_opt_in",
-                                "UPDATE customers c SET sms_opt_in = %s::boolean FROM shops s "
-                                "WHERE s.id = c.shop_id AND c.phone = %s AND s.sms_from = %s"},
+    [SR_Q_OFFER_DECLINE] = {"sr_offer_decline", "UPDATE slot_offers SET status = 'declined', responded_at = now() "
+                                                "WHERE id = %s::bigint AND status IN ('pending', 'sent') "
+                                                "RETURNING slot_opening_id::text AS slot_opening_id"},
+    [SR_Q_SENDER_SET_OPT_IN] = {"sr_sender_set_opt_in", "UPDATE customers c SET sms_opt_in = %s::boolean FROM shops s "
+                                                        "WHERE s.id = c.shop_id AND c.phone = %s AND s.sms_from = %s"},
     [SR_Q_SENDER_DECLINE_LIVE_OFFERS] = {"sr_sender_decline_live_offers",
                                          "UPDATE slot_offers f SET status = 'declined', responded_at = now() "
                                          "FROM customers c JOIN shops s ON s.id = c.shop_id "
@@ -324,19 +320,19 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                             "c.stripe_payment_method_id AS stripe_payment_method_id, "
                             "a.id::text AS appointment_id, a.source_slot_opening_id::text AS slot_opening_id"},
     /* What Stripe answered at creation; a final status set by a webhook meanwhile stays. */
-    [SR_Q_PAY_RECORD_INTENT] = {"sr_pay_record_intent",
-                                "UPDATE payments SET stripe_payment_intent_id = COALESCE(%s, stripe_payment_intent_id), "
-                                "status = CASE WHEN status IN ('succeeded', 'failed', 'canceled') THEN status "
-                                "ELSE %s END, last_error = %s "
-                                "WHERE id = %s::bigint RETURNING status AS status, appointment_id::text AS appointment_id"},
+    [SR_Q_PAY_RECORD_INTENT] =
+        {"sr_pay_record_intent",
+         "UPDATE payments SET stripe_payment_intent_id = COALESCE(%s, stripe_payment_intent_id), "
+         "status = CASE WHEN status IN ('succeeded', 'failed', 'canceled') THEN status "
+         "ELSE %s END, last_error = %s "
+         "WHERE id = %s::bigint RETURNING status AS status, appointment_id::text AS appointment_id"},
     [SR_Q_PAY_CONFIRM_APPOINTMENT] = {"sr_pay_confirm_appointment",
                                       "UPDATE appointments SET status = 'confirmed' "
                                       "WHERE id = %s::bigint AND status = 'awaiting_payment'"},
-    [SR_Q_PAY_RETRY_LATER] = {"sr_pay_retry_later",
-                              "UPDATE payments SET last_error = left(%s, 500), "
-                              "next_attempt_at = now() + make_interval(secs => "
-                              "least(3600, %s::integer * power(2, greatest(attempts - 1, 0)))) "
-                              "WHERE id = %s::bigint AND status = 'pending'"},
+    [SR_Q_PAY_RETRY_LATER] = {"sr_pay_retry_later", "UPDATE payments SET last_error = left(%s, 500), "
+                                                    "next_attempt_at = now() + make_interval(secs => "
+                                                    "least(3600, %s::integer * power(2, greatest(attempts - 1, 0)))) "
+                                                    "WHERE id = %s::bigint AND status = 'pending'"},
     /* A PaymentIntent by its id, or by the payment id put in its metadata (an
      * event may come before the creation's answer was stored). */
     [SR_Q_PAY_FIND] = {"sr_pay_find",
@@ -347,13 +343,12 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
     /* Lock order as for YES: the slot first, then the payment. */
     [SR_Q_PAY_LOCK_SLOT] = {"sr_pay_lock_slot",
                             "SELECT id::text AS id FROM slot_openings WHERE id = %s::bigint FOR UPDATE"},
-    [SR_Q_PAY_LOCK] = {"sr_pay_lock",
-                       "SELECT p.id::text AS payment_id, p.status AS status, "
-                       "p.stripe_payment_intent_id AS stripe_payment_intent_id, "
-                       "a.id::text AS appointment_id, a.customer_id::text AS customer_id, "
-                       "a.source_slot_opening_id::text AS slot_opening_id "
-                       "FROM payments p JOIN appointments a ON a.id = p.appointment_id "
-                       "WHERE p.id = %s::bigint FOR UPDATE OF p, a"},
+    [SR_Q_PAY_LOCK] = {"sr_pay_lock", "SELECT p.id::text AS payment_id, p.status AS status, "
+                                      "p.stripe_payment_intent_id AS stripe_payment_intent_id, "
+                                      "a.id::text AS appointment_id, a.customer_id::text AS customer_id, "
+                                      "a.source_slot_opening_id::text AS slot_opening_id "
+                                      "FROM payments p JOIN appointments a ON a.id = p.appointment_id "
+                                      "WHERE p.id = %s::bigint FOR UPDATE OF p, a"},
     [SR_Q_PAY_MARK_FAILED] = {"sr_pay_mark_failed",
                               "UPDATE payments SET status = 'failed', last_error = left(%s, 500), "
                               "stripe_payment_intent_id = COALESCE(stripe_payment_intent_id, %s) "
@@ -408,9 +403,9 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                             "JOIN shops s ON s.id = a.shop_id "
                             "WHERE a.shop_id = %s::bigint AND a.starts_at >= now() AND a.status <> 'cancelled' "
                             "ORDER BY a.starts_at, a.id LIMIT 50"},
-#define SLOT_FILTERS                                                                                   \
-    "AND (%s::text IS NULL OR o.status = %s) "                                                         \
-    "AND (%s::date IS NULL OR o.starts_at >= (%s::date)::timestamp AT TIME ZONE s.timezone) "          \
+#define SLOT_FILTERS                                                                                                   \
+    "AND (%s::text IS NULL OR o.status = %s) "                                                                         \
+    "AND (%s::date IS NULL OR o.starts_at >= (%s::date)::timestamp AT TIME ZONE s.timezone) "                          \
     "AND (%s::date IS NULL OR o.starts_at < ((%s::date) + 1)::timestamp AT TIME ZONE s.timezone) "
     [SR_Q_DASH_FIGURES] = {"sr_dash_figures",
                            "SELECT count(*) AS opened, count(*) FILTER (WHERE o.status = 'filled') AS filled, "

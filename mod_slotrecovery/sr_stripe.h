@@ -6,21 +6,21 @@
 #include "sr_config.h"
 
 typedef struct {
-    apr_int64_t amount;           /* minor units */
+    apr_int64_t amount; /* minor units */
     const char *currency;
-    const char *customer;         /* cus_... */
-    const char *payment_method;   /* pm_... */
+    const char *customer;       /* cus_... */
+    const char *payment_method; /* pm_... */
     const char *idempotency_key;
-    const char *appointment_id;   /* metadata, so events find their way back */
+    const char *appointment_id; /* metadata, so events find their way back */
     const char *slot_opening_id;
     const char *payment_id;
 } sr_stripe_intent_request_t;
 
 typedef struct {
-    const char *id;         /* pi_..., when Stripe made one (also on a card error) */
-    const char *status;     /* the PaymentIntent's status */
-    const char *error;      /* Stripe's message when it refused or could not be reached */
-    int card_declined;      /* 402: the card was refused, a payment failure */
+    const char *id;     /* pi_..., when Stripe made one (also on a card error) */
+    const char *status; /* the PaymentIntent's status */
+    const char *error;  /* Stripe's message when it refused or could not be reached */
+    int card_declined;  /* 402: the card was refused, a payment failure */
 } sr_stripe_intent_t;
 
 /*

@@ -53,12 +53,12 @@ sr_status_t sr_twilio_send_sms(apr_pool_t *p, const sr_server_conf_t *conf, cons
         sr_json_get_int(doc, "code", &code);
     }
     out->error = apr_psprintf(p, "Twilio answered %d%s%s%s", res.status,
-                              code ? apr_psprintf(p, " (error %" APR_INT64_T_FMT ")", code) : "",
-                              message ? ": " : "", message ? message : "");
+                              code ? apr_psprintf(p, " (error %" APR_INT64_T_FMT ")", code) : "", message ? ": " : "",
+                              message ? message : "");
     /* A 4xx other than throttling or credentials says the message itself is wrong
      * (invalid number, unsubscribed recipient): sending it again cannot help. */
-    out->permanent = res.status >= 400 && res.status < 500 && res.status != 429 && res.status != 401 &&
-                     res.status != 403;
+    out->permanent =
+        res.status >= 400 && res.status < 500 && res.status != 429 && res.status != 401 && res.status != 403;
     return SR_UNAVAILABLE;
 }
 
@@ -70,8 +70,8 @@ static int compare_params(const void *a, const void *b)
     return c ? c : strcmp(x->value ? x->value : "", y->value ? y->value : "");
 }
 
-int sr_twilio_signature_valid(apr_pool_t *p, const char *auth_token, const char *url,
-                              const apr_array_header_t *params, const char *signature)
+int sr_twilio_signature_valid(apr_pool_t *p, const char *auth_token, const char *url, const apr_array_header_t *params,
+                              const char *signature)
 {
     apr_array_header_t *sorted = apr_array_copy(p, params);
     const char *data, *expected;

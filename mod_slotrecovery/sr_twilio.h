@@ -23,7 +23,7 @@ sr_status_t sr_twilio_send_sms(apr_pool_t *p, const sr_server_conf_t *conf, cons
  * each POST parameter's name and value, sorted by name)), compared in constant
  * time. params holds the decoded form fields (sr_param_t).
  */
-int sr_twilio_signature_valid(apr_pool_t *p, const char *auth_token, const char *url,
-                              const apr_array_header_t *params, const char *signature);
+int sr_twilio_signature_valid(apr_pool_t *p, const char *auth_token, const char *url, const apr_array_header_t *params,
+                              const char *signature);
 
 #endif /* SR_TWILIO_H */

@@ -90,8 +90,8 @@ static int read_signed_form(sr_req_t *req, apr_array_header_t **params)
             return OK;
         }
     }
-    return sr_send_error(req, HTTP_FORBIDDEN, signature ? "X-Twilio-Signature does not match %s"
-                                                        : "X-Twilio-Signature missing (for %s)",
+    return sr_send_error(req, HTTP_FORBIDDEN,
+                         signature ? "X-Twilio-Signature does not match %s" : "X-Twilio-Signature missing (for %s)",
                          url);
 }
 
@@ -122,8 +122,7 @@ int sr_twilio_status_webhook(sr_req_t *req)
     }
     if (rc == SR_NOT_FOUND) {
         /* Not an offer of ours (another app on the number): nothing to do, and no retry wanted. */
-        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, req->r, SR_LOG_PREFIX "delivery report for unknown message %s",
-                      sid);
+        ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, req->r, SR_LOG_PREFIX "delivery report for unknown message %s", sid);
     }
     req->r->status = HTTP_NO_CONTENT;
     return OK;
@@ -133,8 +132,7 @@ static int send_twiml(sr_req_t *req, const char *message)
 {
     request_rec *r = req->r;
     const char *xml = apr_pstrcat(r->pool, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response>",
-                                  message ? "<Message>" : "",
-                                  message ? apr_pescape_entity(r->pool, message, 0) : "",
+                                  message ? "<Message>" : "", message ? apr_pescape_entity(r->pool, message, 0) : "",
                                   message ? "</Message>" : "", "</Response>\n", NULL);
 
     ap_set_content_type(r, "text/xml; charset=utf-8");
@@ -165,8 +163,8 @@ int sr_twilio_inbound_webhook(sr_req_t *req)
     sms.from = param_get(params, "From");
     sms.to = param_get(params, "To");
     sms.body = param_get(params, "Body");
-    if (!sms.message_sid || !*sms.message_sid || strlen(sms.message_sid) > 64 || !sms.from || !*sms.from ||
-        !sms.to || !*sms.to) {
+    if (!sms.message_sid || !*sms.message_sid || strlen(sms.message_sid) > 64 || !sms.from || !*sms.from || !sms.to ||
+        !*sms.to) {
         return sr_send_error(req, HTTP_BAD_REQUEST, "MessageSid, From and To are required");
     }
     if (!sms.body) {
@@ -180,7 +178,7 @@ int sr_twilio_inbound_webhook(sr_req_t *req)
     if (status != SR_OK) {
         return sr_send_status(req, status, "message");
     }
-    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, req->r, SR_LOG_PREFIX "SMS %s from %s: %s%s", sms.message_sid,
-                  sms.from, result.action ? result.action : "-", result.duplicate ? " (repeated delivery)" : "");
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, req->r, SR_LOG_PREFIX "SMS %s from %s: %s%s", sms.message_sid, sms.from,
+                  result.action ? result.action : "-", result.duplicate ? " (repeated delivery)" : "");
     return send_twiml(req, result.reply);
 }

@@ -64,8 +64,7 @@ int sr_field_text(sr_fields_t *f, const char *key, int required, apr_size_t max_
         return field_error(f, key, "must not be empty or start with white space");
     }
     if (n > max_chars) {
-        return field_error(f, key, apr_psprintf(f->pool, "must be at most %" APR_SIZE_T_FMT " characters",
-                                                max_chars));
+        return field_error(f, key, apr_psprintf(f->pool, "must be at most %" APR_SIZE_T_FMT " characters", max_chars));
     }
     *out = s;
     return 1;
@@ -176,8 +175,7 @@ int sr_field_id(sr_fields_t *f, const char *key, int required, const char **out)
     }
 }
 
-int sr_field_int(sr_fields_t *f, const char *key, int required, apr_int64_t min, apr_int64_t max,
-                 const char **out)
+int sr_field_int(sr_fields_t *f, const char *key, int required, apr_int64_t min, apr_int64_t max, const char **out)
 {
     apr_int64_t v;
 
@@ -187,8 +185,8 @@ int sr_field_int(sr_fields_t *f, const char *key, int required, apr_int64_t min,
     switch (sr_json_get_int(f->obj, key, &v)) {
     case SR_JSON_FOUND:
         if (v < min || v > max) {
-            return field_error(f, key, apr_psprintf(f->pool, "must be from %" APR_INT64_T_FMT
-                                                             " to %" APR_INT64_T_FMT, min, max));
+            return field_error(
+                f, key, apr_psprintf(f->pool, "must be from %" APR_INT64_T_FMT " to %" APR_INT64_T_FMT, min, max));
         }
         *out = apr_psprintf(f->pool, "%" APR_INT64_T_FMT, v);
         return 1;
@@ -315,9 +313,9 @@ int sr_parse_rfc3339(const char *s, apr_time_t *when)
     int year, month, day, hour, minute, second, oh = 0, om = 0, sign = 0;
     apr_int64_t usec = 0, scale = 100000, seconds;
 
-    if (!s || strlen(s) < 20 || !digits(s, 4, &year) || s[4] != '-' || !digits(s + 5, 2, &month) ||
-        s[7] != '-' || !digits(s + 8, 2, &day) || !strchr("Tt ", s[10]) || !digits(s + 11, 2, &hour) ||
-        s[13] != ':' || !digits(s + 14, 2, &minute) || s[16] != ':' || !digits(s + 17, 2, &second)) {
+    if (!s || strlen(s) < 20 || !digits(s, 4, &year) || s[4] != '-' || !digits(s + 5, 2, &month) || s[7] != '-' ||
+        !digits(s + 8, 2, &day) || !strchr("Tt ", s[10]) || !digits(s + 11, 2, &hour) || s[13] != ':' ||
+        !digits(s + 14, 2, &minute) || s[16] != ':' || !digits(s + 17, 2, &second)) {
         return 0;
     }
     if (year < 1970 || month < 1 || month > 12 || day < 1 || day > days_in_month(year, month) || hour > 23 ||
@@ -350,8 +348,8 @@ int sr_parse_rfc3339(const char *s, apr_time_t *when)
     if (*s) {
         return 0;
     }
-    seconds = days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second -
-              sign * (oh * 3600 + om * 60);
+    seconds =
+        days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - sign * (oh * 3600 + om * 60);
     *when = apr_time_from_sec(seconds) + usec;
     return 1;
 }
@@ -367,7 +365,7 @@ int sr_field_time(sr_fields_t *f, const char *key, int required, const char **ou
     if (!sr_parse_rfc3339(s, when) || apr_time_exp_gmt(&tm, *when) != APR_SUCCESS || tm.tm_year + 1900 > 9999) {
         return field_error(f, key, "must be an RFC 3339 date-time such as 2026-12-01T15:00:00Z");
     }
-    *out = apr_psprintf(f->pool, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                        tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, tm.tm_usec);
+    *out = apr_psprintf(f->pool, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                        tm.tm_hour, tm.tm_min, tm.tm_sec, tm.tm_usec);
     return 1;
 }

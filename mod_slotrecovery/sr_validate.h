@@ -28,8 +28,7 @@ int sr_field_phone(sr_fields_t *f, const char *key, int required, const char **o
 int sr_field_email(sr_fields_t *f, const char *key, int required, const char **out);
 int sr_field_token(sr_fields_t *f, const char *key, int required, const char **out);
 int sr_field_id(sr_fields_t *f, const char *key, int required, const char **out);
-int sr_field_int(sr_fields_t *f, const char *key, int required, apr_int64_t min, apr_int64_t max,
-                 const char **out);
+int sr_field_int(sr_fields_t *f, const char *key, int required, apr_int64_t min, apr_int64_t max, const char **out);
 int sr_field_bool(sr_fields_t *f, const char *key, int required, const char **out);
 int sr_field_currency(sr_fields_t *f, const char *key, int required, const char **out);
 int sr_field_timezone(sr_fields_t *f, const char *key, int required, const char **out);

@@ -15,8 +15,8 @@
 
 #define SR_WATCHDOG_NAME "_slotrecovery_"
 
-static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) *wd_get_instance;
-static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) *wd_register_callback;
+static APR_OPTIONAL_FN_TYPE(ap_watchdog_get_instance) * wd_get_instance;
+static APR_OPTIONAL_FN_TYPE(ap_watchdog_register_callback) * wd_register_callback;
 
 static apr_status_t sweep_callback(int state, void *data, apr_pool_t *ptemp)
 {
