@@ -416,7 +416,7 @@ const command_rec sr_config_directives[] = {
     SR_NUMBER_DIRECTIVE("SlotRecoveryOfferMaxAttempts", offer_max_attempts, 1, 20, SR_NUMBER_INT,
                         "Tries to send one offer's SMS before the offer fails (default 3)"),
     SR_NUMBER_DIRECTIVE("SlotRecoveryOfferCutoff", offer_cutoff, 0, 7 * 86400, SR_NUMBER_SECONDS,
-                        "Seconds before its start when a slot stops being offered (default 900)"),
+                        "Seconds before its start when a slot stops being offered (default 300)"),
     SR_NUMBER_DIRECTIVE("SlotRecoveryOfferRetryDelay", offer_retry_delay, 1, 3600, SR_NUMBER_SECONDS,
                         "Seconds before the first retry of a failed SMS; doubles each time (default 30)"),
     SR_NUMBER_DIRECTIVE("SlotRecoveryHttpTimeout", http_timeout, 1, 120, SR_NUMBER_SECONDS,
