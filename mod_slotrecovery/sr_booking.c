@@ -75,11 +75,11 @@ static sr_status_t book(sr_db_t *db, inbound_work_t *w)
         return SR_UNAVAILABLE;
     }
     if (slot->nrows == 0 || strcmp(sr_result_get(slot, 0, "slot_status"), "open") ||
-        strcmp(sr_result_get(slot, 0, "offer_status"), "sent") || sr_result_get(slot, 0, "offer_live")[0] != 't') {
+        strcmp(sr_result_get(slot, 0, "offer_status"), "sent") || !sr_result_bool(slot, 0, "offer_live")) {
         return SR_OK;
     }
     deposit = sr_result_get(slot, 0, "deposit_amount");
-    if (apr_atoi64(deposit) > 0 && sr_result_get(slot, 0, "has_card")[0] != 't') {
+    if (apr_atoi64(deposit) > 0 && !sr_result_bool(slot, 0, "has_card")) {
         /* No card to charge the deposit to: the slot goes to the next customer. */
         if (sr_db_exec(db, SR_Q_OFFER_DECLINE, SR_ARGS(offer_id)) < 0) {
             return SR_UNAVAILABLE;

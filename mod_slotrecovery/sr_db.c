@@ -328,6 +328,13 @@ const char *sr_result_get(const sr_result_t *res, int row, const char *column)
     return res->cells[row * res->ncols + col];
 }
 
+int sr_result_bool(const sr_result_t *res, int row, const char *column)
+{
+    const char *value = sr_result_get(res, row, column);
+
+    return value && value[0] == 't';
+}
+
 const char *sr_result_scalar(const sr_result_t *res)
 {
     return (res && res->nrows > 0 && res->ncols > 0) ? res->cells[0] : NULL;

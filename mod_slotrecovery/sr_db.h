@@ -141,6 +141,8 @@ int sr_db_failed(const sr_db_t *db);
 
 /* Cell access by column name; NULL for SQL NULL or an unknown column. */
 const char *sr_result_get(const sr_result_t *res, int row, const char *column);
+/* A boolean column: true only for PostgreSQL's 't' (false for NULL). */
+int sr_result_bool(const sr_result_t *res, int row, const char *column);
 /* The first cell of the first row, or NULL. */
 const char *sr_result_scalar(const sr_result_t *res);
 

@@ -18,11 +18,6 @@ static const char *seconds_arg(apr_pool_t *p, apr_interval_time_t t)
     return apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_sec(t));
 }
 
-static int is_true(const char *pg_bool)
-{
-    return pg_bool && pg_bool[0] == 't';
-}
-
 void sr_offer_loop_for_request(sr_loop_t *loop, request_rec *r, const sr_server_conf_t *conf, sr_db_t *db)
 {
     loop->db = db;
@@ -72,14 +67,14 @@ static sr_status_t advance_work(sr_db_t *db, void *baton)
         out->reason = apr_pstrcat(p, "slot opening is ", status, NULL);
         return SR_OK;
     }
-    if (is_true(sr_result_get(res, 0, "too_late"))) {
+    if (sr_result_bool(res, 0, "too_late")) {
         return expire_slot(db, w->slot_id, "too_close_to_start", out);
     }
-    if (is_true(sr_result_get(res, 0, "has_live_offer"))) {
+    if (sr_result_bool(res, 0, "has_live_offer")) {
         out->reason = "slot opening already has a live offer";
         return SR_OK;
     }
-    if (is_true(sr_result_get(res, 0, "quiet"))) {
+    if (sr_result_bool(res, 0, "quiet")) {
         out->reason = apr_pstrcat(p, "quiet hours until ", sr_result_get(res, 0, "quiet_until"), NULL);
         return SR_OK;
     }
