@@ -32,6 +32,7 @@ typedef enum {
     SR_Q_SHOP_UPDATE,
     /* the offer loop */
     SR_Q_LOOP_LOCK_SLOT,
+    SR_Q_LOOP_HAS_LIVE_OFFER,
     SR_Q_LOOP_OFFER_NEXT_CUSTOMER,
     SR_Q_LOOP_EXPIRE_SLOT,
     SR_Q_LOOP_EXPIRE_LIVE_OFFERS,

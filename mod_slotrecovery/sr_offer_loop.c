@@ -50,7 +50,7 @@ static sr_status_t advance_work(sr_db_t *db, void *baton)
     advance_work_t *w = baton;
     sr_advance_t *out = w->out;
     apr_pool_t *p = sr_db_pool(db);
-    sr_result_t *res;
+    sr_result_t *res, *live;
     const char *status;
 
     memset(out, 0, sizeof(*out));
@@ -70,7 +70,11 @@ static sr_status_t advance_work(sr_db_t *db, void *baton)
     if (sr_result_bool(res, 0, "too_late")) {
         return expire_slot(db, w->slot_id, "too_close_to_start", out);
     }
-    if (sr_result_bool(res, 0, "has_live_offer")) {
+    live = sr_db_select(db, SR_Q_LOOP_HAS_LIVE_OFFER, SR_ARGS(w->slot_id));
+    if (!live) {
+        return SR_UNAVAILABLE;
+    }
+    if (sr_result_bool(live, 0, "has_live_offer")) {
         out->reason = "slot opening already has a live offer";
         return SR_OK;
     }

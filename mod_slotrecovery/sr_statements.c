@@ -127,11 +127,13 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                              "o.starts_at <= now() + make_interval(secs => %s::integer) AS too_late, "
                              "sr_in_quiet_hours(s.timezone, s.quiet_hours_start, s.quiet_hours_end, now()) "
                              "AS quiet, "
-                             "to_char(s.quiet_hours_end, 'HH24:MI') AS quiet_until, "
-                             "EXISTS (SELECT 1 FROM slot_offers f WHERE f.slot_opening_id = o.id "
-                             "AND f.status IN ('pending', 'sent')) AS has_live_offer "
+                             "to_char(s.quiet_hours_end, 'HH24:MI') AS quiet_until "
                              "FROM slot_openings o JOIN shops s ON s.id = o.shop_id "
                              "WHERE o.id = %s::bigint FOR UPDATE OF o"},
+    /* A statement of its own, after the lock: its snapshot sees what the previous holder committed. */
+    [SR_Q_LOOP_HAS_LIVE_OFFER] = {"sr_loop_has_live_offer",
+                                  "SELECT EXISTS (SELECT 1 FROM slot_offers f WHERE f.slot_opening_id = %s::bigint "
+                                  "AND f.status IN ('pending', 'sent')) AS has_live_offer"},
     /*
      * The next eligible customer, offered in the same statement: same shop,
      * opted in, not the canceller, not offered this slot before, no active
