@@ -168,6 +168,17 @@ static sr_status_t set_consent(sr_db_t *db, inbound_work_t *w, int opt_in, const
     return SR_OK;
 }
 
+/* Records what was done and the answer with the message, for redeliveries. */
+static sr_status_t record_reply_work(sr_db_t *db, void *baton)
+{
+    inbound_work_t *w = baton;
+
+    return sr_db_exec(db, SR_Q_INBOUND_RECORD,
+                      SR_ARGS(w->out->action, w->out->reply, w->customer_id, w->sms->message_sid)) < 0
+               ? SR_UNAVAILABLE
+               : SR_OK;
+}
+
 static sr_status_t inbound_work(sr_db_t *db, void *baton)
 {
     inbound_work_t *w = baton;
@@ -233,10 +244,7 @@ static sr_status_t inbound_work(sr_db_t *db, void *baton)
     if (status != SR_OK) {
         return status;
     }
-    return sr_db_exec(db, SR_Q_INBOUND_RECORD,
-                      SR_ARGS(w->out->action, w->out->reply, w->customer_id, sms->message_sid)) < 0
-               ? SR_UNAVAILABLE
-               : SR_OK;
+    return record_reply_work(db, w);
 }
 
 sr_status_t sr_booking_handle_sms(sr_loop_t *loop, const sr_inbound_sms_t *sms, sr_inbound_result_t *out)
@@ -258,7 +266,9 @@ sr_status_t sr_booking_handle_sms(sr_loop_t *loop, const sr_inbound_sms_t *sms, 
 
         sr_payments_charge_due(loop, w.payment_id, &refusal);
         if (refusal) {
+            /* Recorded too, so a redelivery of this message gets the same answer. */
             out->reply = "Sorry, your card was declined, so we could not book the slot.";
+            sr_db_transaction(loop->db, record_reply_work, &w);
         }
     }
     for (i = 0; i < w.slots_to_advance->nelts; i++) {

@@ -53,8 +53,15 @@ sr_status_t sr_payment_fail(sr_db_t *db, const char *payment_id, const char *slo
     customer_id = sr_result_get(res, 0, "customer_id");
     slot_opening_id = sr_result_get(res, 0, "slot_opening_id");
     message = message ? message : "payment failed";
-    if (sr_db_exec(db, SR_Q_PAY_MARK_FAILED, SR_ARGS(message, intent_id, payment_id)) < 0 ||
-        sr_db_exec(db, SR_Q_PAY_CANCEL_APPOINTMENT, SR_ARGS(appointment_id)) < 0) {
+    if (sr_db_exec(db, SR_Q_PAY_MARK_FAILED, SR_ARGS(message, intent_id, payment_id)) < 0) {
+        return SR_UNAVAILABLE;
+    }
+    if (!strcmp(sr_result_get(res, 0, "appointment_status"), "cancelled")) {
+        /* The shop cancelled the booking already, and that opened its time again. */
+        out->outcome = "payment failed: the booking had been cancelled already";
+        return SR_OK;
+    }
+    if (sr_db_exec(db, SR_Q_PAY_CANCEL_APPOINTMENT, SR_ARGS(appointment_id)) < 0) {
         return SR_UNAVAILABLE;
     }
     out->outcome = "payment failed: booking released";
@@ -76,7 +83,7 @@ sr_status_t sr_payment_succeed(sr_db_t *db, const char *payment_id, const char *
                                sr_payment_change_t *out)
 {
     sr_result_t *res = lock_payment(db, payment_id, slot_opening_id);
-    const char *status, *appointment_id;
+    const char *status, *appointment_id, *flag = NULL;
 
     memset(out, 0, sizeof(*out));
     if (!res) {
@@ -91,17 +98,20 @@ sr_status_t sr_payment_succeed(sr_db_t *db, const char *payment_id, const char *
         out->outcome = "ignored: payment already succeeded";
         return SR_OK;
     }
-    /* After a failure the appointment is cancelled and stays so: confirming matches no row. */
-    if (sr_db_exec(db, SR_Q_PAY_MARK_SUCCEEDED, SR_ARGS(intent_id, payment_id)) < 0 ||
-        sr_db_exec(db, SR_Q_PAY_CONFIRM_APPOINTMENT, SR_ARGS(appointment_id)) < 0) {
+    /* Money taken for a booking that no longer stands: kept, and flagged for a person. */
+    if (!strcmp(status, "failed")) {
+        flag = "succeeded after the failure released the booking: refund or rebook";
+    }
+    else if (!strcmp(sr_result_get(res, 0, "appointment_status"), "cancelled")) {
+        flag = "succeeded for a cancelled booking: refund";
+    }
+    if (sr_db_exec(db, SR_Q_PAY_MARK_SUCCEEDED, SR_ARGS(flag, intent_id, payment_id)) < 0 ||
+        (!flag && sr_db_exec(db, SR_Q_PAY_CONFIRM_APPOINTMENT, SR_ARGS(appointment_id)) < 0)) {
         return SR_UNAVAILABLE;
     }
-    if (!strcmp(status, "failed")) {
-        out->outcome = "flagged: payment succeeded after its failure had released the booking";
-        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, NULL,
-                     SR_LOG_PREFIX "payment %s succeeded after it had failed and released the booking: "
-                                   "refund or rebook by hand",
-                     payment_id);
+    if (flag) {
+        out->outcome = apr_pstrcat(sr_db_pool(db), "flagged: payment ", flag, NULL);
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, NULL, SR_LOG_PREFIX "payment %s %s", payment_id, flag);
     }
     else {
         out->outcome = "payment succeeded: booking confirmed";

@@ -335,22 +335,25 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                                                     "next_attempt_at = now() + make_interval(secs => "
                                                     "least(3600, %s::integer * power(2, greatest(attempts - 1, 0)))) "
                                                     "WHERE id = %s::bigint AND status = 'pending'"},
-    /* A PaymentIntent by its id, or by the payment id put in its metadata (an
-     * event may come before the creation's answer was stored). */
+    /* A PaymentIntent by its id, or by the payment id put in its metadata when
+     * that payment has no intent yet (an event may come before the creation's
+     * answer was stored); never another intent's payment. */
     [SR_Q_PAY_FIND] = {"sr_pay_find",
                        "SELECT p.id::text AS payment_id, a.source_slot_opening_id::text AS slot_opening_id "
                        "FROM payments p JOIN appointments a ON a.id = p.appointment_id "
-                       "WHERE p.stripe_payment_intent_id = %s OR p.id = %s::bigint "
+                       "WHERE p.stripe_payment_intent_id = %s "
+                       "OR (p.id = %s::bigint AND p.stripe_payment_intent_id IS NULL) "
                        "ORDER BY (p.stripe_payment_intent_id IS NOT NULL) DESC LIMIT 1"},
     /* Lock order as for YES: the slot first, then the payment. */
     [SR_Q_PAY_LOCK_SLOT] = {"sr_pay_lock_slot",
                             "SELECT id::text AS id FROM slot_openings WHERE id = %s::bigint FOR UPDATE"},
-    [SR_Q_PAY_LOCK] = {"sr_pay_lock", "SELECT p.id::text AS payment_id, p.status AS status, "
-                                      "p.stripe_payment_intent_id AS stripe_payment_intent_id, "
-                                      "a.id::text AS appointment_id, a.customer_id::text AS customer_id, "
-                                      "a.source_slot_opening_id::text AS slot_opening_id "
-                                      "FROM payments p JOIN appointments a ON a.id = p.appointment_id "
-                                      "WHERE p.id = %s::bigint FOR UPDATE OF p, a"},
+    [SR_Q_PAY_LOCK] = {"sr_pay_lock",
+                       "SELECT p.id::text AS payment_id, p.status AS status, "
+                       "p.stripe_payment_intent_id AS stripe_payment_intent_id, "
+                       "a.id::text AS appointment_id, a.customer_id::text AS customer_id, "
+                       "a.status AS appointment_status, a.source_slot_opening_id::text AS slot_opening_id "
+                       "FROM payments p JOIN appointments a ON a.id = p.appointment_id "
+                       "WHERE p.id = %s::bigint FOR UPDATE OF p, a"},
     [SR_Q_PAY_MARK_FAILED] = {"sr_pay_mark_failed",
                               "UPDATE payments SET status = 'failed', last_error = left(%s, 500), "
                               "stripe_payment_intent_id = COALESCE(stripe_payment_intent_id, %s) "
@@ -366,15 +369,12 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                                 "last_error = left('deposit failed: ' || %s, 500) "
                                 "WHERE slot_opening_id = %s::bigint AND customer_id = %s::bigint "
                                 "AND status = 'accepted'"},
-    /* A success after the failure released the booking is kept and flagged for a person. */
+    /* A success is kept whatever came before; what a person must look at goes in flagged_reason. */
     [SR_Q_PAY_MARK_SUCCEEDED] = {"sr_pay_mark_succeeded",
-                                 "UPDATE payments SET last_error = NULL, "
-                                 "flagged_reason = CASE WHEN status = 'failed' "
-                                 "THEN 'succeeded after the failure released the booking: refund or rebook' "
-                                 "ELSE flagged_reason END, "
-                                 "status = 'succeeded', "
+                                 "UPDATE payments SET last_error = NULL, status = 'succeeded', "
+                                 "flagged_reason = COALESCE(%s, flagged_reason), "
                                  "stripe_payment_intent_id = COALESCE(stripe_payment_intent_id, %s) "
-                                 "WHERE id = %s::bigint RETURNING flagged_reason AS flagged_reason"},
+                                 "WHERE id = %s::bigint"},
     [SR_Q_STRIPE_EVENT_CLAIM] = {"sr_stripe_event_claim",
                                  "INSERT INTO stripe_events (id, type, payment_intent_id, outcome) "
                                  "VALUES (%s, %s, %s, 'received') ON CONFLICT (id) DO NOTHING RETURNING id"},
