@@ -91,8 +91,8 @@ int sr_api_shop_create(sr_req_t *req)
           sr_field_clock(&f, "quietHoursStart", 0, &w.args[6]) && sr_field_clock(&f, "quietHoursEnd", 0, &w.args[7]))) {
         return sr_send_error(req, HTTP_BAD_REQUEST, "%s", f.error);
     }
-    if (!w.args[6] != !w.args[7]) {
-        return sr_send_error(req, HTTP_BAD_REQUEST, "quietHoursStart and quietHoursEnd go together");
+    if (!w.args[6] != !w.args[7] || (w.args[6] && !strcmp(w.args[6], w.args[7]))) {
+        return sr_send_error(req, HTTP_BAD_REQUEST, "quietHoursStart and quietHoursEnd go together and differ");
     }
     return run(req, shop_create_work, &w, 1, HTTP_CREATED);
 }
@@ -143,7 +143,7 @@ int sr_api_shop_update(sr_req_t *req)
     }
     has_start = sr_json_has(f.obj, "quietHoursStart");
     has_end = sr_json_has(f.obj, "quietHoursEnd");
-    if (has_start != has_end || !w.args[7] != !w.args[8]) {
+    if (has_start != has_end || !w.args[7] != !w.args[8] || (w.args[7] && !strcmp(w.args[7], w.args[8]))) {
         return sr_send_error(req, HTTP_BAD_REQUEST,
                              "quietHoursStart and quietHoursEnd go together (both times, or both null)");
     }

@@ -125,7 +125,7 @@ sr_json_get_t sr_json_get_id(const sr_json_t *obj, const char *key, const char *
         if (json_integer_value(v) <= 0) {
             return SR_JSON_WRONG_TYPE;
         }
-        *value = apr_psprintf(obj->pool, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        *value = apr_psprintf(obj->pool, "%" APR_INT64_T_FMT, (apr_int64_t)json_integer_value(v));
         return SR_JSON_FOUND;
     }
     if (json_is_string(v)) {
