@@ -4,13 +4,13 @@
  */
 #include "sr_api.h"
 #include "sr_config.h"
+#include "sr_path.h"
 #include "sr_dashboard.h"
 #include "sr_jobs.h"
 #include "sr_request.h"
 #include "sr_router.h"
 #include "sr_stripe_webhook.h"
 #include "sr_twilio_webhooks.h"
-#include "sr_validate.h"
 
 typedef int sr_route_fn(sr_req_t *req);
 
@@ -48,82 +48,6 @@ static const sr_route_t routes[] = {
     {M_GET, "/app/assets/slotrecovery.css", sr_dashboard_stylesheet, 0},
 };
 
-/* Whether path starts with the segment "/api" or "/app". */
-static int is_route_root(const char *path)
-{
-    return (!strncmp(path, "/api", 4) || !strncmp(path, "/app", 4)) && (path[4] == '/' || path[4] == '\0');
-}
-
-int sr_router_split(apr_pool_t *p, const char *uri, const apr_array_header_t *locations, const char **mount,
-                    const char **route_path)
-{
-    apr_ssize_t best = -1;
-    const char *c;
-    int i;
-
-    /* The mount is the <Location> the route root sits right under (or is). */
-    for (i = 0; locations && i < locations->nelts; i++) {
-        const char *loc = APR_ARRAY_IDX(locations, i, const char *);
-        apr_size_t len = strlen(loc);
-
-        while (len > 0 && loc[len - 1] == '/') {
-            len--;
-        }
-        if (strncmp(uri, loc, len) || (uri[len] != '/' && uri[len] != '\0')) {
-            continue;
-        }
-        if (is_route_root(uri + len) && (apr_ssize_t)len > best) {
-            best = (apr_ssize_t)len;
-        }
-        else if (len >= 4 && is_route_root(uri + len - 4) && (apr_ssize_t)len - 4 > best) {
-            best = (apr_ssize_t)len - 4;
-        }
-    }
-    /* A <LocationMatch> or a mount we cannot see: the first /api or /app segment. */
-    for (c = uri; best < 0 && c && *c; c = strchr(c + 1, '/')) {
-        if (is_route_root(c)) {
-            best = c - uri;
-        }
-    }
-    if (best < 0) {
-        return 0;
-    }
-    *mount = apr_pstrmemdup(p, uri, (apr_size_t)best);
-    *route_path = uri + best;
-    return 1;
-}
-
-/* Matches path against pattern segment by segment; captures {id}. */
-static int route_matches(const char *pattern, const char *path, const char **id)
-{
-    while (*pattern && *path) {
-        if (!strncmp(pattern, "{id}", 4)) {
-            const char *end = strchr(path, '/');
-            apr_size_t len = end ? (apr_size_t)(end - path) : strlen(path);
-            char segment[32];
-
-            if (len == 0 || len >= sizeof(segment)) {
-                return 0;
-            }
-            memcpy(segment, path, len);
-            segment[len] = '\0';
-            if (!sr_valid_id(segment)) {
-                return 0;
-            }
-            *id = path; /* copied by the caller */
-            pattern += 4;
-            path += len;
-            continue;
-        }
-        if (*pattern != *path) {
-            return 0;
-        }
-        pattern++;
-        path++;
-    }
-    return !*pattern && !*path;
-}
-
 int sr_router_handler(request_rec *r)
 {
     sr_dir_conf_t *dconf;
@@ -141,7 +65,7 @@ int sr_router_handler(request_rec *r)
     req.conf = sr_config_get(r->server);
     dconf = ap_get_module_config(r->per_dir_config, &slotrecovery_module);
 
-    if (!sr_router_split(r->pool, r->uri, dconf->locations, &req.mount, &req.path)) {
+    if (!sr_path_split(r->pool, r->uri, dconf->locations, &req.mount, &req.path)) {
         return sr_send_error(&req, HTTP_NOT_FOUND, "no such route");
     }
     /* "/api/shops/" routes like "/api/shops". */
@@ -155,7 +79,7 @@ int sr_router_handler(request_rec *r)
     for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
         const sr_route_t *route = &routes[i];
 
-        if (!route_matches(route->pattern, req.path, &id)) {
+        if (!sr_path_match(route->pattern, req.path, &id)) {
             continue;
         }
         if (route->method != r->method_number) {

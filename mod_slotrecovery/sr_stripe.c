@@ -5,6 +5,7 @@
 #include "sr_http.h"
 #include "sr_json.h"
 #include "sr_stripe.h"
+#include "sr_validate.h"
 
 sr_status_t sr_stripe_create_payment_intent(apr_pool_t *p, const sr_server_conf_t *conf,
                                             const sr_stripe_intent_request_t *in, sr_stripe_intent_t *out)
@@ -88,7 +89,8 @@ const char *sr_stripe_signature_problem(apr_pool_t *p, const char *secret, const
                                         apr_size_t body_len, apr_interval_time_t tolerance, apr_time_t now)
 {
     const char *expected;
-    const char *timestamp = NULL, *rest;
+    const char *timestamp = NULL;
+    char *copy, *item, *state = NULL;
     char *signed_payload;
     apr_size_t tlen;
     apr_array_header_t *v1 = apr_array_make(p, 2, sizeof(const char *));
@@ -100,19 +102,22 @@ const char *sr_stripe_signature_problem(apr_pool_t *p, const char *secret, const
         return "Stripe-Signature header missing";
     }
     /* t=1492774577,v1=5257a8...,v0=6ffbb5... : items may come in any order. */
-    for (rest = header; *rest;) {
-        char *item = ap_getword(p, &rest, ',');
-        char *key;
+    copy = apr_pstrdup(p, header);
+    for (item = apr_strtok(copy, ",", &state); item; item = apr_strtok(NULL, ",", &state)) {
+        char *value = strchr(item, '=');
 
         while (apr_isspace(*item)) {
             item++;
         }
-        key = ap_getword(p, (const char **)&item, '=');
-        if (!strcmp(key, "t")) {
-            timestamp = item;
+        if (!value) {
+            continue;
         }
-        else if (!strcmp(key, "v1")) {
-            APR_ARRAY_PUSH(v1, const char *) = item;
+        *value++ = '\0';
+        if (!strcmp(item, "t")) {
+            timestamp = value;
+        }
+        else if (!strcmp(item, "v1")) {
+            APR_ARRAY_PUSH(v1, const char *) = value;
         }
     }
     if (!timestamp || !apr_isdigit(*timestamp)) {
@@ -145,4 +150,38 @@ const char *sr_stripe_signature_problem(apr_pool_t *p, const char *secret, const
         matched |= sr_secret_equals(candidate, expected);
     }
     return matched ? NULL : "no v1 signature matches";
+}
+
+const char *sr_stripe_parse_event(apr_pool_t *p, const char *body, apr_size_t len, sr_stripe_event_t *out)
+{
+    sr_json_t *event, *data, *object, *metadata, *last_error;
+    const char *error = NULL, *object_type = NULL;
+
+    memset(out, 0, sizeof(*out));
+    event = sr_json_parse(p, body, len, &error);
+    if (!event || !sr_json_is_object(event)) {
+        return error ? apr_pstrcat(p, "event is not a JSON object: ", error, NULL) : "event is not a JSON object";
+    }
+    if (sr_json_get_string(event, "id", &out->id) != SR_JSON_FOUND || !*out->id || strlen(out->id) > 255 ||
+        sr_json_get_string(event, "type", &out->type) != SR_JSON_FOUND || strlen(out->type) > 255) {
+        return "event without id or type";
+    }
+    if (!(data = sr_json_get_object(event, "data")) || !(object = sr_json_get_object(data, "object"))) {
+        return NULL;
+    }
+    sr_json_get_string(object, "object", &object_type);
+    if (!object_type || strcmp(object_type, "payment_intent")) {
+        return NULL;
+    }
+    sr_json_get_string(object, "id", &out->intent_id);
+    if ((metadata = sr_json_get_object(object, "metadata"))) {
+        sr_json_get_string(metadata, "payment_id", &out->metadata_payment_id);
+        if (out->metadata_payment_id && !sr_valid_id(out->metadata_payment_id)) {
+            out->metadata_payment_id = NULL;
+        }
+    }
+    if ((last_error = sr_json_get_object(object, "last_payment_error"))) {
+        sr_json_get_string(last_error, "message", &out->failure_message);
+    }
+    return NULL;
 }

@@ -41,4 +41,16 @@ sr_status_t sr_stripe_create_payment_intent(apr_pool_t *p, const sr_server_conf_
 const char *sr_stripe_signature_problem(apr_pool_t *p, const char *secret, const char *header, const char *body,
                                         apr_size_t body_len, apr_interval_time_t tolerance, apr_time_t now);
 
+/* What the module reads of a webhook event. */
+typedef struct {
+    const char *id;
+    const char *type;
+    const char *intent_id;           /* for payment_intent.* events */
+    const char *metadata_payment_id; /* our payment id, when it is one of ours */
+    const char *failure_message;     /* last_payment_error.message */
+} sr_stripe_event_t;
+
+/* Reads an event's JSON; NULL when usable, else what is wrong with it. */
+const char *sr_stripe_parse_event(apr_pool_t *p, const char *body, apr_size_t len, sr_stripe_event_t *out);
+
 #endif /* SR_STRIPE_H */

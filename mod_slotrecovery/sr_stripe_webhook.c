@@ -8,7 +8,6 @@
 #include "sr_payments.h"
 #include "sr_stripe.h"
 #include "sr_stripe_webhook.h"
-#include "sr_validate.h"
 
 typedef struct {
     const char *event_id;
@@ -65,9 +64,9 @@ static sr_status_t event_work(sr_db_t *db, void *baton)
 int sr_stripe_webhook(sr_req_t *req)
 {
     request_rec *r = req->r;
-    const char *body, *problem, *error = NULL;
+    const char *body, *problem;
     apr_size_t len;
-    sr_json_t *event, *data, *object, *metadata, *last_error;
+    sr_stripe_event_t event;
     event_work_t w;
     sr_json_t *doc;
     sr_db_t *db;
@@ -87,33 +86,15 @@ int sr_stripe_webhook(sr_req_t *req)
     if (problem) {
         return sr_send_error(req, HTTP_BAD_REQUEST, "%s", problem);
     }
-    event = sr_json_parse(r->pool, body, len, &error);
-    if (!event || !sr_json_is_object(event)) {
-        return sr_send_error(req, HTTP_BAD_REQUEST, "event is not a JSON object%s%s", error ? ": " : "",
-                             error ? error : "");
-    }
     memset(&w, 0, sizeof(w));
-    if (sr_json_get_string(event, "id", &w.event_id) != SR_JSON_FOUND || !*w.event_id || strlen(w.event_id) > 255 ||
-        sr_json_get_string(event, "type", &w.type) != SR_JSON_FOUND) {
-        return sr_send_error(req, HTTP_BAD_REQUEST, "event without id or type");
+    if ((problem = sr_stripe_parse_event(r->pool, body, len, &event))) {
+        return sr_send_error(req, HTTP_BAD_REQUEST, "%s", problem);
     }
-    if ((data = sr_json_get_object(event, "data")) && (object = sr_json_get_object(data, "object"))) {
-        const char *object_type = NULL;
-
-        sr_json_get_string(object, "object", &object_type);
-        if (object_type && !strcmp(object_type, "payment_intent")) {
-            sr_json_get_string(object, "id", &w.intent_id);
-            if ((metadata = sr_json_get_object(object, "metadata"))) {
-                sr_json_get_string(metadata, "payment_id", &w.metadata_payment_id);
-                if (w.metadata_payment_id && !sr_valid_id(w.metadata_payment_id)) {
-                    w.metadata_payment_id = NULL;
-                }
-            }
-            if ((last_error = sr_json_get_object(object, "last_payment_error"))) {
-                sr_json_get_string(last_error, "message", &w.failure_message);
-            }
-        }
-    }
+    w.event_id = event.id;
+    w.type = event.type;
+    w.intent_id = event.intent_id;
+    w.metadata_payment_id = event.metadata_payment_id;
+    w.failure_message = event.failure_message;
     if (!(db = sr_db_acquire(r))) {
         return sr_send_status(req, SR_UNAVAILABLE, NULL);
     }
