@@ -725,17 +725,35 @@ int sr_dashboard_slot_openings_csv(sr_req_t *req)
     return OK;
 }
 
-/* --- GET /app/assets/slotrecovery.css ---------------------------------------------------------- */
+/* --- GET /app/assets/{name} ------------------------------------------------------------------ */
 
-int sr_dashboard_stylesheet(sr_req_t *req)
+/* The files the pages use; nothing else of the directory is served. */
+static const struct {
+    const char *name, *type;
+} assets[] = {
+    {"slotrecovery.css", "text/css; charset=utf-8"},
+    {"favicon.svg", "image/svg+xml"},
+};
+
+int sr_dashboard_asset(sr_req_t *req)
 {
     request_rec *r = req->r;
-    const char *path = apr_pstrcat(r->pool, req->conf->assets_dir, "/slotrecovery.css", NULL);
+    const char *name = strrchr(req->path, '/') + 1;
+    const char *type = NULL, *path;
     apr_file_t *file;
     apr_finfo_t info;
-    apr_size_t sent;
+    apr_size_t i, sent;
     apr_status_t rv;
 
+    for (i = 0; i < sizeof(assets) / sizeof(assets[0]); i++) {
+        if (!strcmp(name, assets[i].name)) {
+            type = assets[i].type;
+        }
+    }
+    if (!type) {
+        return HTTP_NOT_FOUND;
+    }
+    path = apr_pstrcat(r->pool, req->conf->assets_dir, "/", name, NULL);
     rv = apr_file_open(&file, path, APR_FOPEN_READ | APR_FOPEN_SENDFILE_ENABLED, APR_OS_DEFAULT, r->pool);
     if (rv == APR_SUCCESS) {
         rv = apr_file_info_get(&info, APR_FINFO_SIZE | APR_FINFO_MTIME, file);
@@ -744,10 +762,11 @@ int sr_dashboard_stylesheet(sr_req_t *req)
         ap_log_rerror(APLOG_MARK, APLOG_ERR, rv, r, SR_LOG_PREFIX "cannot read %s (SlotRecoveryAssetsDir)", path);
         return HTTP_NOT_FOUND;
     }
-    ap_set_content_type(r, "text/css; charset=utf-8");
+    ap_set_content_type(r, type);
     ap_update_mtime(r, info.mtime);
     ap_set_last_modified(r);
     apr_table_setn(r->headers_out, "Cache-Control", "max-age=3600");
+    apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
     ap_set_content_length(r, info.size);
     if ((rv = ap_meets_conditions(r)) != OK) {
         return (int)rv;

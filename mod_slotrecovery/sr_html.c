@@ -86,8 +86,10 @@ void sr_html_begin(request_rec *r, const char *mount, const char *title, const c
               "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
               "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>",
               sr_html_escape(r->pool, title), " &middot; Slot Recovery</title>\n<link rel=\"stylesheet\" href=\"", m,
-              "/app/assets/slotrecovery.css\">\n</head>\n<body>\n<header class=\"bar\"><a class=\"brand\" href=\"", m,
-              "/app/appointments\">Slot Recovery</a>", NULL);
+              "/app/assets/slotrecovery.css\">\n<link rel=\"icon\" href=\"", m,
+              "/app/assets/favicon.svg\" type=\"image/svg+xml\">\n</head>\n<body>\n<header class=\"bar\"><a "
+              "class=\"brand\" href=\"",
+              m, "/app/appointments\">Slot Recovery</a>", NULL);
     if (shop_name) {
         ap_rvputs(r, "<span class=\"shop\">", sr_html_escape(r->pool, shop_name), "</span>", NULL);
     }

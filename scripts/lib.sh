@@ -4,7 +4,10 @@
 #   . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 #
 # Everything here runs as root on a stock Debian 12 and is safe to run again:
-#   sr_install_deps            apt-get install what is missing (apt-get update once)
+#   sr_install_deps            apt-get install what is missing (apt-get update once), then
+#                              sr_node_deps
+#   sr_node_deps               npm ci at the top of the repository (playwright-core, for
+#                              t/browser/), unless node_modules is already up to date
 #   sr_build                   autoreconf/configure when needed, then make
 #   sr_pg_start DIR PORT       a private PostgreSQL cluster in DIR (initdb on first use)
 #   sr_pg_stop DIR             stop it (no-op when it is not running)
@@ -27,6 +30,9 @@ SR_PACKAGES=(
     libcurl4-openssl-dev libjansson-dev libssl-dev
     libapache2-mod-perl2 libdbi-perl libdbd-pg-perl libjson-pp-perl libwww-perl
     curl python3 util-linux procps iproute2 ca-certificates
+    # t/browser/: a real browser (driven by playwright-core from npm, see
+    # sr_node_deps) and a font for readable screenshots
+    chromium fonts-dejavu-core
 )
 
 sr_log() { printf '%s: %s\n' "${SR_LOG_TAG:-$(basename "$0")}" "$*" >&2; }
@@ -36,7 +42,7 @@ sr_require_root() {
     [ "$(id -u)" = 0 ] || sr_die "run me as root (I install packages and start PostgreSQL as user postgres)"
 }
 
-# Installs only the packages that are not installed yet.
+# Installs only the packages that are not installed yet, then the npm packages.
 sr_install_deps() {
     local missing=() pkg status
     for pkg in "${SR_PACKAGES[@]}"; do
@@ -46,7 +52,12 @@ sr_install_deps() {
             *) missing+=("$pkg") ;;
         esac
     done
+    # Node.js and npm by command, not by package: a Node.js installed some other
+    # way (NodeSource's nodejs bundles npm and conflicts with Debian's npm) will do.
+    command -v node >/dev/null 2>&1 || missing+=(nodejs)
+    command -v npm >/dev/null 2>&1 || missing+=(npm)
     if [ ${#missing[@]} -eq 0 ]; then
+        sr_node_deps
         return 0
     fi
     sr_require_root
@@ -60,6 +71,24 @@ sr_install_deps() {
         || sr_die "apt-get install failed"
     # Debian's postgresql package creates and starts a cluster of its own on
     # port 5432; we never use it (every script runs a private cluster).
+    sr_node_deps
+}
+
+# npm ci in the repository (package.json, package-lock.json: playwright-core,
+# which drives Debian's chromium; it downloads no browser). Skipped when
+# node_modules was installed from the current lock file already.
+sr_node_deps() {
+    local root=$SR_ROOT stamp=$SR_ROOT/node_modules/.package-lock.json
+    [ -f "$root/package.json" ] || return 0
+    if [ -f "$stamp" ] && [ -f "$root/node_modules/playwright-core/package.json" ] \
+        && [ ! "$root/package-lock.json" -nt "$stamp" ] && [ ! "$root/package.json" -nt "$stamp" ]; then
+        return 0
+    fi
+    command -v npm >/dev/null 2>&1 || sr_die "npm is missing (apt-get install npm)"
+    sr_log "npm ci (playwright-core, for t/browser/)"
+    (cd "$root" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 NPM_CONFIG_UPDATE_NOTIFIER=false \
+        npm ci --no-audit --no-fund --loglevel=error) || sr_die "npm ci failed in $root"
+    [ -f "$root/node_modules/playwright-core/package.json" ] || sr_die "npm ci did not install playwright-core"
 }
 
 # Builds .libs/mod_slotrecovery.so in the repository (or in $SR_BUILDDIR).
