@@ -310,7 +310,7 @@ int sr_api_appointment_get(sr_req_t *req)
 int sr_api_appointment_cancel(sr_req_t *req)
 {
     const char *prefix = sr_public_prefix(req);
-    sr_cancellation_t c;
+    sr_cancellation_t c = {0};
     sr_json_t *doc;
     sr_loop_t loop;
     sr_db_t *db = sr_db_acquire(req->r);

@@ -272,7 +272,7 @@ sr_status_t sr_booking_handle_sms(sr_loop_t *loop, const sr_inbound_sms_t *sms, 
         }
     }
     for (i = 0; i < w.slots_to_advance->nelts; i++) {
-        sr_advance_t adv;
+        sr_advance_t adv = {0};
 
         sr_offer_loop_advance(loop, APR_ARRAY_IDX(w.slots_to_advance, i, const char *), &adv);
     }

@@ -574,7 +574,7 @@ int sr_dashboard_cancel(sr_req_t *req)
     request_rec *r = req->r;
     apr_array_header_t *pairs = NULL;
     const char *token = NULL;
-    sr_cancellation_t c;
+    sr_cancellation_t c = {0};
     sr_status_t status;
     detail_work_t w;
     sr_loop_t loop;

@@ -20,7 +20,7 @@ int sr_jobs_offer_loop(sr_req_t *req)
     sr_json_t *body = NULL, *doc;
     sr_fields_t f;
     const char *slot_id = NULL;
-    sr_advance_t adv;
+    sr_advance_t adv = {0};
     sr_loop_t loop;
     sr_db_t *db;
     sr_status_t status;

@@ -256,7 +256,7 @@ static sr_status_t batch_work(sr_db_t *db, void *baton)
 
 static void advance_counted(sr_loop_t *loop, const char *slot_id, sr_sweep_report_t *report)
 {
-    sr_advance_t adv;
+    sr_advance_t adv = {0};
 
     if (sr_offer_loop_advance(loop, slot_id, &adv) != SR_OK) {
         return;
@@ -338,7 +338,7 @@ sr_status_t sr_offer_loop_delivery_report(sr_loop_t *loop, const char *message_s
 {
     delivery_work_t w = {message_sid, status, error_code, NULL};
     sr_status_t rc = sr_db_transaction(loop->db, delivery_work, &w);
-    sr_advance_t adv;
+    sr_advance_t adv = {0};
 
     if (rc != SR_OK) {
         return rc;

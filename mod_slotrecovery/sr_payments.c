@@ -232,7 +232,7 @@ int sr_payments_charge_due(sr_loop_t *loop, const char *payment_id, const char *
             *refusal = intent.error;
         }
         if (sr_db_transaction(loop->db, record_work, &record) == SR_OK && record.change.reopened_slot_id) {
-            sr_advance_t adv;
+            sr_advance_t adv = {0};
 
             sr_offer_loop_advance(loop, record.change.reopened_slot_id, &adv);
         }

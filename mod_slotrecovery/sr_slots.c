@@ -73,7 +73,7 @@ sr_status_t sr_slots_cancel_and_offer(sr_loop_t *loop, const char *appointment_i
                                       sr_cancellation_t *out)
 {
     sr_status_t status = sr_slots_cancel_appointment(loop->db, appointment_id, public_url_prefix, out);
-    sr_advance_t adv;
+    sr_advance_t adv = {0};
     view_work_t w;
 
     if (status != SR_OK || !out->opened_now) {

@@ -107,7 +107,7 @@ int sr_stripe_webhook(sr_req_t *req)
                   w.duplicate ? "already handled" : w.change.outcome);
     if (w.change.reopened_slot_id) {
         sr_loop_t loop;
-        sr_advance_t adv;
+        sr_advance_t adv = {0};
 
         /* Committed: the slot goes to the next customer on the waitlist. */
         sr_offer_loop_for_request(&loop, r, req->conf, db);
