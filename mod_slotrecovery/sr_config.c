@@ -305,7 +305,7 @@ static const char *set_url(cmd_parms *cmd, void *dconf, const char *arg)
 typedef struct {
     apr_size_t offset;
     apr_int64_t min, max;
-    enum { SR_NUMBER_INT, SR_NUMBER_SECONDS } kind;
+    enum { SR_NUMBER_INT, SR_NUMBER_SECONDS, SR_NUMBER_BYTES } kind;
 } sr_number_directive_t;
 
 static const char *set_number(cmd_parms *cmd, void *dconf, const char *arg)
@@ -324,11 +324,16 @@ static const char *set_number(cmd_parms *cmd, void *dconf, const char *arg)
         return apr_psprintf(cmd->pool, "%s must be a whole number from %" APR_INT64_T_FMT " to %" APR_INT64_T_FMT,
                             cmd->cmd->name, d->min, d->max);
     }
-    if (d->kind == SR_NUMBER_SECONDS) {
+    switch (d->kind) {
+    case SR_NUMBER_SECONDS:
         *(apr_interval_time_t *)((char *)conf + d->offset) = apr_time_from_sec(n);
-    }
-    else {
+        break;
+    case SR_NUMBER_BYTES:
+        *(apr_off_t *)((char *)conf + d->offset) = (apr_off_t)n;
+        break;
+    default:
         *(int *)((char *)conf + d->offset) = (int)n;
+        break;
     }
     return NULL;
 }
@@ -348,25 +353,6 @@ static const char *set_assets_dir(cmd_parms *cmd, void *dconf, const char *arg)
         return apr_psprintf(cmd->pool, "%s: '%s' is not a directory", cmd->cmd->name, arg);
     }
     conf->assets_dir = dir;
-    return NULL;
-}
-
-static const char *set_max_body(cmd_parms *cmd, void *dconf, const char *arg)
-{
-    sr_server_conf_t *conf = sr_config_get(cmd->server);
-    const char *err = ap_check_cmd_context(cmd, NOT_IN_DIR_CONTEXT);
-    char *end;
-    apr_int64_t n;
-
-    if (err) {
-        return err;
-    }
-    n = apr_strtoi64(arg, &end, 10);
-    if (!apr_isdigit(*arg) || *end || n < 1024 || n > SR_MAX_BODY_LIMIT) {
-        return apr_psprintf(cmd->pool, "%s must be a number of bytes from 1024 to %d", cmd->cmd->name,
-                            SR_MAX_BODY_LIMIT);
-    }
-    conf->max_body = (apr_off_t)n;
     return NULL;
 }
 
@@ -409,8 +395,8 @@ const command_rec sr_config_directives[] = {
                      "Base URL of Stripe's REST API (default " SR_DEFAULT_STRIPE_API_BASE ")"),
     AP_INIT_TAKE1("SlotRecoveryAssetsDir", set_assets_dir, NULL, RSRC_CONF,
                   "Directory holding the dashboard's slotrecovery.css (default: where make install put it)"),
-    AP_INIT_TAKE1("SlotRecoveryMaxBody", set_max_body, NULL, RSRC_CONF,
-                  "Largest request body accepted, in bytes (default 262144)"),
+    SR_NUMBER_DIRECTIVE("SlotRecoveryMaxBody", max_body, 1024, SR_MAX_BODY_LIMIT, SR_NUMBER_BYTES,
+                        "Largest request body accepted, in bytes (default 262144)"),
     SR_NUMBER_DIRECTIVE("SlotRecoverySweepInterval", sweep_interval, 1, 3600, SR_NUMBER_SECONDS,
                         "Seconds between two sweeps of the offer loop (default 30)"),
     SR_NUMBER_DIRECTIVE("SlotRecoveryOfferMaxAttempts", offer_max_attempts, 1, 20, SR_NUMBER_INT,

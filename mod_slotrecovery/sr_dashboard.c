@@ -154,6 +154,21 @@ static int read_filters(request_rec *r, filters_t *f, const char **problem)
     return 1;
 }
 
+/* dash_open and read_filters for the filtered pages: OK, or DONE with the error page sent. */
+static int dash_open_filtered(sr_req_t *req, dash_t *d, filters_t *f)
+{
+    const char *problem = NULL;
+    int rc = dash_open(req, d);
+
+    if (rc != OK) {
+        return rc;
+    }
+    if (!read_filters(req->r, f, &problem)) {
+        return dash_error(req, HTTP_BAD_REQUEST, problem);
+    }
+    return OK;
+}
+
 /* The filters as a query string (without page), for links that keep them. */
 static const char *filters_query(apr_pool_t *p, const filters_t *f)
 {
@@ -344,17 +359,13 @@ static void render_slot_openings(request_rec *r, const dash_t *d, const filters_
 int sr_dashboard_appointments(sr_req_t *req)
 {
     request_rec *r = req->r;
-    const char *problem = NULL;
     filters_t f;
     dash_t d;
     list_work_t w;
-    int rc = dash_open(req, &d);
+    int rc = dash_open_filtered(req, &d, &f);
 
     if (rc != OK) {
         return rc;
-    }
-    if (!read_filters(r, &f, &problem)) {
-        return dash_error(req, HTTP_BAD_REQUEST, problem);
     }
     memset(&w, 0, sizeof(w));
     w.d = &d;
@@ -671,18 +682,14 @@ int sr_dashboard_slot_openings_csv(sr_req_t *req)
                                          "Created",          "Offers sent", "Filled by",     "Booking",
                                          "Time to fill (s)", "Deposit",     "Deposit status"};
     request_rec *r = req->r;
-    const char *problem = NULL;
     filters_t f;
     csv_work_t w;
     dash_t d;
     apr_size_t k;
-    int i, rc = dash_open(req, &d);
+    int i, rc = dash_open_filtered(req, &d, &f);
 
     if (rc != OK) {
         return rc;
-    }
-    if (!read_filters(r, &f, &problem)) {
-        return dash_error(req, HTTP_BAD_REQUEST, problem);
     }
     memset(&w, 0, sizeof(w));
     w.d = &d;

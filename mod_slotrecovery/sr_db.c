@@ -306,6 +306,28 @@ sr_status_t sr_db_read(sr_db_t *db, sr_db_work_fn *work, void *baton)
     return run_work(db, work, baton, 0);
 }
 
+typedef struct {
+    sr_query_t query;
+    const char *id, *limit, *lease;
+    sr_result_t *claimed;
+} claim_work_t;
+
+static sr_status_t claim_work(sr_db_t *db, void *baton)
+{
+    claim_work_t *w = baton;
+
+    w->claimed = sr_db_select(db, w->query, SR_ARGS(w->id, w->id, w->limit, w->lease));
+    return w->claimed ? SR_OK : SR_UNAVAILABLE;
+}
+
+sr_result_t *sr_db_claim(sr_db_t *db, sr_query_t q, const char *id, int limit, apr_interval_time_t lease)
+{
+    claim_work_t w = {q, id, apr_itoa(db->pool, limit), apr_psprintf(db->pool, "%" APR_TIME_T_FMT, apr_time_sec(lease)),
+                      NULL};
+
+    return sr_db_transaction(db, claim_work, &w) == SR_OK ? w.claimed : NULL;
+}
+
 static int column_index(const sr_result_t *res, const char *column)
 {
     int i;

@@ -137,6 +137,13 @@ sr_status_t sr_db_transaction(sr_db_t *db, sr_db_work_fn *work, void *baton);
 /* Runs read-only work outside a transaction, with the same retry. */
 sr_status_t sr_db_read(sr_db_t *db, sr_db_work_fn *work, void *baton);
 
+/*
+ * Claims due rows with a claim statement (arguments: one id or NULL for any,
+ * the same id again, the batch size, the lease in seconds) in a transaction
+ * of its own. NULL when the database failed.
+ */
+sr_result_t *sr_db_claim(sr_db_t *db, sr_query_t q, const char *id, int limit, apr_interval_time_t lease);
+
 /* Whether a statement of the current unit of work failed. */
 int sr_db_failed(const sr_db_t *db);
 

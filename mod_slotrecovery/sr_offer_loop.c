@@ -117,21 +117,6 @@ static const char *offer_sms_body(apr_pool_t *p, const sr_result_t *res, int row
 }
 
 typedef struct {
-    const char *offer_id; /* one offer, or NULL for any that is due */
-    const char *limit;
-    const char *lease;
-    sr_result_t *claimed;
-} claim_work_t;
-
-static sr_status_t claim_work(sr_db_t *db, void *baton)
-{
-    claim_work_t *w = baton;
-
-    w->claimed = sr_db_select(db, SR_Q_LOOP_CLAIM_DUE_OFFERS, SR_ARGS(w->offer_id, w->offer_id, w->limit, w->lease));
-    return w->claimed ? SR_OK : SR_UNAVAILABLE;
-}
-
-typedef struct {
     const char *offer_id;
     const sr_twilio_send_t *sent;
     const sr_server_conf_t *conf;
@@ -169,15 +154,15 @@ static sr_status_t record_send_work(sr_db_t *db, void *baton)
 static int send_due_offers(sr_loop_t *loop, const char *offer_id, apr_array_header_t *failed_slots, sr_advance_t *one)
 {
     apr_pool_t *p = loop->pool;
-    claim_work_t claim = {offer_id, apr_itoa(p, offer_id ? 1 : SR_SEND_BATCH),
-                          seconds_arg(p, loop->conf->http_timeout + apr_time_from_sec(60)), NULL};
+    sr_result_t *claimed = sr_db_claim(loop->db, SR_Q_LOOP_CLAIM_DUE_OFFERS, offer_id, offer_id ? 1 : SR_SEND_BATCH,
+                                       loop->conf->http_timeout + apr_time_from_sec(60));
     int i, sent = 0;
 
-    if (sr_db_transaction(loop->db, claim_work, &claim) != SR_OK) {
+    if (!claimed) {
         return -1;
     }
-    for (i = 0; i < claim.claimed->nrows; i++) {
-        const sr_result_t *c = claim.claimed;
+    for (i = 0; i < claimed->nrows; i++) {
+        const sr_result_t *c = claimed;
         const char *id = sr_result_get(c, i, "id");
         const char *prefix = sr_result_get(c, i, "public_url_prefix");
         const char *callback = prefix ? apr_pstrcat(p, prefix, "/api/twilio/status", NULL) : NULL;

@@ -123,21 +123,6 @@ sr_status_t sr_payment_succeed(sr_db_t *db, const char *payment_id, const char *
 
 typedef struct {
     const char *payment_id;
-    const char *limit;
-    const char *lease;
-    sr_result_t *claimed;
-} claim_work_t;
-
-static sr_status_t claim_work(sr_db_t *db, void *baton)
-{
-    claim_work_t *w = baton;
-
-    w->claimed = sr_db_select(db, SR_Q_PAY_CLAIM_DUE, SR_ARGS(w->payment_id, w->payment_id, w->limit, w->lease));
-    return w->claimed ? SR_OK : SR_UNAVAILABLE;
-}
-
-typedef struct {
-    const char *payment_id;
     const char *slot_opening_id;
     const sr_stripe_intent_t *intent;
     sr_status_t stripe_status;
@@ -179,15 +164,15 @@ static sr_status_t record_work(sr_db_t *db, void *baton)
 int sr_payments_charge_due(sr_loop_t *loop, const char *payment_id, const char **refusal)
 {
     apr_pool_t *p = loop->pool;
-    claim_work_t claim = {payment_id, apr_itoa(p, payment_id ? 1 : SR_CHARGE_BATCH),
-                          apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_sec(loop->conf->http_timeout) + 60), NULL};
+    sr_result_t *claimed = sr_db_claim(loop->db, SR_Q_PAY_CLAIM_DUE, payment_id, payment_id ? 1 : SR_CHARGE_BATCH,
+                                       loop->conf->http_timeout + apr_time_from_sec(60));
     int i, answered = 0;
 
-    if (sr_db_transaction(loop->db, claim_work, &claim) != SR_OK) {
+    if (!claimed) {
         return -1;
     }
-    for (i = 0; i < claim.claimed->nrows; i++) {
-        const sr_result_t *c = claim.claimed;
+    for (i = 0; i < claimed->nrows; i++) {
+        const sr_result_t *c = claimed;
         sr_stripe_intent_request_t in;
         sr_stripe_intent_t intent;
         record_work_t record;
