@@ -17,8 +17,9 @@ use Apache::Test qw(-withtestmore);
 use Cwd ();
 use File::Spec::Functions qw(catfile);
 use MIME::Base64 ();
-use POSIX qw(floor strftime);
+use POSIX qw(floor);
 use SlotRecovery::Test qw(:all);
+use SlotRecovery::Dashboard qw(iso_at cancel_api sms_yes);
 use SlotRecovery::TestEnv ();
 
 my $top = Cwd::abs_path(SlotRecovery::TestEnv::top_dir());
@@ -136,29 +137,3 @@ for my $name (qw(appointments-desktop booking slot-opening appointments-phone sl
 }
 
 done_testing();
-
-# ==========================================================================================
-
-sub iso_at { strftime('%Y-%m-%dT%H:%M:%SZ', gmtime $_[0]) }
-
-sub cancel_api {
-    my ($id) = @_;
-    my $r = api(POST => "/api/appointments/$id/cancel");
-    die 'cancel failed: ' . $r->dump unless $r->status == 200;
-    return db_row('SELECT id FROM slot_openings WHERE source_appointment_id = ?', $id)->{id};
-}
-
-# A signed inbound SMS (Twilio's webhook) from $from to the shop's number $to.
-my $sid_seq;
-sub sms_yes {
-    my ($from, $to, $body) = @_;
-    my $sid = sprintf 'SM%08x%024x', $$, ++$sid_seq;
-    my %p = (MessageSid => $sid, SmsMessageSid => $sid, AccountSid => twilio_account_sid(), From => $from,
-        To => $to, Body => $body // 'YES', NumMedia => '0', ApiVersion => '2010-04-01');
-    my $path = '/api/twilio/inbound';
-    my $enc = sub { (my $s = shift) =~ s/([^A-Za-z0-9\-._~])/sprintf '%%%02X', ord $1/ge; $s };
-    return api(POST => $path, undef, no_secret => 1,
-        raw => join('&', map { $enc->($_) . '=' . $enc->($p{$_}) } sort keys %p),
-        content_type => 'application/x-www-form-urlencoded',
-        headers => { 'X-Twilio-Signature' => twilio_signature(public_base_url() . $path, \%p) });
-}

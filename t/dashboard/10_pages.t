@@ -9,11 +9,9 @@ use warnings;
 use utf8;
 
 use Apache::Test qw(-withtestmore);
-use Encode ();
-use HTML::TreeBuilder ();
-use MIME::Base64 ();
-use POSIX qw(floor strftime);
+use POSIX qw(floor);
 use SlotRecovery::Test qw(:all);
+use SlotRecovery::Dashboard qw(auth page tree text badge rows links figures local_time iso_at cancel_api sms_yes);
 
 plan tests => 123;
 # (after plan: Apache::Test's plan sets up Test::More's handles anew)
@@ -150,7 +148,7 @@ my %created = map { $_ => db_row('SELECT floor(extract(epoch FROM created_at))::
     # by id), none of the cancelled ones.
     my @up = rows($sections[0]->look_down(_tag => 'table'));
     is scalar(@up), 2, 'upcoming: two appointments (the cancelled ones are not listed)';
-    my $when = local_time($T1, '%a %d %b %Y %H:%M') . '–' . local_time($T1 + 2700, '%H:%M');
+    my $when = local_time($T1, '%a %d %b %Y %H:%M', $TZ) . '–' . local_time($T1 + 2700, '%H:%M', $TZ);
     like $when, qr/ 19:30–20:15$/, '(the expected local time is 19:30 in Kolkata)';
     is_deeply [ map { [ text($_->[0]), text($_->[1]), badge($_->[2]) ] } @up ],
         [ [ $when, 'Will Waitlist', 'booked' ], [ $when, 'Wendy Waitlist', 'confirmed' ] ],
@@ -196,10 +194,10 @@ my %created = map { $_ => db_row('SELECT floor(extract(epoch FROM created_at))::
     like $r->{html}, qr{<span class="badge badge-open">open</span>}, '... <span class="badge badge-open">open</span>';
     like $r->{html}, qr{<span class="badge badge-filled">filled</span>}, '... badge-filled';
     like $r->{html}, qr{<span class="badge badge-expired">expired</span>}, '... badge-expired';
-    my $t1 = local_time($T1, '%a %d %b %Y %H:%M') . '–' . local_time($T1 + 2700, '%H:%M');
-    my $t2 = local_time($T2, '%a %d %b %Y %H:%M') . '–' . local_time($T2 + 1800, '%H:%M');
+    my $t1 = local_time($T1, '%a %d %b %Y %H:%M', $TZ) . '–' . local_time($T1 + 2700, '%H:%M', $TZ);
+    my $t2 = local_time($T2, '%a %d %b %Y %H:%M', $TZ) . '–' . local_time($T2 + 1800, '%H:%M', $TZ);
     is_deeply [ map { text($_->[0]) } @so ], [ $t1, $t2, $t1 ], '... slot times in shop time';
-    is_deeply [ map { text($_->[2]) } @so ], [ map { local_time($created{$_}, '%d %b %Y %H:%M') } $s3, $s2, $s1 ],
+    is_deeply [ map { text($_->[2]) } @so ], [ map { local_time($created{$_}, '%d %b %Y %H:%M', $TZ) } $s3, $s2, $s1 ],
         '... created, in shop time';
     is_deeply [ map { text($_->[3]) } @so[0, 1] ], [ '—', '—' ], '... no booking: an em dash';
     like $so[0][3]->as_HTML, qr{<td>&mdash;</td>}, '... written &mdash;';
@@ -223,10 +221,10 @@ my %created = map { $_ => db_row('SELECT floor(extract(epoch FROM created_at))::
     is text($t->look_down(_tag => 'h1')), "Slot opening $s1 filled", '... heading with the status badge';
     is badge($t->look_down(_tag => 'h1')), 'filled', '... badge-filled';
     my %f = fields($t);
-    is $f{Time}{text}, local_time($T1, '%a %d %b %Y %H:%M') . '–' . local_time($T1 + 2700, '%H:%M'),
+    is $f{Time}{text}, local_time($T1, '%a %d %b %Y %H:%M', $TZ) . '–' . local_time($T1 + 2700, '%H:%M', $TZ),
         '... time range in shop time';
     is $f{Status}{text}, 'filled', '... status';
-    is $f{Created}{text}, local_time($created{$s1}, '%d %b %Y %H:%M'), '... created';
+    is $f{Created}{text}, local_time($created{$s1}, '%d %b %Y %H:%M', $TZ), '... created';
     is_deeply $f{'Cancelled appointment'}{links}, [ [ "#$a1->{id} Ann Canceller", "/app/appointments/$a1->{id}" ] ],
         '... a link to the cancelled source appointment';
     is_deeply $f{'Recovered booking'}{links}, [ [ 'View booking (Wendy Waitlist)', "/app/appointments/$booking" ] ],
@@ -238,8 +236,8 @@ my %created = map { $_ => db_row('SELECT floor(extract(epoch FROM created_at))::
         $offer1->{id});
     my @offers = rows(offers_table($t));
     is_deeply [ map { [ map { text($_) } @$_ ] } @offers ],
-        [ [ '1', 'Wendy Waitlist', 'accepted', local_time($o->{sent}, '%d %b %H:%M:%S'),
-            local_time($o->{expires}, '%d %b %H:%M:%S'), '1', '—' ] ],
+        [ [ '1', 'Wendy Waitlist', 'accepted', local_time($o->{sent}, '%d %b %H:%M:%S', $TZ),
+            local_time($o->{expires}, '%d %b %H:%M:%S', $TZ), '1', '—' ] ],
         '... the offers table: customer, accepted, sent at, expires at (shop time), attempts, no error';
     is badge($offers[0][2]), 'accepted', '... status badge-accepted';
     is_deeply [ map { $_->attr('href') } links($t, qr/All appointments/) ], ['/app/appointments'], '... a link back';
@@ -285,7 +283,7 @@ my %created = map { $_ => db_row('SELECT floor(extract(epoch FROM created_at))::
     my $t = tree($r);
     is text($t->look_down(_tag => 'h1')), "Recovered booking $booking confirmed", '... "Recovered booking N" + badge';
     my %f = fields($t);
-    is $f{Time}{text}, local_time($T1, '%a %d %b %Y %H:%M') . '–' . local_time($T1 + 2700, '%H:%M'), '... time';
+    is $f{Time}{text}, local_time($T1, '%a %d %b %Y %H:%M', $TZ) . '–' . local_time($T1 + 2700, '%H:%M', $TZ), '... time';
     is $f{Customer}{text}, 'Wendy Waitlist', '... customer';
     is $f{Phone}{text}, '+15557770001', '... phone';
     is $f{Email}{text}, 'wendy@example.com', '... email';
@@ -340,66 +338,10 @@ my %created = map { $_ => db_row('SELECT floor(extract(epoch FROM created_at))::
 }
 
 # ==========================================================================================
-# helpers (each dashboard test carries its own)
-
-sub auth { return +{ Authorization => 'Basic ' . MIME::Base64::encode_base64("$_[0]:secret", '') } }
-
-# GET as a dashboard user (undef: no credentials); ->{html} is the decoded body.
-sub page {
-    my ($user, $path, %o) = @_;
-    my $r = api(GET => $path, undef, no_secret => 1, headers => (defined $user ? auth($user) : {}), %o);
-    $r->{html} = Encode::decode('UTF-8', $r->body // '');
-    return $r;
-}
-
-sub tree {
-    my $t = HTML::TreeBuilder->new;
-    $t->ignore_unknown(0);
-    $t->parse($_[0]{html});
-    $t->eof;
-    return $t;
-}
-
-sub text {
-    my ($e) = @_;
-    return undef unless $e;
-    my $s = $e->as_text;
-    $s =~ s/\s+/ /g;
-    $s =~ s/^ | $//g;
-    return $s;
-}
-
-sub badge {
-    my ($e) = @_;
-    my $b = $e && $e->look_down(_tag => 'span', class => qr/\bbadge\b/);
-    return undef unless $b;
-    my ($kind) = ($b->attr('class') =~ /\bbadge-(\S+)/);
-    return $kind eq $b->as_text ? $kind : "class $kind, text " . $b->as_text;
-}
-
-# The body rows of a table: arrayrefs of <td> elements.
-sub rows {
-    my ($table) = @_;
-    return () unless $table;
-    my $body = $table->look_down(_tag => 'tbody') || $table;
-    return map { [ $_->look_down(_tag => 'td') ] } grep { $_->look_down(_tag => 'td') } $body->look_down(_tag => 'tr');
-}
+# helpers of this test only (the shared ones: SlotRecovery::Dashboard)
 
 # The offers table of a slot-opening page (the one without a class).
 sub offers_table { $_[0]->look_down(_tag => 'table', sub { !defined $_[0]->attr('class') }) }
-
-sub links {
-    my ($t, $re) = @_;
-    return grep { text($_) =~ $re } $t->look_down(_tag => 'a');
-}
-
-sub figures {
-    my ($t) = @_;
-    # (HTML::TreeBuilder does not keep <div> inside <dl>: pair the dt and dd.)
-    my @dt = $t->look_down(_tag => 'dt');
-    my @dd = $t->look_down(_tag => 'dd');
-    return { map { text($dt[$_]) => text($dd[$_]) } 0 .. $#dt };
-}
 
 # The <table class="fields"> of a detail page: label => {text, badge, links}.
 sub fields {
@@ -413,37 +355,4 @@ sub fields {
             links => [ map { [ text($_), $_->attr('href') ] } $td->look_down(_tag => 'a') ],
         }
     } $table->look_down(_tag => 'tr');
-}
-
-sub local_time {
-    my ($epoch, $fmt) = @_;
-    local $ENV{TZ} = $TZ;
-    POSIX::tzset();
-    my $s = strftime($fmt, localtime $epoch);
-    POSIX::tzset();
-    return $s;
-}
-
-sub iso_at { strftime('%Y-%m-%dT%H:%M:%SZ', gmtime $_[0]) }
-
-sub cancel_api {
-    my ($id) = @_;
-    my $r = api(POST => "/api/appointments/$id/cancel");
-    die 'cancel failed: ' . $r->dump unless $r->status == 200;
-    return db_row('SELECT id FROM slot_openings WHERE source_appointment_id = ?', $id)->{id};
-}
-
-# A signed inbound SMS (Twilio's webhook) from $from to the shop's number $to.
-my $sid_seq;
-sub sms_yes {
-    my ($from, $to, $body) = @_;
-    my $sid = sprintf 'SM%08x%024x', $$, ++$sid_seq;
-    my %p = (MessageSid => $sid, SmsMessageSid => $sid, AccountSid => twilio_account_sid(), From => $from,
-        To => $to, Body => $body // 'YES', NumMedia => '0', ApiVersion => '2010-04-01');
-    my $path = '/api/twilio/inbound';
-    my $enc = sub { (my $s = shift) =~ s/([^A-Za-z0-9\-._~])/sprintf '%%%02X', ord $1/ge; $s };
-    return api(POST => $path, undef, no_secret => 1,
-        raw => join('&', map { $enc->($_) . '=' . $enc->($p{$_}) } sort keys %p),
-        content_type => 'application/x-www-form-urlencoded',
-        headers => { 'X-Twilio-Signature' => twilio_signature(public_base_url() . $path, \%p) });
 }

@@ -9,10 +9,9 @@ use utf8;
 
 use Apache::Test qw(-withtestmore);
 use Encode ();
-use HTML::TreeBuilder ();
-use MIME::Base64 ();
-use POSIX qw(floor strftime);
+use POSIX ();
 use SlotRecovery::Test qw(:all);
+use SlotRecovery::Dashboard qw(page tree text badge rows links figures local_time iso_at grant cancel_api);
 
 plan tests => 94;
 # (after plan: Apache::Test's plan sets up Test::More's handles anew)
@@ -28,7 +27,7 @@ my $shop = make_shop(name => 'Filter Studio', timezone => $TZ, smsFrom => '+1500
 grant($shop->{id}, 'owner1');
 
 # Three local dates, 10 to 12 days ahead.
-my ($D1, $D2, $D3) = map { local_time(time + $_ * 86400, '%Y-%m-%d') } 10, 11, 12;
+my ($D1, $D2, $D3) = map { local_time(time + $_ * 86400, '%Y-%m-%d', $TZ) } 10, 11, 12;
 sub at { my ($date, $hm) = @_; local_epoch("$date $hm") }
 
 # 25 slot openings, oldest first (slot 1 created first ... slot 25 last):
@@ -127,8 +126,8 @@ my %created = map { $_ => db_row('SELECT extract(epoch FROM created_at)::bigint 
     is_deeply [ map { ($_->[3]->look_down(_tag => 'a'))[0]->attr('href') } @rows[1 .. 4] ],
         [ map { "/app/appointments/$name_of{$_}{booking}" } 4, 3, 2, 1 ], '... "View booking" to each booking';
     is_deeply [ map { text($_->[0]) } @rows ],
-        [ map { local_time(local_epoch($spec[ $_ - 1 ][0]), '%a %d %b %Y %H:%M') . '–'
-                . local_time(local_epoch($spec[ $_ - 1 ][0]) + 1800, '%H:%M') } reverse 1 .. 5 ],
+        [ map { local_time(local_epoch($spec[ $_ - 1 ][0]), '%a %d %b %Y %H:%M', $TZ) . '–'
+                . local_time(local_epoch($spec[ $_ - 1 ][0]) + 1800, '%H:%M', $TZ) } reverse 1 .. 5 ],
         '... slot times in shop time (D1 23:30 stays on D1)';
     $t->delete;
 
@@ -233,8 +232,8 @@ for my $q ('status=pending', 'status=OPEN', 'status=open,filled', 'from=2030-02-
 
     my %by = map { $_->[0] => $_ } @rows[1 .. $#rows];
     my $start1 = local_epoch($spec[0][0]);
-    is_deeply $by{ $slot[1] }, [ $slot[1], "$D1 23:30", local_time($start1 + 1800, '%Y-%m-%d %H:%M'),
-        'filled', local_time($created{1}, '%Y-%m-%d %H:%M'), '0', q{'=HYPERLINK("x")}, $name_of{1}{booking}, '60',
+    is_deeply $by{ $slot[1] }, [ $slot[1], "$D1 23:30", local_time($start1 + 1800, '%Y-%m-%d %H:%M', $TZ),
+        'filled', local_time($created{1}, '%Y-%m-%d %H:%M', $TZ), '0', q{'=HYPERLINK("x")}, $name_of{1}{booking}, '60',
         '20.00 USD', 'succeeded' ], 'slot 1: every column; "=HYPERLINK" neutralised with a leading \'';
     is_deeply [ @{ $by{ $slot[5] } }[ 3, 5, 6, 7, 8, 9, 10 ] ], [ 'open', '1', '', '', '', '', '' ],
         'an open slot: 1 offer sent, empty cells for the rest';
@@ -273,115 +272,7 @@ for my $q ('status=pending', 'status=OPEN', 'status=open,filled', 'from=2030-02-
         'CSV with no match: the header row only';
 }
 
-# helpers (each dashboard test carries its own)
-
-sub auth { return +{ Authorization => 'Basic ' . MIME::Base64::encode_base64("$_[0]:secret", '') } }
-
-# GET as a dashboard user (undef: no credentials); ->{html} is the decoded body.
-sub page {
-    my ($user, $path, %o) = @_;
-    my $r = api(GET => $path, undef, no_secret => 1, headers => (defined $user ? auth($user) : {}), %o);
-    $r->{html} = Encode::decode('UTF-8', $r->body // '');
-    return $r;
-}
-
-sub tree {
-    my $t = HTML::TreeBuilder->new;
-    $t->ignore_unknown(0);
-    $t->parse($_[0]{html});
-    $t->eof;
-    return $t;
-}
-
-sub text {
-    my ($e) = @_;
-    return undef unless $e;
-    my $s = $e->as_text;
-    $s =~ s/\s+/ /g;
-    $s =~ s/^ | $//g;
-    return $s;
-}
-
-sub badge {
-    my ($e) = @_;
-    my $b = $e && $e->look_down(_tag => 'span', class => qr/\bbadge\b/);
-    return undef unless $b;
-    my ($kind) = ($b->attr('class') =~ /\bbadge-(\S+)/);
-    return $kind eq $b->as_text ? $kind : "class $kind, text " . $b->as_text;
-}
-
-# The body rows of a table: arrayrefs of <td> elements.
-sub rows {
-    my ($table) = @_;
-    return () unless $table;
-    my $body = $table->look_down(_tag => 'tbody') || $table;
-    return map { [ $_->look_down(_tag => 'td') ] } grep { $_->look_down(_tag => 'td') } $body->look_down(_tag => 'tr');
-}
-
-# The offers table of a slot-opening page (the one without a class).
-sub offers_table { $_[0]->look_down(_tag => 'table', sub { !defined $_[0]->attr('class') }) }
-
-sub links {
-    my ($t, $re) = @_;
-    return grep { text($_) =~ $re } $t->look_down(_tag => 'a');
-}
-
-sub figures {
-    my ($t) = @_;
-    # (HTML::TreeBuilder does not keep <div> inside <dl>: pair the dt and dd.)
-    my @dt = $t->look_down(_tag => 'dt');
-    my @dd = $t->look_down(_tag => 'dd');
-    return { map { text($dt[$_]) => text($dd[$_]) } 0 .. $#dt };
-}
-
-# The <table class="fields"> of a detail page: label => {text, badge, links}.
-sub fields {
-    my ($t) = @_;
-    my $table = $t->look_down(_tag => 'table', class => 'fields') or return ();
-    return map {
-        my $td = $_->look_down(_tag => 'td');
-        text($_->look_down(_tag => 'th')) => {
-            text  => text($td),
-            badge => badge($td),
-            links => [ map { [ text($_), $_->attr('href') ] } $td->look_down(_tag => 'a') ],
-        }
-    } $table->look_down(_tag => 'tr');
-}
-
-sub local_time {
-    my ($epoch, $fmt) = @_;
-    local $ENV{TZ} = $TZ;
-    POSIX::tzset();
-    my $s = strftime($fmt, localtime $epoch);
-    POSIX::tzset();
-    return $s;
-}
-
-sub iso_at { strftime('%Y-%m-%dT%H:%M:%SZ', gmtime $_[0]) }
-
-sub grant {
-    my ($shop_id, $user) = @_;
-    my $r = api(POST => "/api/shops/$shop_id/users", { username => $user });
-    die "grant $user: " . $r->dump unless $r->status == 201;
-}
-
-# POST a form as a dashboard user.
-sub post_form {
-    my ($user, $path, $form) = @_;
-    my $enc = sub { (my $s = shift) =~ s/([^A-Za-z0-9\-._~])/sprintf '%%%02X', ord $1/ge; $s };
-    my $r = api(POST => $path, undef, no_secret => 1,
-        raw => join('&', map { $enc->($_) . '=' . $enc->($form->{$_}) } sort keys %$form),
-        content_type => 'application/x-www-form-urlencoded', headers => (defined $user ? auth($user) : {}));
-    $r->{html} = Encode::decode('UTF-8', $r->body // '');
-    return $r;
-}
-
-# Every URL a page points at: href, action, src.
-sub urls {
-    my ($t) = @_;
-    return map { my $e = $_; grep { defined } map { $e->attr($_) } qw(href action src) }
-        $t->look_down(sub { defined $_[0]->attr('href') || defined $_[0]->attr('action') || defined $_[0]->attr('src') });
-}
+# helpers of this test only (the shared ones: SlotRecovery::Dashboard)
 
 # The slot-opening ids of the "Details" links, in page order.
 sub detail_ids {
@@ -419,26 +310,4 @@ sub parse_csv {
     }
     push @rows, [@row] if @row;
     return @rows;
-}
-
-sub cancel_api {
-    my ($id) = @_;
-    my $r = api(POST => "/api/appointments/$id/cancel");
-    die 'cancel failed: ' . $r->dump unless $r->status == 200;
-    return db_row('SELECT id FROM slot_openings WHERE source_appointment_id = ?', $id)->{id};
-}
-
-# A signed inbound SMS (Twilio's webhook) from $from to the shop's number $to.
-my $sid_seq;
-sub sms_yes {
-    my ($from, $to, $body) = @_;
-    my $sid = sprintf 'SM%08x%024x', $$, ++$sid_seq;
-    my %p = (MessageSid => $sid, SmsMessageSid => $sid, AccountSid => twilio_account_sid(), From => $from,
-        To => $to, Body => $body // 'YES', NumMedia => '0', ApiVersion => '2010-04-01');
-    my $path = '/api/twilio/inbound';
-    my $enc = sub { (my $s = shift) =~ s/([^A-Za-z0-9\-._~])/sprintf '%%%02X', ord $1/ge; $s };
-    return api(POST => $path, undef, no_secret => 1,
-        raw => join('&', map { $enc->($_) . '=' . $enc->($p{$_}) } sort keys %p),
-        content_type => 'application/x-www-form-urlencoded',
-        headers => { 'X-Twilio-Signature' => twilio_signature(public_base_url() . $path, \%p) });
 }

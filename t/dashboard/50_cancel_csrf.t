@@ -9,18 +9,14 @@ use warnings;
 use utf8;
 
 use Apache::Test qw(-withtestmore);
-use Encode ();
-use HTML::TreeBuilder ();
-use MIME::Base64 ();
-use POSIX qw(floor strftime);
+use POSIX qw(floor);
 use SlotRecovery::Test qw(:all);
+use SlotRecovery::Dashboard qw(auth page tree badge links iso_at grant post_form);
 
 plan tests => 68;
 # (after plan: Apache::Test's plan sets up Test::More's handles anew)
 binmode $_, ':encoding(UTF-8)' for Test::More->builder->output, Test::More->builder->failure_output,
     Test::More->builder->todo_output;
-
-my $TZ = 'America/New_York';
 
 reset_all();
 
@@ -181,136 +177,4 @@ my $slot;
     $r = post_form(owner1 => "/mounted/app/appointments/$appt[4]{id}/cancel", { csrf => $wrong });
     is $r->status, 403, 'mounted, a wrong token: 403' or diag $r->dump;
     is db_row('SELECT status FROM appointments WHERE id = ?', $appt[4]{id})->{status}, 'booked', '... still booked';
-}
-
-# helpers (each dashboard test carries its own)
-
-sub auth { return +{ Authorization => 'Basic ' . MIME::Base64::encode_base64("$_[0]:secret", '') } }
-
-# GET as a dashboard user (undef: no credentials); ->{html} is the decoded body.
-sub page {
-    my ($user, $path, %o) = @_;
-    my $r = api(GET => $path, undef, no_secret => 1, headers => (defined $user ? auth($user) : {}), %o);
-    $r->{html} = Encode::decode('UTF-8', $r->body // '');
-    return $r;
-}
-
-sub tree {
-    my $t = HTML::TreeBuilder->new;
-    $t->ignore_unknown(0);
-    $t->parse($_[0]{html});
-    $t->eof;
-    return $t;
-}
-
-sub text {
-    my ($e) = @_;
-    return undef unless $e;
-    my $s = $e->as_text;
-    $s =~ s/\s+/ /g;
-    $s =~ s/^ | $//g;
-    return $s;
-}
-
-sub badge {
-    my ($e) = @_;
-    my $b = $e && $e->look_down(_tag => 'span', class => qr/\bbadge\b/);
-    return undef unless $b;
-    my ($kind) = ($b->attr('class') =~ /\bbadge-(\S+)/);
-    return $kind eq $b->as_text ? $kind : "class $kind, text " . $b->as_text;
-}
-
-# The body rows of a table: arrayrefs of <td> elements.
-sub rows {
-    my ($table) = @_;
-    return () unless $table;
-    my $body = $table->look_down(_tag => 'tbody') || $table;
-    return map { [ $_->look_down(_tag => 'td') ] } grep { $_->look_down(_tag => 'td') } $body->look_down(_tag => 'tr');
-}
-
-# The offers table of a slot-opening page (the one without a class).
-sub offers_table { $_[0]->look_down(_tag => 'table', sub { !defined $_[0]->attr('class') }) }
-
-sub links {
-    my ($t, $re) = @_;
-    return grep { text($_) =~ $re } $t->look_down(_tag => 'a');
-}
-
-sub figures {
-    my ($t) = @_;
-    # (HTML::TreeBuilder does not keep <div> inside <dl>: pair the dt and dd.)
-    my @dt = $t->look_down(_tag => 'dt');
-    my @dd = $t->look_down(_tag => 'dd');
-    return { map { text($dt[$_]) => text($dd[$_]) } 0 .. $#dt };
-}
-
-# The <table class="fields"> of a detail page: label => {text, badge, links}.
-sub fields {
-    my ($t) = @_;
-    my $table = $t->look_down(_tag => 'table', class => 'fields') or return ();
-    return map {
-        my $td = $_->look_down(_tag => 'td');
-        text($_->look_down(_tag => 'th')) => {
-            text  => text($td),
-            badge => badge($td),
-            links => [ map { [ text($_), $_->attr('href') ] } $td->look_down(_tag => 'a') ],
-        }
-    } $table->look_down(_tag => 'tr');
-}
-
-sub local_time {
-    my ($epoch, $fmt) = @_;
-    local $ENV{TZ} = $TZ;
-    POSIX::tzset();
-    my $s = strftime($fmt, localtime $epoch);
-    POSIX::tzset();
-    return $s;
-}
-
-sub iso_at { strftime('%Y-%m-%dT%H:%M:%SZ', gmtime $_[0]) }
-
-sub grant {
-    my ($shop_id, $user) = @_;
-    my $r = api(POST => "/api/shops/$shop_id/users", { username => $user });
-    die "grant $user: " . $r->dump unless $r->status == 201;
-}
-
-# POST a form as a dashboard user.
-sub post_form {
-    my ($user, $path, $form) = @_;
-    my $enc = sub { (my $s = shift) =~ s/([^A-Za-z0-9\-._~])/sprintf '%%%02X', ord $1/ge; $s };
-    my $r = api(POST => $path, undef, no_secret => 1,
-        raw => join('&', map { $enc->($_) . '=' . $enc->($form->{$_}) } sort keys %$form),
-        content_type => 'application/x-www-form-urlencoded', headers => (defined $user ? auth($user) : {}));
-    $r->{html} = Encode::decode('UTF-8', $r->body // '');
-    return $r;
-}
-
-# Every URL a page points at: href, action, src.
-sub urls {
-    my ($t) = @_;
-    return map { my $e = $_; grep { defined } map { $e->attr($_) } qw(href action src) }
-        $t->look_down(sub { defined $_[0]->attr('href') || defined $_[0]->attr('action') || defined $_[0]->attr('src') });
-}
-
-sub cancel_api {
-    my ($id) = @_;
-    my $r = api(POST => "/api/appointments/$id/cancel");
-    die 'cancel failed: ' . $r->dump unless $r->status == 200;
-    return db_row('SELECT id FROM slot_openings WHERE source_appointment_id = ?', $id)->{id};
-}
-
-# A signed inbound SMS (Twilio's webhook) from $from to the shop's number $to.
-my $sid_seq;
-sub sms_yes {
-    my ($from, $to, $body) = @_;
-    my $sid = sprintf 'SM%08x%024x', $$, ++$sid_seq;
-    my %p = (MessageSid => $sid, SmsMessageSid => $sid, AccountSid => twilio_account_sid(), From => $from,
-        To => $to, Body => $body // 'YES', NumMedia => '0', ApiVersion => '2010-04-01');
-    my $path = '/api/twilio/inbound';
-    my $enc = sub { (my $s = shift) =~ s/([^A-Za-z0-9\-._~])/sprintf '%%%02X', ord $1/ge; $s };
-    return api(POST => $path, undef, no_secret => 1,
-        raw => join('&', map { $enc->($_) . '=' . $enc->($p{$_}) } sort keys %p),
-        content_type => 'application/x-www-form-urlencoded',
-        headers => { 'X-Twilio-Signature' => twilio_signature(public_base_url() . $path, \%p) });
 }

@@ -13,25 +13,11 @@ reset_db();
 twilio_reset();
 stripe_reset();
 
-# A booking with its deposit processing at Stripe: (scenario, appointment, payment).
-sub processing_booking {
-    reset_db(); twilio_reset(); stripe_reset();
-    stripe_behave({ status => 'processing' });
-    my $s = scenario(customers => 2);
-    my $r = sms($s->{customers}[0]{phone}, 'YES');
-    like $r->{message} // '', qr/^Booked:/, 'setup: booked' or diag $r->dump;
-    my ($a) = @{ appointment_of_slot($s->{slot_id}) };
-    my $p = payment_of($a->{id});
-    is $p->{status}, 'processing', 'setup: payment processing';
-    stripe_behave({});
-    return ($s, $a, $p);
-}
-
 sub appt_status { db_row('SELECT status FROM appointments WHERE id = ?', $_[0])->{status} }
 
 # --- succeeded --------------------------------------------------------------------
 {
-    my ($s, $a, $p) = processing_booking();
+    my ($s, $a, $p) = processing_booking(customers => 2);
     my $pi = $p->{stripe_payment_intent_id};
     my $r = post_stripe_event(stripe_event(id => 'evt_ok_1', type => 'payment_intent.succeeded', pi => $pi,
         metadata => { payment_id => "$p->{id}" }));
@@ -72,7 +58,7 @@ sub appt_status { db_row('SELECT status FROM appointments WHERE id = ?', $_[0])-
 
 # --- payment_failed, then succeeded (out of order) ---------------------------------
 {
-    my ($s, $a, $p) = processing_booking();
+    my ($s, $a, $p) = processing_booking(customers => 2);
     my ($c1, $c2) = @{ $s->{customers} };
     my $pi = $p->{stripe_payment_intent_id};
     my $r = post_stripe_event(stripe_event(type => 'payment_intent.payment_failed', pi => $pi,
@@ -158,7 +144,7 @@ sub appt_status { db_row('SELECT status FROM appointments WHERE id = ?', $_[0])-
 # put that time on offer a second time, nor report the cancelled booking as
 # confirmed.
 sub cancelled_by_shop {
-    my ($s, $a, $p) = processing_booking();
+    my ($s, $a, $p) = processing_booking(customers => 2);
     my $r = api(POST => "/api/appointments/$a->{id}/cancel");
     is $r->status, 200, 'setup: the shop cancels the recovered booking' or diag $r->dump;
     is db_count(q{slot_openings WHERE status = 'open' AND starts_at = ?}, $a->{starts_at}), 1,

@@ -12,19 +12,6 @@ reset_db();
 twilio_reset();
 stripe_reset();
 
-sub processing_booking {
-    reset_db(); twilio_reset(); stripe_reset();
-    stripe_behave({ status => 'processing' });
-    my $s = scenario(customers => 3);
-    my $r = sms($s->{customers}[0]{phone}, 'YES');
-    like $r->{message} // '', qr/^Booked:/, 'setup: booked' or diag $r->dump;
-    my ($a) = @{ appointment_of_slot($s->{slot_id}) };
-    my $p = payment_of($a->{id});
-    is $p->{status}, 'processing', 'setup: payment processing';
-    stripe_behave({});
-    return ($s, $a, $p);
-}
-
 # Everything an event could have changed, for before/after comparisons.
 sub state_of {
     my ($s) = @_;

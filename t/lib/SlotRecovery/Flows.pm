@@ -9,6 +9,7 @@ use warnings;
 
 use Carp qw(croak);
 use Exporter qw(import);
+use Test::More ();
 use Time::HiRes ();
 
 use SlotRecovery::Test qw(:all);
@@ -19,6 +20,7 @@ our @EXPORT_OK = qw(
     sms sms_request next_sid form_encode twiml_message is_twiml TOO_LATE_RE
     offers offer_of live_offer offer_sms_to sms_to slot appointment_of_slot payment_of
     stripe_event post_stripe_event pg_data_dir pg_stop pg_start
+    processing_booking
 );
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
 
@@ -330,6 +332,29 @@ sub pg_start {
     _lib_sh(qq{sr_pg_start '$dir' '} . SlotRecovery::TestEnv::get('SR_PG_PORT') . q{'});
 }
 
+# ---------------------------------------------------------------------------
+# A booking whose deposit is processing at Stripe
+
+# processing_booking(%o): resets the database and both stand-ins, then a
+# scenario(%o) (default: 3 waitlist customers) whose first customer books with
+# a signed YES while the fake Stripe answers "processing". Two setup tests:
+# "setup: booked" and "setup: payment processing". Returns (scenario,
+# appointment, payment); the fake Stripe's behaviour is reset afterwards.
+sub processing_booking {
+    my %o = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    reset_db(); twilio_reset(); stripe_reset();
+    stripe_behave({ status => 'processing' });
+    my $s = scenario(%o);
+    my $r = sms($s->{customers}[0]{phone}, 'YES');
+    Test::More::like($r->{message} // '', qr/^Booked:/, 'setup: booked') or Test::More::diag($r->dump);
+    my ($a) = @{ appointment_of_slot($s->{slot_id}) };
+    my $p = payment_of($a->{id});
+    Test::More::is($p->{status}, 'processing', 'setup: payment processing');
+    stripe_behave({});
+    return ($s, $a, $p);
+}
+
 1;
 
 __END__
@@ -359,7 +384,9 @@ C<slot($id)>, C<appointment_of_slot($slot)>, C<payment_of($appointment)>;
 stand-in helpers C<sms_to($phone)>, C<offer_sms_to($phone)>; Twilio:
 C<sms($from, $body, %o)>, C<sms_request(...)>, C<twiml_message($xml)>,
 C<is_twiml($r)>, C<next_sid()>, C<form_encode(\%p)>, C<TOO_LATE_RE>; Stripe:
-C<stripe_event(%o)>, C<post_stripe_event($payload, %o)>; PostgreSQL:
+C<stripe_event(%o)>, C<post_stripe_event($payload, %o)>,
+C<processing_booking(%scenario_opts)> (a booking whose deposit is processing:
+two setup tests; returns scenario, appointment, payment); PostgreSQL:
 C<pg_data_dir()>, C<pg_stop($dir)>, C<pg_start($dir)>.
 
 =cut
