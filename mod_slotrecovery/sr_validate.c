@@ -350,6 +350,10 @@ int sr_parse_rfc3339(const char *s, apr_time_t *when)
     }
     seconds =
         days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - sign * (oh * 3600 + om * 60);
+    if (seconds < 0) {
+        /* Before 1970-01-01T00:00:00Z once the offset is applied: not a time this module deals in. */
+        return 0;
+    }
     *when = apr_time_from_sec(seconds) + usec;
     return 1;
 }
