@@ -276,3 +276,7 @@ sr_stub_stop() {
     local name=$1 dir=$2
     sr_kill_pidfile "$dir/fake_$name.pid" 5
 }
+
+# The fuzz targets of bench/fuzz/ (and t/fuzz/10_fuzz_smoke.t) are built with
+# clang -fsanitize=fuzzer,address; libclang-rt-14-dev holds the libFuzzer runtime.
+SR_PACKAGES+=(clang libclang-rt-14-dev)

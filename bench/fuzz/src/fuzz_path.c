@@ -1,0 +1,104 @@
+/*
+ * sr_path_split and sr_path_match (mod_slotrecovery/sr_path.c).
+ *
+ * Input: lines. Every line but the last is a <Location> path (at most 8), the
+ * last is the request URI. The URI is split as the router does, trailing
+ * slashes trimmed, then matched against every route pattern of sr_router.c and
+ * against a pattern taken from the input's first line.
+ */
+#include <apr_strings.h>
+#include <apr_tables.h>
+
+#include "fuzz_common.h"
+#include "sr_path.h"
+#include "sr_validate.h"
+
+static const char *const patterns[] = {
+    "/api/shops", "/api/shops/{id}", "/api/shops/{id}/users", "/api/customers", "/api/appointments",
+    "/api/appointments/{id}", "/api/appointments/{id}/cancel", "/api/slot-openings/{id}", "/api/jobs/offer-loop",
+    "/api/jobs/sweep", "/api/twilio/status", "/api/twilio/inbound", "/api/stripe/webhook", "/app",
+    "/app/appointments", "/app/appointments/{id}", "/app/appointments/{id}/cancel", "/app/slot-openings.csv",
+    "/app/slot-openings/{id}", "/app/assets/slotrecovery.css",
+};
+
+static void check_match(const char *pattern, const char *path)
+{
+    const char *id = NULL;
+
+    if (sr_path_match(pattern, path, &id) && strstr(pattern, "{id}")) {
+        /* The router copies the id up to the next '/': it must be a valid id. */
+        const char *end = strchr(id, '/');
+        size_t len = end ? (size_t)(end - id) : strlen(id);
+        char *copy = fuzz_strndup((const uint8_t *)id, len);
+
+        FUZZ_CHECK(id >= path && id < path + strlen(path));
+        FUZZ_CHECK(sr_valid_id(copy));
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    apr_pool_t *p;
+    apr_array_header_t *locations;
+    const uint8_t *rest = data;
+    size_t rest_len = size, len;
+    const char *uri = NULL, *mount = NULL, *route = NULL, *first = NULL;
+    char *path;
+    size_t i;
+
+    fuzz_init();
+    apr_pool_create(&p, fuzz_root);
+    locations = apr_array_make(p, 8, sizeof(const char *));
+    /* Every line before the last one is a <Location>; the last one is the URI. */
+    {
+        const uint8_t *last_nl = memrchr(data, '\n', size);
+
+        if (last_nl) {
+            uri = fuzz_strndup(last_nl + 1, size - (size_t)(last_nl + 1 - data));
+            rest_len = (size_t)(last_nl - data);
+            while (rest_len > 0 || rest < last_nl) {
+                const uint8_t *field = rest;
+                size_t field_len = fuzz_split(field, rest_len, &rest, &rest_len);
+                char *loc = fuzz_strndup(field, field_len);
+
+                if (!first) {
+                    first = loc;
+                }
+                if (locations->nelts < 8) {
+                    APR_ARRAY_PUSH(locations, const char *) = loc;
+                }
+                if (rest >= last_nl) {
+                    break;
+                }
+            }
+        }
+        else {
+            uri = fuzz_strndup(data, size);
+        }
+    }
+    if (sr_path_split(p, uri, locations, &mount, &route)) {
+        FUZZ_CHECK(mount && route);
+        FUZZ_CHECK(route >= uri && route <= uri + strlen(uri));
+        FUZZ_CHECK(strlen(mount) + strlen(route) == strlen(uri));
+        FUZZ_CHECK(!strncmp(route, "/api", 4) || !strncmp(route, "/app", 4));
+        /* As the router: "/api/shops/" routes like "/api/shops". */
+        path = fuzz_strndup((const uint8_t *)route, strlen(route));
+        len = strlen(path);
+        while (len > 1 && path[len - 1] == '/') {
+            path[--len] = '\0';
+        }
+        for (i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++) {
+            check_match(patterns[i], path);
+        }
+        if (first) {
+            check_match(first, path);
+        }
+    }
+    /* The matcher on its own, with the raw URI as the path. */
+    for (i = 0; i < sizeof(patterns) / sizeof(patterns[0]); i++) {
+        check_match(patterns[i], uri);
+    }
+    apr_pool_destroy(p);
+    fuzz_free_all();
+    return 0;
+}
