@@ -86,8 +86,9 @@ static sr_status_t book(sr_db_t *db, inbound_work_t *w)
         }
         APR_ARRAY_PUSH(w->slots_to_advance, const char *) = slot_id;
         w->out->action = "declined";
-        w->out->reply = apr_pstrcat(p, "Sorry, booking this slot needs a card on file with ",
-                                    sr_result_get(slot, 0, "shop_name"), ". We'll offer it to someone else.", NULL);
+        w->out->reply =
+            apr_pstrcat(p, "Sorry, booking this slot needs a card on file with ", sr_result_get(slot, 0, "shop_name"),
+                        ". We'll offer it to someone else.", (char *)NULL);
         return SR_OK;
     }
     if (sr_db_exec(db, SR_Q_BOOK_ACCEPT_OFFER, SR_ARGS(offer_id)) != 1) {
@@ -109,9 +110,9 @@ static sr_status_t book(sr_db_t *db, inbound_work_t *w)
     w->out->reply = apr_pstrcat(
         p, "Booked: ", sr_result_get(slot, 0, "shop_name"), ", ", sr_result_get(slot, 0, "slot_time"), ".",
         w->payment_id ? apr_pstrcat(p, " Your ", sr_format_money(p, deposit, sr_result_get(slot, 0, "currency")),
-                                    " deposit is charged to your saved card.", NULL)
+                                    " deposit is charged to your saved card.", (char *)NULL)
                       : " See you then!",
-        NULL);
+        (char *)NULL);
     return SR_OK;
 }
 
@@ -151,7 +152,8 @@ static sr_status_t set_consent(sr_db_t *db, inbound_work_t *w, int opt_in, const
     }
     if (opt_in) {
         w->out->action = "opted_in";
-        w->out->reply = apr_pstrcat(p, shop_name, ": you will get slot offers again. Reply STOP to opt out.", NULL);
+        w->out->reply =
+            apr_pstrcat(p, shop_name, ": you will get slot offers again. Reply STOP to opt out.", (char *)NULL);
         return SR_OK;
     }
     /* An offer waiting for this customer is declined and the slot moves on. */
@@ -236,7 +238,7 @@ static sr_status_t inbound_work(sr_db_t *db, void *baton)
             w->out->reply = apr_pstrcat(p, shop_name,
                                         ": we text you when a slot opens. Reply YES to take an offer, NO to pass, "
                                         "STOP to opt out.",
-                                        NULL);
+                                        (char *)NULL);
             status = SR_OK;
             break;
         }

@@ -62,7 +62,7 @@ static const char *csrf_token(sr_req_t *req, const char *shop_id)
     if (!req->conf->internal_secret) {
         return NULL;
     }
-    data = apr_pstrcat(req->r->pool, "csrf|", req->r->user, "|", shop_id, NULL);
+    data = apr_pstrcat(req->r->pool, "csrf|", req->r->user, "|", shop_id, (char *)NULL);
     return sr_hmac_sha256_hex(req->r->pool, req->conf->internal_secret, data, strlen(data));
 }
 
@@ -113,7 +113,7 @@ static int valid_date(apr_pool_t *p, const char *s)
 {
     apr_time_t t;
 
-    return strlen(s) == 10 && sr_parse_rfc3339(apr_pstrcat(p, s, "T00:00:00Z", NULL), &t);
+    return strlen(s) == 10 && sr_parse_rfc3339(apr_pstrcat(p, s, "T00:00:00Z", (char *)NULL), &t);
 }
 
 /* Reads status, from, to and page; 0 with *problem set when one is wrong. */
@@ -174,19 +174,20 @@ static const char *filters_query(apr_pool_t *p, const filters_t *f)
 {
     return apr_pstrcat(p, "status=", f->status ? apr_pescape_urlencoded(p, f->status) : "",
                        "&from=", f->from ? apr_pescape_urlencoded(p, f->from) : "",
-                       "&to=", f->to ? apr_pescape_urlencoded(p, f->to) : "", NULL);
+                       "&to=", f->to ? apr_pescape_urlencoded(p, f->to) : "", (char *)NULL);
 }
 
 static const char *app_url(const dash_t *d, const char *path)
 {
-    return apr_pstrcat(d->req->r->pool, d->req->mount, "/app", path, NULL);
+    return apr_pstrcat(d->req->r->pool, d->req->mount, "/app", path, (char *)NULL);
 }
 
 /* --- GET /app ------------------------------------------------------------------------ */
 
 int sr_dashboard_home(sr_req_t *req)
 {
-    apr_table_setn(req->r->headers_out, "Location", apr_pstrcat(req->r->pool, req->mount, "/app/appointments", NULL));
+    apr_table_setn(req->r->headers_out, "Location",
+                   apr_pstrcat(req->r->pool, req->mount, "/app/appointments", (char *)NULL));
     return HTTP_SEE_OTHER;
 }
 
@@ -252,17 +253,17 @@ static void render_filters(request_rec *r, const dash_t *d, const filters_t *f)
 
     ap_rvputs(r, "<form class=\"filters\" method=\"get\" action=\"",
               sr_html_escape(r->pool, app_url(d, "/appointments")),
-              "\">\n<label>Status <select name=\"status\"><option value=\"\">any</option>", NULL);
+              "\">\n<label>Status <select name=\"status\"><option value=\"\">any</option>", (char *)NULL);
     for (i = 0; i < sizeof(statuses) / sizeof(statuses[0]); i++) {
         ap_rvputs(r, "<option", f->status && !strcmp(f->status, statuses[i]) ? " selected" : "", ">", statuses[i],
-                  "</option>", NULL);
+                  "</option>", (char *)NULL);
     }
     ap_rvputs(r, "</select></label>\n<label>From <input type=\"date\" name=\"from\" value=\"",
               f->from ? sr_html_escape(r->pool, f->from) : "",
               "\"></label>\n<label>To <input type=\"date\" name=\"to\" value=\"",
               f->to ? sr_html_escape(r->pool, f->to) : "", "\"></label>\n<button type=\"submit\">Apply</button>\n",
-              NULL);
-    sr_html_link(r, apr_pstrcat(r->pool, app_url(d, "/slot-openings.csv?"), filters_query(r->pool, f), NULL),
+              (char *)NULL);
+    sr_html_link(r, apr_pstrcat(r->pool, app_url(d, "/slot-openings.csv?"), filters_query(r->pool, f), (char *)NULL),
                  "Export CSV");
     ap_rputs("\n</form>\n", r);
 }
@@ -273,9 +274,9 @@ static void render_cancel_form(request_rec *r, const dash_t *d, const char *id)
         return;
     }
     ap_rvputs(r, "<form class=\"inline\" method=\"post\" action=\"",
-              sr_html_escape(r->pool, app_url(d, apr_pstrcat(r->pool, "/appointments/", id, "/cancel", NULL))),
+              sr_html_escape(r->pool, app_url(d, apr_pstrcat(r->pool, "/appointments/", id, "/cancel", (char *)NULL))),
               "\"><input type=\"hidden\" name=\"csrf\" value=\"", d->csrf,
-              "\"><button type=\"submit\" class=\"danger\">Cancel</button></form>", NULL);
+              "\"><button type=\"submit\" class=\"danger\">Cancel</button></form>", (char *)NULL);
 }
 
 static void render_upcoming(request_rec *r, const dash_t *d, const sr_result_t *res)
@@ -293,13 +294,13 @@ static void render_upcoming(request_rec *r, const dash_t *d, const sr_result_t *
 
         ap_rputs("<tr><td>", r);
         sr_html_text(r, apr_pstrcat(r->pool, sr_result_get(res, i, "starts"), "\xe2\x80\x93",
-                                    sr_result_get(res, i, "ends"), NULL));
+                                    sr_result_get(res, i, "ends"), (char *)NULL));
         ap_rputs("</td><td>", r);
         sr_html_text(r, sr_result_get(res, i, "customer"));
         ap_rputs("</td><td>", r);
         sr_html_badge(r, sr_result_get(res, i, "status"));
         ap_rputs("</td><td class=\"actions\">", r);
-        sr_html_link(r, app_url(d, apr_pstrcat(r->pool, "/appointments/", id, NULL)), "View");
+        sr_html_link(r, app_url(d, apr_pstrcat(r->pool, "/appointments/", id, (char *)NULL)), "View");
         render_cancel_form(r, d, id);
         ap_rputs("</td></tr>\n", r);
     }
@@ -326,20 +327,21 @@ static void render_slot_openings(request_rec *r, const dash_t *d, const filters_
 
             ap_rputs("<tr><td>", r);
             sr_html_text(r, apr_pstrcat(r->pool, sr_result_get(res, i, "starts"), "\xe2\x80\x93",
-                                        sr_result_get(res, i, "ends"), NULL));
+                                        sr_result_get(res, i, "ends"), (char *)NULL));
             ap_rputs("</td><td>", r);
             sr_html_badge(r, sr_result_get(res, i, "status"));
             ap_rputs("</td><td>", r);
             sr_html_text(r, sr_result_get(res, i, "created"));
             ap_rputs("</td><td>", r);
             if (booking) {
-                sr_html_link(r, app_url(d, apr_pstrcat(r->pool, "/appointments/", booking, NULL)), "View booking");
+                sr_html_link(r, app_url(d, apr_pstrcat(r->pool, "/appointments/", booking, (char *)NULL)),
+                             "View booking");
             }
             else {
                 sr_html_text(r, NULL);
             }
             ap_rputs("</td><td>", r);
-            sr_html_link(r, app_url(d, apr_pstrcat(r->pool, "/slot-openings/", id, NULL)), "Details");
+            sr_html_link(r, app_url(d, apr_pstrcat(r->pool, "/slot-openings/", id, (char *)NULL)), "Details");
             ap_rputs("</td></tr>\n", r);
         }
         ap_rputs("</tbody>\n</table>\n", r);
@@ -417,7 +419,7 @@ static int load_detail(sr_req_t *req, dash_t *d, detail_work_t *w, sr_db_work_fn
     }
     if (w->main->nrows == 0) {
         /* Another shop's id reads exactly like one that does not exist. */
-        return dash_error(req, HTTP_NOT_FOUND, apr_pstrcat(req->r->pool, "No such ", what, ".", NULL));
+        return dash_error(req, HTTP_NOT_FOUND, apr_pstrcat(req->r->pool, "No such ", what, ".", (char *)NULL));
     }
     return OK;
 }
@@ -445,7 +447,7 @@ int sr_dashboard_slot_opening(sr_req_t *req)
     }
     m = w.main;
     booking = sr_result_get(m, 0, "booking_id");
-    sr_html_begin(r, req->mount, apr_pstrcat(r->pool, "Slot opening ", req->id, NULL), d.shop_name);
+    sr_html_begin(r, req->mount, apr_pstrcat(r->pool, "Slot opening ", req->id, (char *)NULL), d.shop_name);
     ap_rputs("<p class=\"back\">", r);
     sr_html_link(r, app_url(&d, "/appointments"), "\xe2\x86\x90 All appointments");
     ap_rputs("</p>\n<h1>Slot opening ", r);
@@ -453,21 +455,22 @@ int sr_dashboard_slot_opening(sr_req_t *req)
     ap_rputs(" ", r);
     sr_html_badge(r, sr_result_get(m, 0, "status"));
     ap_rputs("</h1>\n<table class=\"fields\">\n", r);
-    field_row(r, "Time",
-              apr_pstrcat(r->pool, sr_result_get(m, 0, "starts"), "\xe2\x80\x93", sr_result_get(m, 0, "ends"), NULL));
+    field_row(
+        r, "Time",
+        apr_pstrcat(r->pool, sr_result_get(m, 0, "starts"), "\xe2\x80\x93", sr_result_get(m, 0, "ends"), (char *)NULL));
     field_row(r, "Status", sr_result_get(m, 0, "status"));
     if (sr_result_get(m, 0, "expired_reason")) {
         field_row(r, "Why it expired", sr_result_get(m, 0, "expired_reason"));
     }
     field_row(r, "Created", sr_result_get(m, 0, "created"));
     ap_rputs("<tr><th>Cancelled appointment</th><td>", r);
-    sr_html_link(
-        r, app_url(&d, apr_pstrcat(r->pool, "/appointments/", sr_result_get(m, 0, "source_id"), NULL)),
-        apr_pstrcat(r->pool, "#", sr_result_get(m, 0, "source_id"), " ", sr_result_get(m, 0, "source_customer"), NULL));
+    sr_html_link(r, app_url(&d, apr_pstrcat(r->pool, "/appointments/", sr_result_get(m, 0, "source_id"), (char *)NULL)),
+                 apr_pstrcat(r->pool, "#", sr_result_get(m, 0, "source_id"), " ",
+                             sr_result_get(m, 0, "source_customer"), (char *)NULL));
     ap_rputs("</td></tr>\n<tr><th>Recovered booking</th><td>", r);
     if (booking) {
-        sr_html_link(r, app_url(&d, apr_pstrcat(r->pool, "/appointments/", booking, NULL)),
-                     apr_pstrcat(r->pool, "View booking (", sr_result_get(m, 0, "booked_customer"), ")", NULL));
+        sr_html_link(r, app_url(&d, apr_pstrcat(r->pool, "/appointments/", booking, (char *)NULL)),
+                     apr_pstrcat(r->pool, "View booking (", sr_result_get(m, 0, "booked_customer"), ")", (char *)NULL));
     }
     else {
         sr_html_text(r, NULL);
@@ -481,7 +484,7 @@ int sr_dashboard_slot_opening(sr_req_t *req)
                  "<th>Attempts</th><th>Last error</th></tr></thead>\n<tbody>\n",
                  r);
         for (i = 0; i < w.rows->nrows; i++) {
-            ap_rvputs(r, "<tr><td>", apr_itoa(r->pool, i + 1), "</td><td>", NULL);
+            ap_rvputs(r, "<tr><td>", apr_itoa(r->pool, i + 1), "</td><td>", (char *)NULL);
             sr_html_text(r, sr_result_get(w.rows, i, "customer"));
             ap_rputs("</td><td>", r);
             sr_html_badge(r, sr_result_get(w.rows, i, "status"));
@@ -527,7 +530,7 @@ int sr_dashboard_appointment(sr_req_t *req)
     slot = sr_result_get(m, 0, "slot_opening_id");
     amount = sr_result_get(m, 0, "payment_amount");
     status = sr_result_get(m, 0, "status");
-    sr_html_begin(r, req->mount, apr_pstrcat(r->pool, "Appointment ", req->id, NULL), d.shop_name);
+    sr_html_begin(r, req->mount, apr_pstrcat(r->pool, "Appointment ", req->id, (char *)NULL), d.shop_name);
     ap_rputs("<p class=\"back\">", r);
     sr_html_link(r, app_url(&d, "/appointments"), "\xe2\x86\x90 All appointments");
     ap_rputs("</p>\n<h1>", r);
@@ -536,8 +539,9 @@ int sr_dashboard_appointment(sr_req_t *req)
     ap_rputs(" ", r);
     sr_html_badge(r, status);
     ap_rputs("</h1>\n<table class=\"fields\">\n", r);
-    field_row(r, "Time",
-              apr_pstrcat(r->pool, sr_result_get(m, 0, "starts"), "\xe2\x80\x93", sr_result_get(m, 0, "ends"), NULL));
+    field_row(
+        r, "Time",
+        apr_pstrcat(r->pool, sr_result_get(m, 0, "starts"), "\xe2\x80\x93", sr_result_get(m, 0, "ends"), (char *)NULL));
     field_row(r, "Customer", sr_result_get(m, 0, "customer"));
     field_row(r, "Phone", sr_result_get(m, 0, "phone"));
     field_row(r, "Email", sr_result_get(m, 0, "email"));
@@ -564,8 +568,8 @@ int sr_dashboard_appointment(sr_req_t *req)
     }
     ap_rputs("<tr><th>Recovered from</th><td>", r);
     if (slot) {
-        sr_html_link(r, app_url(&d, apr_pstrcat(r->pool, "/slot-openings/", slot, NULL)),
-                     apr_pstrcat(r->pool, "Slot opening ", slot, NULL));
+        sr_html_link(r, app_url(&d, apr_pstrcat(r->pool, "/slot-openings/", slot, (char *)NULL)),
+                     apr_pstrcat(r->pool, "Slot opening ", slot, (char *)NULL));
     }
     else {
         sr_html_text(r, NULL);
@@ -639,7 +643,7 @@ static const char *csv_cell(apr_pool_t *p, const char *value)
         return "";
     }
     if (strchr("=+-@\t\r", value[0]) && value[0]) {
-        value = apr_pstrcat(p, "'", value, NULL);
+        value = apr_pstrcat(p, "'", value, (char *)NULL);
     }
     for (c = value; *c; c++) {
         quote |= *c == '"' || *c == ',' || *c == '\n' || *c == '\r';
@@ -704,7 +708,7 @@ int sr_dashboard_slot_openings_csv(sr_req_t *req)
         return OK;
     }
     for (k = 0; k < sizeof(header) / sizeof(header[0]); k++) {
-        ap_rvputs(r, k ? "," : "", header[k], NULL);
+        ap_rvputs(r, k ? "," : "", header[k], (char *)NULL);
     }
     ap_rputs("\r\n", r);
     for (i = 0; i < w.rows->nrows; i++) {
@@ -725,7 +729,7 @@ int sr_dashboard_slot_openings_csv(sr_req_t *req)
         };
 
         for (k = 0; k < sizeof(cells) / sizeof(cells[0]); k++) {
-            ap_rvputs(r, k ? "," : "", csv_cell(r->pool, cells[k]), NULL);
+            ap_rvputs(r, k ? "," : "", csv_cell(r->pool, cells[k]), (char *)NULL);
         }
         ap_rputs("\r\n", r);
     }
@@ -760,7 +764,7 @@ int sr_dashboard_asset(sr_req_t *req)
     if (!type) {
         return HTTP_NOT_FOUND;
     }
-    path = apr_pstrcat(r->pool, req->conf->assets_dir, "/", name, NULL);
+    path = apr_pstrcat(r->pool, req->conf->assets_dir, "/", name, (char *)NULL);
     rv = apr_file_open(&file, path, APR_FOPEN_READ | APR_FOPEN_SENDFILE_ENABLED, APR_OS_DEFAULT, r->pool);
     if (rv == APR_SUCCESS) {
         rv = apr_file_info_get(&info, APR_FINFO_SIZE | APR_FINFO_MTIME, file);

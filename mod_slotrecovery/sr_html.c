@@ -60,12 +60,13 @@ void sr_html_badge(request_rec *r, const char *status)
 {
     const char *s = sr_html_escape(r->pool, status ? status : "unknown");
 
-    ap_rvputs(r, "<span class=\"badge badge-", s, "\">", s, "</span>", NULL);
+    ap_rvputs(r, "<span class=\"badge badge-", s, "\">", s, "</span>", (char *)NULL);
 }
 
 void sr_html_link(request_rec *r, const char *url, const char *text)
 {
-    ap_rvputs(r, "<a href=\"", sr_html_escape(r->pool, url), "\">", sr_html_escape(r->pool, text), "</a>", NULL);
+    ap_rvputs(r, "<a href=\"", sr_html_escape(r->pool, url), "\">", sr_html_escape(r->pool, text), "</a>",
+              (char *)NULL);
 }
 
 void sr_html_begin(request_rec *r, const char *mount, const char *title, const char *shop_name)
@@ -89,9 +90,9 @@ void sr_html_begin(request_rec *r, const char *mount, const char *title, const c
               "/app/assets/slotrecovery.css\">\n<link rel=\"icon\" href=\"", m,
               "/app/assets/favicon.svg\" type=\"image/svg+xml\">\n</head>\n<body>\n<header class=\"bar\"><a "
               "class=\"brand\" href=\"",
-              m, "/app/appointments\">Slot Recovery</a>", NULL);
+              m, "/app/appointments\">Slot Recovery</a>", (char *)NULL);
     if (shop_name) {
-        ap_rvputs(r, "<span class=\"shop\">", sr_html_escape(r->pool, shop_name), "</span>", NULL);
+        ap_rvputs(r, "<span class=\"shop\">", sr_html_escape(r->pool, shop_name), "</span>", (char *)NULL);
     }
     ap_rputs("</header>\n<main>\n", r);
 }

@@ -127,10 +127,10 @@ static apr_status_t perform_with(CURL *curl, apr_pool_t *p, const sr_http_reques
         curl_easy_setopt(curl, CURLOPT_PASSWORD, req->basic_password ? req->basic_password : "");
     }
     if (req->bearer_token) {
-        headers = curl_slist_append(headers, apr_pstrcat(p, "Authorization: Bearer ", req->bearer_token, NULL));
+        headers = curl_slist_append(headers, apr_pstrcat(p, "Authorization: Bearer ", req->bearer_token, (char *)NULL));
     }
     if (req->headers) {
-        apr_table_do(add_header, &headers, req->headers, NULL);
+        apr_table_do(add_header, &headers, req->headers, (char *)NULL);
     }
     if (req->form) {
         headers = curl_slist_append(headers, "Content-Type: application/x-www-form-urlencoded");
@@ -200,7 +200,7 @@ void sr_form_add(sr_form_t *form, const char *name, const char *value)
 {
     APR_ARRAY_PUSH(form->parts, const char *) =
         apr_pstrcat(form->pool, apr_pescape_urlencoded(form->pool, name), "=",
-                    apr_pescape_urlencoded(form->pool, value ? value : ""), NULL);
+                    apr_pescape_urlencoded(form->pool, value ? value : ""), (char *)NULL);
 }
 
 const char *sr_form_encode(const sr_form_t *form)

@@ -64,7 +64,7 @@ static sr_status_t advance_work(sr_db_t *db, void *baton)
     status = sr_result_get(res, 0, "status");
     out->action = SR_ADVANCE_NOOP;
     if (strcmp(status, "open")) {
-        out->reason = apr_pstrcat(p, "slot opening is ", status, NULL);
+        out->reason = apr_pstrcat(p, "slot opening is ", status, (char *)NULL);
         return SR_OK;
     }
     if (sr_result_bool(res, 0, "too_late")) {
@@ -79,7 +79,7 @@ static sr_status_t advance_work(sr_db_t *db, void *baton)
         return SR_OK;
     }
     if (sr_result_bool(res, 0, "quiet")) {
-        out->reason = apr_pstrcat(p, "quiet hours until ", sr_result_get(res, 0, "quiet_until"), NULL);
+        out->reason = apr_pstrcat(p, "quiet hours until ", sr_result_get(res, 0, "quiet_until"), (char *)NULL);
         return SR_OK;
     }
     res = sr_db_select(db, SR_Q_LOOP_OFFER_NEXT_CUSTOMER, SR_ARGS(w->slot_id));
@@ -106,14 +106,15 @@ static const char *offer_sms_body(apr_pool_t *p, const sr_result_t *res, int row
     const char *pay = "";
 
     if (strlen(shop) > SR_SHOP_NAME_IN_SMS) {
-        shop = apr_pstrcat(p, apr_pstrmemdup(p, shop, SR_SHOP_NAME_IN_SMS - 3), "...", NULL);
+        shop = apr_pstrcat(p, apr_pstrmemdup(p, shop, SR_SHOP_NAME_IN_SMS - 3), "...", (char *)NULL);
     }
     if (apr_atoi64(deposit) > 0) {
-        pay = apr_pstrcat(p, " (", sr_format_money(p, deposit, sr_result_get(res, row, "currency")), " deposit)", NULL);
+        pay = apr_pstrcat(p, " (", sr_format_money(p, deposit, sr_result_get(res, row, "currency")), " deposit)",
+                          (char *)NULL);
     }
     return apr_pstrcat(p, shop, ": a slot opened on ", sr_result_get(res, row, "slot_time"), ". Reply YES to book it",
                        pay, " or NO to pass. Offer ends in ",
-                       sr_format_duration(p, apr_atoi64(sr_result_get(res, row, "ttl"))), ".", NULL);
+                       sr_format_duration(p, apr_atoi64(sr_result_get(res, row, "ttl"))), ".", (char *)NULL);
 }
 
 typedef struct {
@@ -165,7 +166,7 @@ static int send_due_offers(sr_loop_t *loop, const char *offer_id, apr_array_head
         const sr_result_t *c = claimed;
         const char *id = sr_result_get(c, i, "id");
         const char *prefix = sr_result_get(c, i, "public_url_prefix");
-        const char *callback = prefix ? apr_pstrcat(p, prefix, "/api/twilio/status", NULL) : NULL;
+        const char *callback = prefix ? apr_pstrcat(p, prefix, "/api/twilio/status", (char *)NULL) : NULL;
         sr_twilio_send_t result;
         record_work_t record = {id, &result, loop->conf, NULL};
 

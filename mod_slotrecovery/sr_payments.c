@@ -46,7 +46,7 @@ sr_status_t sr_payment_fail(sr_db_t *db, const char *payment_id, const char *slo
     status = sr_result_get(res, 0, "status");
     if (!strcmp(status, "succeeded") || !strcmp(status, "failed")) {
         /* Out of order or repeated: a confirmed booking is never reopened. */
-        out->outcome = apr_pstrcat(sr_db_pool(db), "ignored: payment already ", status, NULL);
+        out->outcome = apr_pstrcat(sr_db_pool(db), "ignored: payment already ", status, (char *)NULL);
         return SR_OK;
     }
     appointment_id = sr_result_get(res, 0, "appointment_id");
@@ -110,7 +110,7 @@ sr_status_t sr_payment_succeed(sr_db_t *db, const char *payment_id, const char *
         return SR_UNAVAILABLE;
     }
     if (flag) {
-        out->outcome = apr_pstrcat(sr_db_pool(db), "flagged: payment ", flag, NULL);
+        out->outcome = apr_pstrcat(sr_db_pool(db), "flagged: payment ", flag, (char *)NULL);
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, NULL, SR_LOG_PREFIX "payment %s %s", payment_id, flag);
     }
     else {
@@ -186,7 +186,7 @@ int sr_payments_charge_due(sr_loop_t *loop, const char *payment_id, const char *
         in.customer = sr_result_get(c, i, "stripe_customer_id");
         in.payment_method = sr_result_get(c, i, "stripe_payment_method_id");
         /* Derived from the payment row: every retry is the same request to Stripe. */
-        in.idempotency_key = apr_pstrcat(p, "slotrecovery-deposit-", in.payment_id, NULL);
+        in.idempotency_key = apr_pstrcat(p, "slotrecovery-deposit-", in.payment_id, (char *)NULL);
 
         memset(&record, 0, sizeof(record));
         record.payment_id = in.payment_id;

@@ -30,7 +30,7 @@ int sr_send_json(sr_req_t *req, int status, const sr_json_t *doc)
     apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
     ap_set_content_length(r, (apr_off_t)strlen(text) + 1);
     if (!r->header_only) {
-        ap_rvputs(r, text, "\n", NULL);
+        ap_rvputs(r, text, "\n", (char *)NULL);
     }
     return OK;
 }
@@ -165,5 +165,5 @@ const char *sr_public_prefix(const sr_req_t *req)
     if (!req->conf->public_base_url) {
         return NULL;
     }
-    return apr_pstrcat(req->r->pool, req->conf->public_base_url, req->mount, NULL);
+    return apr_pstrcat(req->r->pool, req->conf->public_base_url, req->mount, (char *)NULL);
 }

@@ -86,7 +86,7 @@ int sr_router_handler(request_rec *r)
         if (route->method != r->method_number) {
             const char *name = route->method == M_GET ? "GET, HEAD" : route->method == M_POST ? "POST" : "PATCH";
 
-            allow = allow ? apr_pstrcat(r->pool, allow, ", ", name, NULL) : name;
+            allow = allow ? apr_pstrcat(r->pool, allow, ", ", name, (char *)NULL) : name;
             continue;
         }
         if (id) {

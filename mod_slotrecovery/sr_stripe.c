@@ -36,14 +36,14 @@ sr_status_t sr_stripe_create_payment_intent(apr_pool_t *p, const sr_server_conf_
 
     memset(&req, 0, sizeof(req));
     req.method = "POST";
-    req.url = apr_pstrcat(p, conf->stripe_api_base, "/v1/payment_intents", NULL);
+    req.url = apr_pstrcat(p, conf->stripe_api_base, "/v1/payment_intents", (char *)NULL);
     req.bearer_token = conf->stripe_secret_key;
     req.headers = headers;
     req.form = sr_form_encode(form);
     req.timeout = conf->http_timeout;
 
     if (sr_http_perform(p, &req, &res) != APR_SUCCESS) {
-        out->error = apr_pstrcat(p, "Stripe unreachable: ", res.error, NULL);
+        out->error = apr_pstrcat(p, "Stripe unreachable: ", res.error, (char *)NULL);
         return SR_UNAVAILABLE;
     }
     doc = sr_json_parse(p, res.body, res.body_len, &parse_error);
@@ -160,7 +160,8 @@ const char *sr_stripe_parse_event(apr_pool_t *p, const char *body, apr_size_t le
     memset(out, 0, sizeof(*out));
     event = sr_json_parse(p, body, len, &error);
     if (!event || !sr_json_is_object(event)) {
-        return error ? apr_pstrcat(p, "event is not a JSON object: ", error, NULL) : "event is not a JSON object";
+        return error ? apr_pstrcat(p, "event is not a JSON object: ", error, (char *)NULL)
+                     : "event is not a JSON object";
     }
     if (sr_json_get_string(event, "id", &out->id) != SR_JSON_FOUND || !*out->id || strlen(out->id) > 255 ||
         sr_json_get_string(event, "type", &out->type) != SR_JSON_FOUND || strlen(out->type) > 255) {

@@ -103,7 +103,7 @@ int sr_stripe_webhook(sr_req_t *req)
         return sr_send_status(req, status, "event");
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SR_LOG_PREFIX "Stripe event %s (%s)%s: %s", w.event_id, w.type,
-                  w.intent_id ? apr_pstrcat(r->pool, " for ", w.intent_id, NULL) : "",
+                  w.intent_id ? apr_pstrcat(r->pool, " for ", w.intent_id, (char *)NULL) : "",
                   w.duplicate ? "already handled" : w.change.outcome);
     if (w.change.reopened_slot_id) {
         sr_loop_t loop;

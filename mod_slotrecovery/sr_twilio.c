@@ -30,14 +30,14 @@ sr_status_t sr_twilio_send_sms(apr_pool_t *p, const sr_server_conf_t *conf, cons
     memset(&req, 0, sizeof(req));
     req.method = "POST";
     req.url = apr_pstrcat(p, conf->twilio_api_base, "/2010-04-01/Accounts/",
-                          apr_pescape_path_segment(p, conf->twilio_account_sid), "/Messages.json", NULL);
+                          apr_pescape_path_segment(p, conf->twilio_account_sid), "/Messages.json", (char *)NULL);
     req.basic_user = conf->twilio_account_sid;
     req.basic_password = conf->twilio_auth_token;
     req.form = sr_form_encode(form);
     req.timeout = conf->http_timeout;
 
     if (sr_http_perform(p, &req, &res) != APR_SUCCESS) {
-        out->error = apr_pstrcat(p, "Twilio unreachable: ", res.error, NULL);
+        out->error = apr_pstrcat(p, "Twilio unreachable: ", res.error, (char *)NULL);
         return SR_UNAVAILABLE;
     }
     doc = sr_json_parse(p, res.body, res.body_len, &error);
@@ -85,7 +85,7 @@ int sr_twilio_signature_valid(apr_pool_t *p, const char *auth_token, const char 
     for (i = 0; i < sorted->nelts; i++) {
         const sr_param_t *pair = &APR_ARRAY_IDX(sorted, i, sr_param_t);
 
-        data = apr_pstrcat(p, data, pair->name, pair->value ? pair->value : "", NULL);
+        data = apr_pstrcat(p, data, pair->name, pair->value ? pair->value : "", (char *)NULL);
     }
     expected = sr_hmac_sha1_base64(p, auth_token, data, strlen(data));
     return expected && sr_secret_equals(signature, expected);

@@ -40,7 +40,7 @@ static const char *const *signed_url_candidates(apr_pool_t *p, const char *url)
         const char *rest = apr_uri_unparse(p, &uri, APR_URI_UNP_OMITSITEPART);
         apr_port_t port = uri.port ? uri.port : apr_uri_port_of_scheme(uri.scheme);
 
-        urls[n++] = apr_pstrcat(p, uri.scheme, "://", uri.hostname, rest, NULL);
+        urls[n++] = apr_pstrcat(p, uri.scheme, "://", uri.hostname, rest, (char *)NULL);
         urls[n++] = apr_psprintf(p, "%s://%s:%u%s", uri.scheme, uri.hostname, port, rest);
     }
     return urls;
@@ -84,7 +84,7 @@ static int read_signed_form(sr_req_t *req, apr_array_header_t **params)
         param->name = pair->name;
         param->value = value;
     }
-    url = apr_pstrcat(r->pool, req->conf->public_base_url, r->unparsed_uri, NULL);
+    url = apr_pstrcat(r->pool, req->conf->public_base_url, r->unparsed_uri, (char *)NULL);
     for (urls = signed_url_candidates(r->pool, url); *urls; urls++) {
         if (sr_twilio_signature_valid(r->pool, req->conf->twilio_auth_token, *urls, *params, signature)) {
             return OK;
@@ -133,7 +133,7 @@ static int send_twiml(sr_req_t *req, const char *message)
     request_rec *r = req->r;
     const char *xml = apr_pstrcat(r->pool, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Response>",
                                   message ? "<Message>" : "", message ? apr_pescape_entity(r->pool, message, 0) : "",
-                                  message ? "</Message>" : "", "</Response>\n", NULL);
+                                  message ? "</Message>" : "", "</Response>\n", (char *)NULL);
 
     ap_set_content_type(r, "text/xml; charset=utf-8");
     ap_set_content_length(r, (apr_off_t)strlen(xml));

@@ -62,7 +62,7 @@ sr_json_t *sr_view_row(apr_pool_t *p, const sr_result_t *res, int row)
             sr_json_t *child = apr_hash_get(nested, parent, APR_HASH_KEY_STRING);
 
             if (!child) {
-                const char *id = sr_result_get(res, row, apr_pstrcat(p, parent, ".id", NULL));
+                const char *id = sr_result_get(res, row, apr_pstrcat(p, parent, ".id", (char *)NULL));
 
                 /* A row the outer join did not find: the whole member is null.
                  * The object is shared, not copied, so filling it after
