@@ -115,6 +115,14 @@ apr_pool_t *sr_db_pool(const sr_db_t *db)
     return db->pool;
 }
 
+apr_pool_t *sr_db_use_pool(sr_db_t *db, apr_pool_t *p)
+{
+    apr_pool_t *old = db->pool;
+
+    db->pool = p;
+    return old;
+}
+
 int sr_db_failed(const sr_db_t *db)
 {
     return db->failed;

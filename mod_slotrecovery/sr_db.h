@@ -36,6 +36,8 @@ typedef enum {
     SR_Q_LOOP_OFFER_NEXT_CUSTOMER,
     SR_Q_LOOP_EXPIRE_SLOT,
     SR_Q_LOOP_EXPIRE_LIVE_OFFERS,
+    SR_Q_LOOP_LOCK_SLOTS,
+    SR_Q_LOOP_EXPIRE_UNOFFERED,
     SR_Q_LOOP_CLAIM_DUE_OFFERS,
     SR_Q_LOOP_MARK_SENT,
     SR_Q_LOOP_MARK_SEND_FAILED,
@@ -111,6 +113,8 @@ sr_db_t *sr_db_open(apr_pool_t *p, server_rec *s);
 void sr_db_close(sr_db_t *db);
 
 apr_pool_t *sr_db_pool(const sr_db_t *db);
+/* Results and scratch memory come from p from now on (a batch's subpool); returns the previous pool. */
+apr_pool_t *sr_db_use_pool(sr_db_t *db, apr_pool_t *p);
 
 /* Runs a statement that returns rows; NULL on error (logged). */
 sr_result_t *sr_db_select(sr_db_t *db, sr_query_t q, int nargs, const char *const *args);

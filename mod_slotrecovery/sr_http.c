@@ -10,6 +10,8 @@
 
 #define SR_HTTP_MAX_RESPONSE (1024 * 1024)
 #define SR_HTTP_USER_AGENT "mod_slotrecovery/0.1"
+/* Connections one sr_http_perform_all() opens at most, to one provider in practice. */
+#define SR_HTTP_MAX_PARALLEL 16
 
 /* Reusable easy handles of this process; NULL before child_init (e.g. in -X tools). */
 static apr_reslist_t *handles;
@@ -104,14 +106,20 @@ static int add_header(void *ctx, const char *key, const char *value)
     return 1;
 }
 
-static apr_status_t perform_with(CURL *curl, apr_pool_t *p, const sr_http_request_t *req, sr_http_response_t *res)
-{
-    struct curl_slist *headers = NULL;
-    body_buffer_t buf = {NULL, 0, 0, p, 0};
-    long timeout_ms = (long)apr_time_as_msec(req->timeout > 0 ? req->timeout : apr_time_from_sec(10));
-    long status = 0;
-    CURLcode rc;
+/* One exchange being set up or under way on an easy handle. */
+typedef struct {
+    CURL *curl;
+    struct curl_slist *headers;
+    body_buffer_t buf;
+} exchange_t;
 
+static void exchange_setup(exchange_t *x, apr_pool_t *p, const sr_http_request_t *req)
+{
+    CURL *curl = x->curl;
+    long timeout_ms = (long)apr_time_as_msec(req->timeout > 0 ? req->timeout : apr_time_from_sec(10));
+
+    x->headers = NULL;
+    x->buf = (body_buffer_t){NULL, 0, 0, p, 0};
     curl_easy_reset(curl);
     curl_easy_setopt(curl, CURLOPT_URL, req->url);
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -120,66 +128,135 @@ static apr_status_t perform_with(CURL *curl, apr_pool_t *p, const sr_http_reques
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms < 5000 ? timeout_ms : 5000L);
     curl_easy_setopt(curl, CURLOPT_USERAGENT, SR_HTTP_USER_AGENT);
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, collect_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &buf);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &x->buf);
     if (req->basic_user) {
         curl_easy_setopt(curl, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
         curl_easy_setopt(curl, CURLOPT_USERNAME, req->basic_user);
         curl_easy_setopt(curl, CURLOPT_PASSWORD, req->basic_password ? req->basic_password : "");
     }
     if (req->bearer_token) {
-        headers = curl_slist_append(headers, apr_pstrcat(p, "Authorization: Bearer ", req->bearer_token, (char *)NULL));
+        x->headers =
+            curl_slist_append(x->headers, apr_pstrcat(p, "Authorization: Bearer ", req->bearer_token, (char *)NULL));
     }
     if (req->headers) {
-        apr_table_do(add_header, &headers, req->headers, (char *)NULL);
+        apr_table_do(add_header, &x->headers, req->headers, (char *)NULL);
     }
     if (req->form) {
-        headers = curl_slist_append(headers, "Content-Type: application/x-www-form-urlencoded");
+        x->headers = curl_slist_append(x->headers, "Content-Type: application/x-www-form-urlencoded");
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->form);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long)strlen(req->form));
     }
     else if (!strcmp(req->method, "POST")) {
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, "");
     }
-    headers = curl_slist_append(headers, "Accept: application/json");
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
+    x->headers = curl_slist_append(x->headers, "Accept: application/json");
+    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, x->headers);
+}
 
-    rc = curl_easy_perform(curl);
-    curl_slist_free_all(headers);
-    curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+static apr_status_t exchange_finish(exchange_t *x, CURLcode rc, apr_pool_t *p, sr_http_response_t *res)
+{
+    long status = 0;
 
+    curl_slist_free_all(x->headers);
+    x->headers = NULL;
+    curl_easy_getinfo(x->curl, CURLINFO_RESPONSE_CODE, &status);
     res->status = rc == CURLE_OK ? (int)status : 0;
-    res->body = buf.data ? buf.data : "";
-    res->body_len = buf.len;
+    res->body = x->buf.data ? x->buf.data : "";
+    res->body_len = x->buf.len;
     res->error = NULL;
     if (rc != CURLE_OK) {
-        res->error = buf.overflow ? "response too large" : apr_pstrdup(p, curl_easy_strerror(rc));
+        res->error = x->buf.overflow ? "response too large" : apr_pstrdup(p, curl_easy_strerror(rc));
         return APR_EGENERAL;
     }
     return APR_SUCCESS;
 }
 
+static void no_handle(sr_http_response_t *res)
+{
+    res->status = 0;
+    res->body = "";
+    res->body_len = 0;
+    res->error = "cannot create an HTTP client handle";
+}
+
 apr_status_t sr_http_perform(apr_pool_t *p, const sr_http_request_t *req, sr_http_response_t *res)
 {
-    CURL *curl = NULL;
+    exchange_t x = {NULL, NULL, {NULL, 0, 0, p, 0}};
+    int pooled = handles && apr_reslist_acquire(handles, (void **)&x.curl) == APR_SUCCESS;
     apr_status_t rv;
 
-    if (handles && apr_reslist_acquire(handles, (void **)&curl) == APR_SUCCESS) {
-        rv = perform_with(curl, p, req, res);
-        apr_reslist_release(handles, curl);
-        return rv;
-    }
     /* No pool in this process (or it is exhausted): a one-off handle. */
-    curl = curl_easy_init();
-    if (!curl) {
-        res->status = 0;
-        res->body = "";
-        res->body_len = 0;
-        res->error = "cannot create an HTTP client handle";
+    if (!pooled && !(x.curl = curl_easy_init())) {
+        no_handle(res);
         return APR_ENOMEM;
     }
-    rv = perform_with(curl, p, req, res);
-    curl_easy_cleanup(curl);
+    exchange_setup(&x, p, req);
+    rv = exchange_finish(&x, curl_easy_perform(x.curl), p, res);
+    if (pooled) {
+        apr_reslist_release(handles, x.curl);
+    }
+    else {
+        curl_easy_cleanup(x.curl);
+    }
     return rv;
+}
+
+void sr_http_perform_all(apr_pool_t *p, int n, const sr_http_request_t *reqs, sr_http_response_t *res)
+{
+    exchange_t *xs;
+    CURLM *multi;
+    CURLMsg *msg;
+    int i, running = 0, left;
+
+    if (n == 1) {
+        sr_http_perform(p, reqs, res);
+        return;
+    }
+    if (n <= 0 || !(multi = curl_multi_init())) {
+        for (i = 0; i < n; i++) {
+            no_handle(&res[i]);
+        }
+        return;
+    }
+    /* The exchanges of one batch share the multi handle's connections. */
+    curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)SR_HTTP_MAX_PARALLEL);
+    xs = apr_pcalloc(p, (apr_size_t)n * sizeof(*xs));
+    for (i = 0; i < n; i++) {
+        if (!(xs[i].curl = curl_easy_init())) {
+            no_handle(&res[i]);
+            continue;
+        }
+        exchange_setup(&xs[i], p, &reqs[i]);
+        curl_easy_setopt(xs[i].curl, CURLOPT_PRIVATE, &xs[i]);
+        curl_multi_add_handle(multi, xs[i].curl);
+    }
+    do {
+        if (curl_multi_perform(multi, &running) != CURLM_OK ||
+            (running && curl_multi_poll(multi, NULL, 0, 1000, NULL) != CURLM_OK)) {
+            break;
+        }
+        while ((msg = curl_multi_info_read(multi, &left))) {
+            exchange_t *x = NULL;
+
+            if (msg->msg != CURLMSG_DONE) {
+                continue;
+            }
+            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&x);
+            exchange_finish(x, msg->data.result, p, &res[x - xs]);
+            curl_multi_remove_handle(multi, x->curl);
+            curl_easy_cleanup(x->curl);
+            x->curl = NULL;
+        }
+    } while (running);
+    /* Only after a multi failure: whatever did not finish has no answer. */
+    for (i = 0; i < n; i++) {
+        if (xs[i].curl) {
+            exchange_finish(&xs[i], CURLE_ABORTED_BY_CALLBACK, p, &res[i]);
+            curl_multi_remove_handle(multi, xs[i].curl);
+            curl_easy_cleanup(xs[i].curl);
+        }
+    }
+    curl_multi_cleanup(multi);
 }
 
 struct sr_form {

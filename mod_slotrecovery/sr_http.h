@@ -37,6 +37,11 @@ apr_status_t sr_http_child_init(apr_pool_t *pchild, server_rec *s);
 
 /* Performs one exchange; APR_SUCCESS when an HTTP answer arrived (any status). */
 apr_status_t sr_http_perform(apr_pool_t *p, const sr_http_request_t *req, sr_http_response_t *res);
+/*
+ * Performs n exchanges at once over a few shared connections (a batch of
+ * SMS): res[i] is filled as sr_http_perform() fills it for reqs[i].
+ */
+void sr_http_perform_all(apr_pool_t *p, int n, const sr_http_request_t *reqs, sr_http_response_t *res);
 
 /* A form body built field by field. */
 typedef struct sr_form sr_form_t;

@@ -18,6 +18,12 @@ static const char *seconds_arg(apr_pool_t *p, apr_interval_time_t t)
     return apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_sec(t));
 }
 
+/* A PostgreSQL array literal of ids ("{1,2,3}"); the ids come from the database. */
+static const char *id_array(apr_pool_t *p, const apr_array_header_t *ids)
+{
+    return apr_pstrcat(p, "{", apr_array_pstrcat(p, ids, ','), "}", (char *)NULL);
+}
+
 void sr_offer_loop_for_request(sr_loop_t *loop, request_rec *r, const sr_server_conf_t *conf, sr_db_t *db)
 {
     loop->db = db;
@@ -34,10 +40,16 @@ typedef struct {
     sr_advance_t *out;
 } advance_work_t;
 
+/* Expires the slot openings of an id array, and their live offers. */
+static int expire_slots(sr_db_t *db, const char *slot_ids, const char *reason)
+{
+    return sr_db_exec(db, SR_Q_LOOP_EXPIRE_SLOT, SR_ARGS(reason, slot_ids)) >= 0 &&
+           sr_db_exec(db, SR_Q_LOOP_EXPIRE_LIVE_OFFERS, SR_ARGS(slot_ids)) >= 0;
+}
+
 static sr_status_t expire_slot(sr_db_t *db, const char *slot_id, const char *reason, sr_advance_t *out)
 {
-    if (sr_db_exec(db, SR_Q_LOOP_EXPIRE_SLOT, SR_ARGS(reason, slot_id)) < 0 ||
-        sr_db_exec(db, SR_Q_LOOP_EXPIRE_LIVE_OFFERS, SR_ARGS(slot_id)) < 0) {
+    if (!expire_slots(db, apr_pstrcat(sr_db_pool(db), "{", slot_id, "}", (char *)NULL), reason)) {
         return SR_UNAVAILABLE;
     }
     out->action = SR_ADVANCE_EXPIRED;
@@ -82,7 +94,7 @@ static sr_status_t advance_work(sr_db_t *db, void *baton)
         out->reason = apr_pstrcat(p, "quiet hours until ", sr_result_get(res, 0, "quiet_until"), (char *)NULL);
         return SR_OK;
     }
-    res = sr_db_select(db, SR_Q_LOOP_OFFER_NEXT_CUSTOMER, SR_ARGS(w->slot_id));
+    res = sr_db_select(db, SR_Q_LOOP_OFFER_NEXT_CUSTOMER, SR_ARGS(apr_pstrcat(p, "{", w->slot_id, "}", (char *)NULL)));
     if (!res) {
         return SR_UNAVAILABLE;
     }
@@ -118,79 +130,101 @@ static const char *offer_sms_body(apr_pool_t *p, const sr_result_t *res, int row
 }
 
 typedef struct {
-    const char *offer_id;
-    const sr_twilio_send_t *sent;
+    const sr_result_t *claimed;
+    const sr_twilio_send_t *sent; /* one per claimed row */
     const sr_server_conf_t *conf;
-    const char *failed_slot_id; /* set when the offer failed for good */
+    apr_array_header_t *failed_slots; /* slots whose offer failed for good */
 } record_work_t;
 
-static sr_status_t record_send_work(sr_db_t *db, void *baton)
+/* Records what Twilio said of each claimed offer, all in one transaction. */
+static sr_status_t record_sends_work(sr_db_t *db, void *baton)
 {
     record_work_t *w = baton;
     apr_pool_t *p = sr_db_pool(db);
-    sr_result_t *res;
+    int i;
 
-    w->failed_slot_id = NULL;
-    if (w->sent->message_sid) {
-        return sr_db_exec(db, SR_Q_LOOP_MARK_SENT, SR_ARGS(w->sent->message_sid, w->offer_id)) < 0 ? SR_UNAVAILABLE
-                                                                                                   : SR_OK;
-    }
-    res = sr_db_select(db, SR_Q_LOOP_MARK_SEND_FAILED,
-                       SR_ARGS(w->sent->error, w->sent->permanent ? "true" : "false",
-                               apr_psprintf(p, "%d", w->conf->offer_max_attempts),
-                               seconds_arg(p, w->conf->offer_retry_delay), w->offer_id));
-    if (!res) {
-        return SR_UNAVAILABLE;
-    }
-    if (res->nrows > 0 && !strcmp(sr_result_get(res, 0, "status"), "failed")) {
-        w->failed_slot_id = sr_result_get(res, 0, "slot_opening_id");
+    w->failed_slots->nelts = 0; /* the work may run again after a reconnect */
+    for (i = 0; i < w->claimed->nrows; i++) {
+        const char *id = sr_result_get(w->claimed, i, "id");
+        const sr_twilio_send_t *sent = &w->sent[i];
+        sr_result_t *res;
+
+        if (sent->message_sid) {
+            if (sr_db_exec(db, SR_Q_LOOP_MARK_SENT, SR_ARGS(sent->message_sid, id)) < 0) {
+                return SR_UNAVAILABLE;
+            }
+            continue;
+        }
+        res = sr_db_select(db, SR_Q_LOOP_MARK_SEND_FAILED,
+                           SR_ARGS(sent->error, sent->permanent ? "true" : "false",
+                                   apr_psprintf(p, "%d", w->conf->offer_max_attempts),
+                                   seconds_arg(p, w->conf->offer_retry_delay), id));
+        if (!res) {
+            return SR_UNAVAILABLE;
+        }
+        if (res->nrows > 0 && !strcmp(sr_result_get(res, 0, "status"), "failed")) {
+            APR_ARRAY_PUSH(w->failed_slots, const char *) = sr_result_get(res, 0, "slot_opening_id");
+        }
     }
     return SR_OK;
 }
 
 /*
- * Claims due offers (one, or a batch) and sends their SMS after the claim has
- * committed. Slots whose offer failed for good are added to `failed_slots`.
+ * Claims due offers (one, or a batch) and sends their SMS, all at once, after
+ * the claim has committed. Slots whose offer failed for good are added to
+ * `failed_slots`. Returns the number of SMS Twilio accepted, -1 when the
+ * database failed, 0 when nothing was due.
  */
 static int send_due_offers(sr_loop_t *loop, const char *offer_id, apr_array_header_t *failed_slots, sr_advance_t *one)
 {
     apr_pool_t *p = loop->pool;
     sr_result_t *claimed = sr_db_claim(loop->db, SR_Q_LOOP_CLAIM_DUE_OFFERS, offer_id, offer_id ? 1 : SR_SEND_BATCH,
                                        loop->conf->http_timeout + apr_time_from_sec(60));
-    int i, sent = 0;
+    sr_twilio_sms_t *sms;
+    sr_twilio_send_t *sent;
+    record_work_t record;
+    int i, accepted = 0;
 
     if (!claimed) {
         return -1;
     }
+    if (claimed->nrows == 0) {
+        return 0;
+    }
+    sms = apr_pcalloc(p, (apr_size_t)claimed->nrows * sizeof(*sms));
+    sent = apr_pcalloc(p, (apr_size_t)claimed->nrows * sizeof(*sent));
     for (i = 0; i < claimed->nrows; i++) {
-        const sr_result_t *c = claimed;
-        const char *id = sr_result_get(c, i, "id");
-        const char *prefix = sr_result_get(c, i, "public_url_prefix");
-        const char *callback = prefix ? apr_pstrcat(p, prefix, "/api/twilio/status", (char *)NULL) : NULL;
-        sr_twilio_send_t result;
-        record_work_t record = {id, &result, loop->conf, NULL};
+        const char *prefix = sr_result_get(claimed, i, "public_url_prefix");
 
-        sr_twilio_send_sms(p, loop->conf, sr_result_get(c, i, "phone"), sr_result_get(c, i, "sms_from"),
-                           offer_sms_body(p, c, i), callback, &result);
-        if (result.message_sid) {
-            sent++;
+        sms[i].to = sr_result_get(claimed, i, "phone");
+        sms[i].from = sr_result_get(claimed, i, "sms_from");
+        sms[i].body = offer_sms_body(p, claimed, i);
+        sms[i].status_callback = prefix ? apr_pstrcat(p, prefix, "/api/twilio/status", (char *)NULL) : NULL;
+    }
+    sr_twilio_send_all(p, loop->conf, claimed->nrows, sms, sent);
+    for (i = 0; i < claimed->nrows; i++) {
+        const char *id = sr_result_get(claimed, i, "id");
+
+        if (sent[i].message_sid) {
+            accepted++;
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, loop->s, SR_LOG_PREFIX "offer %s sent as %s", id,
-                         result.message_sid);
+                         sent[i].message_sid);
         }
         else {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, loop->s, SR_LOG_PREFIX "offer %s: attempt %s failed: %s", id,
-                         sr_result_get(c, i, "attempts"), result.error);
-        }
-        if (one) {
-            one->sms_sent = result.message_sid != NULL;
-            one->send_error = result.error;
-        }
-        /* If this fails the lease runs out and the sweep sends the offer again. */
-        if (sr_db_transaction(loop->db, record_send_work, &record) == SR_OK && record.failed_slot_id) {
-            APR_ARRAY_PUSH(failed_slots, const char *) = record.failed_slot_id;
+                         sr_result_get(claimed, i, "attempts"), sent[i].error);
         }
     }
-    return sent;
+    if (one) {
+        one->sms_sent = sent[0].message_sid != NULL;
+        one->send_error = sent[0].error;
+    }
+    record = (record_work_t){claimed, sent, loop->conf, apr_array_make(p, 1, sizeof(const char *))};
+    /* If this fails the leases run out and the sweep sends these offers again. */
+    if (sr_db_transaction(loop->db, record_sends_work, &record) == SR_OK) {
+        apr_array_cat(failed_slots, record.failed_slots);
+    }
+    return accepted;
 }
 
 static sr_status_t advance_once(sr_loop_t *loop, const char *slot_id, sr_advance_t *out,
@@ -225,6 +259,13 @@ sr_status_t sr_offer_loop_advance(sr_loop_t *loop, const char *slot_opening_id, 
 
 /* --- the sweep ------------------------------------------------------------------ */
 
+/*
+ * The sweep works in batches, each in a subpool of its own (10,000 slots must
+ * not pile up in one request's pool), and moves many slots per transaction:
+ * one commit per batch rather than three per slot, and the SMS of a batch
+ * sent at once.
+ */
+
 typedef struct {
     sr_query_t query;
     const char *arg1, *arg2;
@@ -240,26 +281,134 @@ static sr_status_t batch_work(sr_db_t *db, void *baton)
     return w->res ? SR_OK : SR_UNAVAILABLE;
 }
 
-static void advance_counted(sr_loop_t *loop, const char *slot_id, sr_sweep_report_t *report)
-{
-    sr_advance_t adv = {0};
+typedef struct {
+    const sr_loop_t *loop;
+    const char *slot_ids; /* array literal */
+    int offered, expired;
+} advance_batch_work_t;
 
-    if (sr_offer_loop_advance(loop, slot_id, &adv) != SR_OK) {
-        return;
+static sr_status_t advance_batch_work(sr_db_t *db, void *baton)
+{
+    advance_batch_work_t *w = baton;
+    apr_pool_t *p = sr_db_pool(db);
+    apr_array_header_t *too_late = apr_array_make(p, 4, sizeof(const char *));
+    apr_array_header_t *ready = apr_array_make(p, 64, sizeof(const char *));
+    sr_result_t *locked, *offered;
+    int i, unoffered;
+
+    w->offered = w->expired = 0;
+    locked = sr_db_select(db, SR_Q_LOOP_LOCK_SLOTS, SR_ARGS(seconds_arg(p, w->loop->conf->offer_cutoff), w->slot_ids));
+    if (!locked) {
+        return SR_UNAVAILABLE;
     }
-    report->slots_advanced += adv.action == SR_ADVANCE_OFFERED;
-    report->slots_expired += adv.action == SR_ADVANCE_EXPIRED;
-    report->offers_sent += adv.sms_sent;
+    for (i = 0; i < locked->nrows; i++) {
+        const char *id = sr_result_get(locked, i, "id");
+
+        if (sr_result_bool(locked, i, "too_late")) {
+            APR_ARRAY_PUSH(too_late, const char *) = id;
+        }
+        else if (!sr_result_bool(locked, i, "quiet")) {
+            APR_ARRAY_PUSH(ready, const char *) = id;
+        }
+    }
+    if (too_late->nelts > 0) {
+        if (!expire_slots(db, id_array(p, too_late), "too_close_to_start")) {
+            return SR_UNAVAILABLE;
+        }
+        w->expired += too_late->nelts;
+    }
+    if (ready->nelts == 0) {
+        return SR_OK;
+    }
+    /* The new offers wait as pending: the sweep sends them in batches next. */
+    offered = sr_db_select(db, SR_Q_LOOP_OFFER_NEXT_CUSTOMER, SR_ARGS(id_array(p, ready)));
+    if (!offered || (unoffered = sr_db_exec(db, SR_Q_LOOP_EXPIRE_UNOFFERED, SR_ARGS(id_array(p, ready)))) < 0) {
+        return SR_UNAVAILABLE;
+    }
+    w->offered = offered->nrows;
+    w->expired += unoffered;
+    return SR_OK;
+}
+
+/* Moves on every slot opening of `slots` (ids), SR_SWEEP_BATCH at a time. */
+static sr_status_t advance_slots(sr_loop_t *loop, const apr_array_header_t *slots, sr_sweep_report_t *report)
+{
+    apr_pool_t *parent = loop->pool;
+    sr_status_t status = SR_OK;
+    int from;
+
+    for (from = 0; status == SR_OK && from < slots->nelts; from += SR_SWEEP_BATCH) {
+        int n = slots->nelts - from < SR_SWEEP_BATCH ? slots->nelts - from : SR_SWEEP_BATCH;
+        apr_array_header_t chunk = *slots;
+        advance_batch_work_t w = {loop, NULL, 0, 0};
+        apr_pool_t *sub, *old;
+
+        apr_pool_create(&sub, parent);
+        old = sr_db_use_pool(loop->db, sub);
+        chunk.elts = slots->elts + (apr_size_t)from * sizeof(const char *);
+        chunk.nelts = chunk.nalloc = n;
+        w.slot_ids = id_array(sub, &chunk);
+        status = sr_db_transaction(loop->db, advance_batch_work, &w);
+        report->slots_advanced += w.offered;
+        report->slots_expired += w.expired;
+        sr_db_use_pool(loop->db, old);
+        apr_pool_destroy(sub);
+    }
+    return status;
+}
+
+/*
+ * Sends every offer whose SMS is due, a batch at a time, and passes on the
+ * slots whose offer failed for good (a bounded number of rounds).
+ */
+static sr_status_t send_all_due(sr_loop_t *loop, sr_sweep_report_t *report)
+{
+    apr_pool_t *parent = loop->pool;
+    apr_array_header_t *failed = apr_array_make(parent, 4, sizeof(const char *));
+    int hops, sent;
+
+    for (hops = 0; hops <= SR_ADVANCE_MAX_HOPS; hops++) {
+        do {
+            apr_array_header_t *batch_failed;
+            apr_pool_t *sub, *old;
+            int i;
+
+            apr_pool_create(&sub, parent);
+            old = sr_db_use_pool(loop->db, sub);
+            loop->pool = sub;
+            batch_failed = apr_array_make(sub, 4, sizeof(const char *));
+            sent = send_due_offers(loop, NULL, batch_failed, NULL);
+            for (i = 0; i < batch_failed->nelts; i++) {
+                APR_ARRAY_PUSH(failed, const char *) =
+                    apr_pstrdup(parent, APR_ARRAY_IDX(batch_failed, i, const char *));
+            }
+            loop->pool = parent;
+            sr_db_use_pool(loop->db, old);
+            apr_pool_destroy(sub);
+            if (sent < 0) {
+                return SR_UNAVAILABLE;
+            }
+            report->offers_sent += sent;
+        } while (sent > 0);
+        if (failed->nelts == 0) {
+            break;
+        }
+        report->offers_failed += failed->nelts;
+        if (advance_slots(loop, failed, report) != SR_OK) {
+            return SR_UNAVAILABLE;
+        }
+        failed->nelts = 0;
+    }
+    return SR_OK;
 }
 
 sr_status_t sr_offer_loop_sweep(sr_loop_t *loop, sr_sweep_report_t *report)
 {
     apr_pool_t *p = loop->pool;
-    apr_hash_t *slots = apr_hash_make(p);
-    apr_hash_index_t *hi;
-    apr_array_header_t *failed = apr_array_make(p, 4, sizeof(const char *));
+    apr_hash_t *seen = apr_hash_make(p);
+    apr_array_header_t *slots = apr_array_make(p, 64, sizeof(const char *));
     batch_work_t w;
-    int i, sent;
+    int i;
 
     memset(report, 0, sizeof(*report));
 
@@ -273,34 +422,37 @@ sr_status_t sr_offer_loop_sweep(sr_loop_t *loop, sr_sweep_report_t *report)
         for (i = 0; i < w.res->nrows; i++) {
             const char *id = sr_result_get(w.res, i, "slot_opening_id");
 
-            apr_hash_set(slots, id, APR_HASH_KEY_STRING, id);
+            if (!apr_hash_get(seen, id, APR_HASH_KEY_STRING)) {
+                apr_hash_set(seen, id, APR_HASH_KEY_STRING, id);
+                APR_ARRAY_PUSH(slots, const char *) = id;
+            }
         }
     } while (w.res->nrows == SR_SWEEP_BATCH);
-    for (hi = apr_hash_first(p, slots); hi; hi = apr_hash_next(hi)) {
-        advance_counted(loop, apr_hash_this_val(hi), report);
+    if (advance_slots(loop, slots, report) != SR_OK) {
+        return SR_UNAVAILABLE;
     }
 
-    /* 2. Offers whose SMS is due (again): Twilio was down, or quiet hours ended. */
-    while ((sent = send_due_offers(loop, NULL, failed, NULL)) > 0) {
-        report->offers_sent += sent;
-    }
-    report->offers_failed += failed->nelts;
-    for (i = 0; i < failed->nelts; i++) {
-        advance_counted(loop, APR_ARRAY_IDX(failed, i, const char *), report);
-    }
-
-    /* 3. Deposits whose PaymentIntent Stripe has not answered yet. */
-    while (sr_payments_charge_due(loop, NULL, NULL) > 0) {
-    }
-
-    /* 4. Open slots left without a live offer, and slots too close to their start. */
+    /* 2. Open slots left without a live offer, and slots too close to their start. */
     w = (batch_work_t){SR_Q_LOOP_SLOTS_TO_ADVANCE, seconds_arg(p, loop->conf->offer_cutoff),
                        apr_itoa(p, SR_SWEEP_BATCH), NULL};
     if (sr_db_read(loop->db, batch_work, &w) != SR_OK) {
         return SR_UNAVAILABLE;
     }
+    slots = apr_array_make(p, w.res->nrows, sizeof(const char *));
     for (i = 0; i < w.res->nrows; i++) {
-        advance_counted(loop, sr_result_get(w.res, i, "id"), report);
+        APR_ARRAY_PUSH(slots, const char *) = sr_result_get(w.res, i, "id");
+    }
+    if (advance_slots(loop, slots, report) != SR_OK) {
+        return SR_UNAVAILABLE;
+    }
+
+    /* 3. Offers whose SMS is due: just made, Twilio was down, or quiet hours ended. */
+    if (send_all_due(loop, report) != SR_OK) {
+        return SR_UNAVAILABLE;
+    }
+
+    /* 4. Deposits whose PaymentIntent Stripe has not answered yet. */
+    while (sr_payments_charge_due(loop, NULL, NULL) > 0) {
     }
     return SR_OK;
 }

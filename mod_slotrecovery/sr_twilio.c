@@ -6,60 +6,81 @@
 #include "sr_json.h"
 #include "sr_twilio.h"
 
-sr_status_t sr_twilio_send_sms(apr_pool_t *p, const sr_server_conf_t *conf, const char *to, const char *from,
-                               const char *body, const char *status_callback, sr_twilio_send_t *out)
+static void message_request(apr_pool_t *p, const sr_server_conf_t *conf, const sr_twilio_sms_t *sms,
+                            sr_http_request_t *req)
 {
-    sr_http_request_t req;
-    sr_http_response_t res;
     sr_form_t *form = sr_form_make(p);
+
+    sr_form_add(form, "To", sms->to);
+    sr_form_add(form, "From", sms->from);
+    sr_form_add(form, "Body", sms->body);
+    if (sms->status_callback) {
+        sr_form_add(form, "StatusCallback", sms->status_callback);
+    }
+    memset(req, 0, sizeof(*req));
+    req->method = "POST";
+    req->url = apr_pstrcat(p, conf->twilio_api_base, "/2010-04-01/Accounts/",
+                           apr_pescape_path_segment(p, conf->twilio_account_sid), "/Messages.json", (char *)NULL);
+    req->basic_user = conf->twilio_account_sid;
+    req->basic_password = conf->twilio_auth_token;
+    req->form = sr_form_encode(form);
+    req->timeout = conf->http_timeout;
+}
+
+/* What Twilio's answer to one message means. */
+static void message_outcome(apr_pool_t *p, const sr_http_response_t *res, sr_twilio_send_t *out)
+{
     sr_json_t *doc;
     const char *error = NULL, *message = NULL;
     apr_int64_t code = 0;
 
-    memset(out, 0, sizeof(*out));
-    if (!conf->twilio_account_sid || !conf->twilio_auth_token) {
-        out->error = "Twilio is not configured (SlotRecoveryTwilioAccountSid / SlotRecoveryTwilioAuthToken)";
-        return SR_UNAVAILABLE;
+    if (!res->status) {
+        out->error = apr_pstrcat(p, "Twilio unreachable: ", res->error, (char *)NULL);
+        return;
     }
-    sr_form_add(form, "To", to);
-    sr_form_add(form, "From", from);
-    sr_form_add(form, "Body", body);
-    if (status_callback) {
-        sr_form_add(form, "StatusCallback", status_callback);
-    }
-    memset(&req, 0, sizeof(req));
-    req.method = "POST";
-    req.url = apr_pstrcat(p, conf->twilio_api_base, "/2010-04-01/Accounts/",
-                          apr_pescape_path_segment(p, conf->twilio_account_sid), "/Messages.json", (char *)NULL);
-    req.basic_user = conf->twilio_account_sid;
-    req.basic_password = conf->twilio_auth_token;
-    req.form = sr_form_encode(form);
-    req.timeout = conf->http_timeout;
-
-    if (sr_http_perform(p, &req, &res) != APR_SUCCESS) {
-        out->error = apr_pstrcat(p, "Twilio unreachable: ", res.error, (char *)NULL);
-        return SR_UNAVAILABLE;
-    }
-    doc = sr_json_parse(p, res.body, res.body_len, &error);
-    if (res.status >= 200 && res.status < 300) {
+    doc = sr_json_parse(p, res->body, res->body_len, &error);
+    if (res->status >= 200 && res->status < 300) {
         if (doc && sr_json_get_string(doc, "sid", &out->message_sid) == SR_JSON_FOUND && *out->message_sid) {
-            return SR_OK;
+            return;
         }
-        out->error = apr_psprintf(p, "Twilio answered %d without a message sid", res.status);
-        return SR_UNAVAILABLE;
+        out->message_sid = NULL;
+        out->error = apr_psprintf(p, "Twilio answered %d without a message sid", res->status);
+        return;
     }
     if (doc) {
         sr_json_get_string(doc, "message", &message);
         sr_json_get_int(doc, "code", &code);
     }
-    out->error = apr_psprintf(p, "Twilio answered %d%s%s%s", res.status,
+    out->error = apr_psprintf(p, "Twilio answered %d%s%s%s", res->status,
                               code ? apr_psprintf(p, " (error %" APR_INT64_T_FMT ")", code) : "", message ? ": " : "",
                               message ? message : "");
     /* A 4xx other than throttling or credentials says the message itself is wrong
      * (invalid number, unsubscribed recipient): sending it again cannot help. */
     out->permanent =
-        res.status >= 400 && res.status < 500 && res.status != 429 && res.status != 401 && res.status != 403;
-    return SR_UNAVAILABLE;
+        res->status >= 400 && res->status < 500 && res->status != 429 && res->status != 401 && res->status != 403;
+}
+
+void sr_twilio_send_all(apr_pool_t *p, const sr_server_conf_t *conf, int n, const sr_twilio_sms_t *sms,
+                        sr_twilio_send_t *out)
+{
+    sr_http_request_t *reqs = apr_pcalloc(p, (apr_size_t)n * sizeof(*reqs));
+    sr_http_response_t *res = apr_pcalloc(p, (apr_size_t)n * sizeof(*res));
+    int i;
+
+    memset(out, 0, (apr_size_t)n * sizeof(*out));
+    if (!conf->twilio_account_sid || !conf->twilio_auth_token) {
+        for (i = 0; i < n; i++) {
+            out[i].error = "Twilio is not configured (SlotRecoveryTwilioAccountSid / SlotRecoveryTwilioAuthToken)";
+        }
+        return;
+    }
+    for (i = 0; i < n; i++) {
+        message_request(p, conf, &sms[i], &reqs[i]);
+    }
+    sr_http_perform_all(p, n, reqs, res);
+    for (i = 0; i < n; i++) {
+        message_outcome(p, &res[i], &out[i]);
+    }
 }
 
 static int compare_params(const void *a, const void *b)

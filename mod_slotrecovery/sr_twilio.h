@@ -11,12 +11,18 @@ typedef struct {
     int permanent;           /* retrying cannot help (invalid or unsubscribed number) */
 } sr_twilio_send_t;
 
+typedef struct {
+    const char *to, *from, *body;
+    const char *status_callback; /* delivery reports go there, or NULL */
+} sr_twilio_sms_t;
+
 /*
- * POST {base}/2010-04-01/Accounts/{sid}/Messages.json. SR_OK when Twilio
- * accepted the message, SR_UNAVAILABLE otherwise (out says why).
+ * Sends n messages, at once when there are several (a sweep's batch), each a
+ * POST {base}/2010-04-01/Accounts/{sid}/Messages.json: out[i] has the message
+ * sid when Twilio accepted sms[i], else why not.
  */
-sr_status_t sr_twilio_send_sms(apr_pool_t *p, const sr_server_conf_t *conf, const char *to, const char *from,
-                               const char *body, const char *status_callback, sr_twilio_send_t *out);
+void sr_twilio_send_all(apr_pool_t *p, const sr_server_conf_t *conf, int n, const sr_twilio_sms_t *sms,
+                        sr_twilio_send_t *out);
 
 /*
  * Twilio's request validation: base64(HMAC-SHA1(auth token, url followed by

@@ -145,7 +145,7 @@ sub offers_of {
                extract(epoch FROM expires_at - sent_at)::float8 AS ttl,
                extract(epoch FROM next_attempt_at - now())::float8 AS due_in,
                delivery_status
-          FROM slot_offers WHERE slot_opening_id = ? ORDER BY id}, $slot_id);
+          FROM slot_offers WHERE slot_opening_id = ? ORDER BY slot_offers.id}, $slot_id);
 }
 
 # The slot's one live (pending or sent) offer, or undef.
