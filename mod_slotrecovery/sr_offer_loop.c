@@ -7,8 +7,10 @@
 #include "sr_payments.h"
 #include "sr_twilio.h"
 
-#define SR_SWEEP_BATCH 500
 #define SR_SEND_BATCH 100
+/* Recording sent SMS: up to 30 tries a second apart (the send lease is 60 s longer than the HTTP timeout). */
+#define SR_RECORD_TRIES 30
+#define SR_RECORD_RETRY_DELAY apr_time_from_sec(1)
 /* Bounds the work one trigger may do when sends fail for good one after another. */
 #define SR_ADVANCE_MAX_HOPS 10
 #define SR_SHOP_NAME_IN_SMS 40
@@ -170,6 +172,30 @@ static sr_status_t record_sends_work(sr_db_t *db, void *baton)
 }
 
 /*
+ * The SMS are out: what Twilio said must reach the database, or the leases run
+ * out and the offers are sent again. A PostgreSQL restart takes seconds, so
+ * keep trying for a while (well within the lease) before giving up.
+ */
+static sr_status_t record_sends(sr_loop_t *loop, record_work_t *record)
+{
+    int tries;
+
+    for (tries = 1;; tries++) {
+        if (sr_db_transaction(loop->db, record_sends_work, record) == SR_OK) {
+            return SR_OK;
+        }
+        if (tries == SR_RECORD_TRIES) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, loop->s,
+                         SR_LOG_PREFIX "could not record %d SMS after %d tries: their offers will be sent again "
+                                       "when their lease ends",
+                         record->claimed->nrows, tries);
+            return SR_UNAVAILABLE;
+        }
+        apr_sleep(SR_RECORD_RETRY_DELAY);
+    }
+}
+
+/*
  * Claims due offers (one, or a batch) and sends their SMS, all at once, after
  * the claim has committed. Slots whose offer failed for good are added to
  * `failed_slots`. Returns the number of SMS Twilio accepted, -1 when the
@@ -220,8 +246,7 @@ static int send_due_offers(sr_loop_t *loop, const char *offer_id, apr_array_head
         one->send_error = sent[0].error;
     }
     record = (record_work_t){claimed, sent, loop->conf, apr_array_make(p, 1, sizeof(const char *))};
-    /* If this fails the leases run out and the sweep sends these offers again. */
-    if (sr_db_transaction(loop->db, record_sends_work, &record) == SR_OK) {
+    if (record_sends(loop, &record) == SR_OK) {
         apr_array_cat(failed_slots, record.failed_slots);
     }
     return accepted;
@@ -276,8 +301,9 @@ static sr_status_t batch_work(sr_db_t *db, void *baton)
 {
     batch_work_t *w = baton;
 
-    w->res =
-        w->arg2 ? sr_db_select(db, w->query, SR_ARGS(w->arg1, w->arg2)) : sr_db_select(db, w->query, SR_ARGS(w->arg1));
+    w->res = w->arg2   ? sr_db_select(db, w->query, SR_ARGS(w->arg1, w->arg2))
+             : w->arg1 ? sr_db_select(db, w->query, SR_ARGS(w->arg1))
+                       : sr_db_select(db, w->query, SR_NO_ARGS);
     return w->res ? SR_OK : SR_UNAVAILABLE;
 }
 
@@ -414,7 +440,7 @@ sr_status_t sr_offer_loop_sweep(sr_loop_t *loop, sr_sweep_report_t *report)
 
     /* 1. Offers past their expiry: expire in batches, then move their slots on. */
     do {
-        w = (batch_work_t){SR_Q_LOOP_EXPIRE_DUE_OFFERS, apr_itoa(p, SR_SWEEP_BATCH), NULL, NULL};
+        w = (batch_work_t){SR_Q_LOOP_EXPIRE_DUE_OFFERS, NULL, NULL, NULL};
         if (sr_db_transaction(loop->db, batch_work, &w) != SR_OK) {
             return SR_UNAVAILABLE;
         }

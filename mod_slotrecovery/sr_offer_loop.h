@@ -12,6 +12,9 @@
 #include "sr_config.h"
 #include "sr_db.h"
 
+/* Rows one sweep statement handles at a time (offers expired, slots passed on). */
+#define SR_SWEEP_BATCH 500
+
 typedef struct {
     sr_db_t *db;
     const sr_server_conf_t *conf;

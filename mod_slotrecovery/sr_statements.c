@@ -7,6 +7,9 @@
  * Timestamps leave PostgreSQL already formatted as RFC 3339 (sr_rfc3339).
  */
 #include "sr_db.h"
+#include "sr_offer_loop.h"
+
+#define SWEEP_BATCH APR_STRINGIFY(SR_SWEEP_BATCH)
 
 #define SHOP_COLUMNS                                                                                                   \
     "s.id::text AS \"id\", s.name AS \"name\", s.timezone AS \"timezone\", "                                           \
@@ -236,10 +239,15 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                                     "least(3600, %s::integer * power(2, greatest(attempts - 1, 0)))) "
                                     "WHERE id = %s::bigint AND status = 'pending' "
                                     "RETURNING status AS status, slot_opening_id::text AS slot_opening_id"},
+    /*
+     * The batch size is written into the statement: with LIMIT as a
+     * parameter, the generic plan PostgreSQL settles on after five runs
+     * scanned every offer (170 ms at 200,000 offers, against 3 ms).
+     */
     [SR_Q_LOOP_EXPIRE_DUE_OFFERS] = {"sr_loop_expire_due_offers",
                                      "WITH due AS (SELECT id FROM slot_offers "
                                      "WHERE status = 'sent' AND expires_at <= now() "
-                                     "ORDER BY expires_at LIMIT %s::integer FOR UPDATE SKIP LOCKED) "
+                                     "ORDER BY expires_at LIMIT " SWEEP_BATCH " FOR UPDATE SKIP LOCKED) "
                                      "UPDATE slot_offers f SET status = 'expired' FROM due WHERE f.id = due.id "
                                      "RETURNING f.slot_opening_id::text AS slot_opening_id"},
     /* Open slots with no live offer (a lost trigger, quiet hours over), or too close to start. */

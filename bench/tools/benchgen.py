@@ -257,7 +257,7 @@ EXPLAIN = [
     ("sr_loop_claim_due_offers", ["{offer_live}", "{offer_live}", "1", "70"], MAKE_PENDING),
     ("sr_loop_mark_sent", ["SMexplain", "{offer_live}"], MAKE_PENDING),
     ("sr_loop_mark_send_failed", ["Twilio answered 503", "false", "3", "30", "{offer_live}"], MAKE_PENDING),
-    ("sr_loop_expire_due_offers", ["500"], MAKE_DUE),
+    ("sr_loop_expire_due_offers", [], MAKE_DUE),
     ("sr_loop_slots_to_advance", ["300", "500"]),
     ("sr_loop_delivery_status", ["delivered", "delivered", "delivered", "delivered", None, "{message_sid}"]),
     ("sr_inbound_claim", ["SMexplain", "{phone}", "{sms_from}", "YES"]),
@@ -384,7 +384,10 @@ def pgbench_arg(arg, subst):
     if not m or not re.search(r":[A-Za-z_]", m.group(1)):
         return arg
     parts = [p for p in re.split(r"(:[A-Za-z_][A-Za-z0-9_]*)", m.group(1)) if p]
-    return " || ".join(p if p.startswith(":") else "'%s'" % p for p in parts) if len(parts) > 1 else parts[0]
+    if len(parts) == 1:
+        return parts[0]
+    # In parentheses: the module's SQL may cast the argument (%s::bigint[]).
+    return "(" + " || ".join(p if p.startswith(":") else "'%s'" % p for p in parts) + ")"
 
 
 def inline(sql, args):
@@ -502,7 +505,7 @@ def explain(args):
             sys.exit("%s takes %d arguments, EXPLAIN gives %d" % (label, st["nargs"], len(call_args)))
         lits = ["NULL" if a is None else "'%s'" % a.format(**values).replace("'", "''") for a in call_args]
         name = "%02d_%s" % (n, label)
-        execute = "EXECUTE %s(%s)" % (label, ", ".join(lits))
+        execute = "EXECUTE %s%s" % (label, "(%s)" % ", ".join(lits) if lits else "")
         explain = "EXPLAIN (ANALYZE, BUFFERS) " + execute + ";"
         sql = ["\\set ON_ERROR_STOP on", "\\pset pager off", "BEGIN;", prepare_sql(st) + ";", "SAVEPOINT s;"]
         sql += setup + ["\\echo '== first execution (a custom plan)'", explain, "ROLLBACK TO SAVEPOINT s;"]
