@@ -131,19 +131,7 @@ bench_db_fresh() {
 # bench_stub_start NAME PORT DIR: bench/tools/stub.py (the t/stubs stand-in
 # with TCP_NODELAY), pidfile DIR/fake_NAME.pid, log DIR/fake_NAME.log.
 bench_stub_start() {
-    local name=$1 port=$2 dir=$3 i
-    mkdir -p "$dir"
-    sr_kill_pidfile "$dir/fake_$name.pid"
-    python3 -B "$BENCH_DIR/tools/stub.py" "$name" "$port" --pidfile "$dir/fake_$name.pid" \
-        >>"$dir/fake_$name.log" 2>&1 </dev/null &
-    for ((i = 0; i < 100; i++)); do
-        if [ -s "$dir/fake_$name.pid" ] && curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$port/_control/health"; then
-            return 0
-        fi
-        sleep 0.1
-    done
-    tail -n 20 "$dir/fake_$name.log" >&2 || true
-    sr_die "the $name stand-in did not start on 127.0.0.1:$port"
+    sr_stub_start "$1" "$2" "$3" "$BENCH_DIR/tools/stub.py" "$1"
 }
 
 bench_stubs_up() {

@@ -252,15 +252,19 @@ sr_kill_pidfile() {
     rm -f "$file"
 }
 
-# sr_stub_start NAME PORT DIR: starts t/stubs/fake_NAME.py on 127.0.0.1:PORT,
-# pidfile DIR/fake_NAME.pid, log DIR/fake_NAME.log; waits until it answers.
+# sr_stub_start NAME PORT DIR [SCRIPT [ARG...]]: starts t/stubs/fake_NAME.py
+# (or SCRIPT ARG..., which takes PORT --pidfile FILE after them) on
+# 127.0.0.1:PORT, pidfile DIR/fake_NAME.pid, log DIR/fake_NAME.log; waits
+# until it answers.
 sr_stub_start() {
     local name=$1 port=$2 dir=$3
-    local script="$SR_ROOT/t/stubs/fake_$name.py"
-    [ -f "$script" ] || sr_die "missing $script"
+    shift 3
+    local cmd=("$@")
+    [ ${#cmd[@]} -gt 0 ] || cmd=("$SR_ROOT/t/stubs/fake_$name.py")
+    [ -f "${cmd[0]}" ] || sr_die "missing ${cmd[0]}"
     mkdir -p "$dir"
     sr_kill_pidfile "$dir/fake_$name.pid"
-    python3 -B "$script" "$port" --pidfile "$dir/fake_$name.pid" >>"$dir/fake_$name.log" 2>&1 </dev/null &
+    python3 -B "${cmd[@]}" "$port" --pidfile "$dir/fake_$name.pid" >>"$dir/fake_$name.log" 2>&1 </dev/null &
     local i
     for ((i = 0; i < 100; i++)); do
         if [ -s "$dir/fake_$name.pid" ] && curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$port/_control/health"; then
