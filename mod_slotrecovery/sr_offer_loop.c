@@ -8,8 +8,9 @@
 #include "sr_twilio.h"
 
 #define SR_SEND_BATCH 100
-/* Recording sent SMS: up to 30 tries a second apart (the send lease is 60 s longer than the HTTP timeout). */
-#define SR_RECORD_TRIES 30
+/* Recording sent SMS: up to 15 tries a second apart, enough for a PostgreSQL restart and well inside the
+ * send lease (60 s longer than the HTTP timeout), without holding a request thread for long. */
+#define SR_RECORD_TRIES 15
 #define SR_RECORD_RETRY_DELAY apr_time_from_sec(1)
 /* Bounds the work one trigger may do when sends fail for good one after another. */
 #define SR_ADVANCE_MAX_HOPS 10
