@@ -27,6 +27,12 @@ static const char *id_array(apr_pool_t *p, const apr_array_header_t *ids)
     return apr_pstrcat(p, "{", apr_array_pstrcat(p, ids, ','), "}", (char *)NULL);
 }
 
+/* The same for a trigger's one slot opening: the loop's statements take arrays. */
+static const char *one_id_array(apr_pool_t *p, const char *id)
+{
+    return apr_pstrcat(p, "{", id, "}", (char *)NULL);
+}
+
 void sr_offer_loop_for_request(sr_loop_t *loop, request_rec *r, const sr_server_conf_t *conf, sr_db_t *db)
 {
     loop->db = db;
@@ -52,7 +58,7 @@ static int expire_slots(sr_db_t *db, const char *slot_ids, const char *reason)
 
 static sr_status_t expire_slot(sr_db_t *db, const char *slot_id, const char *reason, sr_advance_t *out)
 {
-    if (!expire_slots(db, apr_pstrcat(sr_db_pool(db), "{", slot_id, "}", (char *)NULL), reason)) {
+    if (!expire_slots(db, one_id_array(sr_db_pool(db), slot_id), reason)) {
         return SR_UNAVAILABLE;
     }
     out->action = SR_ADVANCE_EXPIRED;
@@ -97,7 +103,7 @@ static sr_status_t advance_work(sr_db_t *db, void *baton)
         out->reason = apr_pstrcat(p, "quiet hours until ", sr_result_get(res, 0, "quiet_until"), (char *)NULL);
         return SR_OK;
     }
-    res = sr_db_select(db, SR_Q_LOOP_OFFER_NEXT_CUSTOMER, SR_ARGS(apr_pstrcat(p, "{", w->slot_id, "}", (char *)NULL)));
+    res = sr_db_select(db, SR_Q_LOOP_OFFER_NEXT_CUSTOMER, SR_ARGS(one_id_array(p, w->slot_id)));
     if (!res) {
         return SR_UNAVAILABLE;
     }
