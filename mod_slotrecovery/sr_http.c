@@ -15,6 +15,8 @@
 
 /* Reusable easy handles of this process; NULL before child_init (e.g. in -X tools). */
 static apr_reslist_t *handles;
+/* Reusable multi handles for batches: each keeps its connections to the provider open between batches. */
+static apr_reslist_t *multis;
 
 void sr_http_global_init(void)
 {
@@ -43,15 +45,36 @@ static apr_status_t handle_destruct(void *resource, void *params, apr_pool_t *p)
     return APR_SUCCESS;
 }
 
+static apr_status_t multi_construct(void **resource, void *params, apr_pool_t *p)
+{
+    CURLM *multi = curl_multi_init();
+
+    if (!multi) {
+        return APR_ENOMEM;
+    }
+    curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)SR_HTTP_MAX_PARALLEL);
+    *resource = multi;
+    return APR_SUCCESS;
+}
+
+static apr_status_t multi_destruct(void *resource, void *params, apr_pool_t *p)
+{
+    curl_multi_cleanup(resource);
+    return APR_SUCCESS;
+}
+
 apr_status_t sr_http_child_init(apr_pool_t *pchild, server_rec *s)
 {
-    /* min 0, soft max 4, hard max 64, idle handles expire after 60 s. */
+    /* min 0, soft max 4, hard max 64 (multi: 1 and 8), idle handles expire after 60 s. */
     apr_status_t rv =
         apr_reslist_create(&handles, 0, 4, 64, apr_time_from_sec(60), handle_construct, handle_destruct, NULL, pchild);
 
+    if (rv == APR_SUCCESS) {
+        rv = apr_reslist_create(&multis, 0, 1, 8, apr_time_from_sec(60), multi_construct, multi_destruct, NULL, pchild);
+    }
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, s, SR_LOG_PREFIX "cannot create the HTTP client pool");
-        handles = NULL;
+        handles = multis = NULL;
     }
     return rv;
 }
@@ -204,22 +227,24 @@ apr_status_t sr_http_perform(apr_pool_t *p, const sr_http_request_t *req, sr_htt
 void sr_http_perform_all(apr_pool_t *p, int n, const sr_http_request_t *reqs, sr_http_response_t *res)
 {
     exchange_t *xs;
-    CURLM *multi;
+    CURLM *multi = NULL;
     CURLMsg *msg;
-    int i, running = 0, left;
+    int i, running = 0, left, pooled;
 
-    if (n == 1) {
-        sr_http_perform(p, reqs, res);
+    if (n <= 1) {
+        if (n == 1) {
+            sr_http_perform(p, reqs, res);
+        }
         return;
     }
-    if (n <= 0 || !(multi = curl_multi_init())) {
+    /* The exchanges of a batch share the multi handle's connections (no pool: a one-off multi handle). */
+    pooled = multis && apr_reslist_acquire(multis, (void **)&multi) == APR_SUCCESS;
+    if (!pooled && multi_construct((void **)&multi, NULL, p) != APR_SUCCESS) {
         for (i = 0; i < n; i++) {
             no_handle(&res[i]);
         }
         return;
     }
-    /* The exchanges of one batch share the multi handle's connections. */
-    curl_multi_setopt(multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)SR_HTTP_MAX_PARALLEL);
     xs = apr_pcalloc(p, (apr_size_t)n * sizeof(*xs));
     for (i = 0; i < n; i++) {
         if (!(xs[i].curl = curl_easy_init())) {
@@ -256,7 +281,12 @@ void sr_http_perform_all(apr_pool_t *p, int n, const sr_http_request_t *reqs, sr
             curl_easy_cleanup(xs[i].curl);
         }
     }
-    curl_multi_cleanup(multi);
+    if (pooled) {
+        apr_reslist_release(multis, multi);
+    }
+    else {
+        curl_multi_cleanup(multi);
+    }
 }
 
 struct sr_form {
