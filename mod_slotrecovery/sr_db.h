@@ -30,6 +30,9 @@ typedef enum {
     SR_Q_SLOT_OFFERS_OF_OPENING,
     /* shops: quiet hours */
     SR_Q_SHOP_UPDATE,
+    /* this installation: its id and CSRF key (migration 005) */
+    SR_Q_INSTALLATION_GET,
+    /* hardening: database and sweep infrastructure */
     /* the offer loop */
     SR_Q_LOOP_LOCK_SLOT,
     SR_Q_LOOP_HAS_LIVE_OFFER,
@@ -44,6 +47,7 @@ typedef enum {
     SR_Q_LOOP_EXPIRE_DUE_OFFERS,
     SR_Q_LOOP_SLOTS_TO_ADVANCE,
     SR_Q_LOOP_DELIVERY_STATUS,
+    /* hardening: offers and slots */
     /* answers by SMS */
     SR_Q_INBOUND_CLAIM,
     SR_Q_INBOUND_GET,
@@ -73,6 +77,7 @@ typedef enum {
     SR_Q_PAY_MARK_SUCCEEDED,
     SR_Q_STRIPE_EVENT_CLAIM,
     SR_Q_STRIPE_EVENT_RECORD,
+    /* hardening: money */
     /* the dashboard */
     SR_Q_SHOP_USER_GRANT,
     SR_Q_DASH_SHOP_FOR_USER,
@@ -83,6 +88,7 @@ typedef enum {
     SR_Q_DASH_SLOT_DETAIL,
     SR_Q_DASH_SLOT_OFFERS,
     SR_Q_DASH_APPOINTMENT,
+    /* hardening: dashboard */
     SR_Q_COUNT
 } sr_query_t;
 

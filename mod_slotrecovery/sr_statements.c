@@ -120,6 +120,12 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                           "AND (%s::text IS NULL OR EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = %s)) "
                           "RETURNING " SHOP_COLUMNS},
 
+    /* Made once by migration 005; never changes. */
+    [SR_Q_INSTALLATION_GET] = {"sr_installation_get",
+                               "SELECT id AS id, csrf_key AS csrf_key FROM installation WHERE singleton"},
+
+    /* hardening: database and sweep infrastructure */
+
     /*
      * The offer loop. Advancing a slot locks its row first, so two servers
      * advancing the same slot take turns; the partial unique index on live
@@ -272,6 +278,8 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                                    "WHERE provider_message_id = %s "
                                    "RETURNING slot_opening_id::text AS slot_opening_id, status AS status"},
 
+    /* hardening: offers and slots */
+
     /*
      * Inbound SMS. The claim inserts the message first: a concurrent
      * redelivery waits on the primary key, then finds the row and replays the
@@ -417,6 +425,9 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
     [SR_Q_STRIPE_EVENT_RECORD] = {"sr_stripe_event_record",
                                   "UPDATE stripe_events SET outcome = %s, payment_id = %s::bigint WHERE id = %s"},
 
+
+    /* hardening: money */
+
     /*
      * The dashboard. Every query names the shop of the signed-in user, so
      * another shop's ids match nothing. Times are shown in the shop's zone.
@@ -522,4 +533,7 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                                "FROM appointments a JOIN customers c ON c.id = a.customer_id "
                                "JOIN shops s ON s.id = a.shop_id LEFT JOIN payments p ON p.appointment_id = a.id "
                                "WHERE a.id = %s::bigint AND a.shop_id = %s::bigint"},
+
+    /* hardening: dashboard */
+
 };
