@@ -13,7 +13,8 @@
 
 #define SR_SECRET_FILE_MAX 4096
 #define SR_MAX_BODY_LIMIT (64 * 1024 * 1024)
-#define SR_MIN_INTERNAL_SECRET 8
+/* Guessing 32 random characters is out of reach; 8 is a password a botnet tries. */
+#define SR_MIN_INTERNAL_SECRET 32
 
 sr_server_conf_t *sr_config_get(const server_rec *s)
 {
@@ -233,8 +234,10 @@ static const char *check_value(cmd_parms *cmd, sr_value_kind_t kind, const char 
     switch (kind) {
     case SR_VALUE_INTERNAL_SECRET:
         if (len < SR_MIN_INTERNAL_SECRET) {
-            return apr_psprintf(cmd->pool, "%s must be at least %d characters long", cmd->cmd->name,
-                                SR_MIN_INTERNAL_SECRET);
+            return apr_psprintf(cmd->pool,
+                                "%s must be at least %d characters long (this one has %" APR_SIZE_T_FMT
+                                "); generate one with `openssl rand -hex 32`",
+                                cmd->cmd->name, SR_MIN_INTERNAL_SECRET, len);
         }
         break;
     case SR_VALUE_TWILIO_SID:
