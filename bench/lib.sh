@@ -65,7 +65,7 @@ bench_build_module() {
     local out=$1 so=$1/mod_slotrecovery.so src=$SR_ROOT/mod_slotrecovery f need=0
     mkdir -p "$out/obj"
     if [ -f "$so" ]; then
-        for f in "$src"/*.c "$src"/*.h; do
+        for f in "$src"/*.c "$src"/*.h "$SR_ROOT"/htdocs/* "$SR_ROOT/scripts/embed-assets"; do
             if [ "$f" -nt "$so" ]; then need=1; break; fi
         done
     else
@@ -75,11 +75,14 @@ bench_build_module() {
     bench_log "building the module into $so"
     local cflags
     cflags="-g -O2 -fPIC -DPIC -Wall -Wextra -Wno-unused-parameter -fvisibility=hidden"
-    cflags+=" -DSR_DEFAULT_ASSETS_DIR=\"$SR_ROOT/htdocs\" $(apxs -q EXTRA_CPPFLAGS) -I$(apxs -q INCLUDEDIR)"
+    cflags+=" -I$src $(apxs -q EXTRA_CPPFLAGS) -I$(apxs -q INCLUDEDIR)"
     cflags+=" $(pkg-config --cflags apr-1 apr-util-1 libcurl jansson libcrypto)"
     export BENCH_CFLAGS=$cflags BENCH_OBJ=$out/obj
+    # The dashboard's stylesheet and icon, built in as Makefile.am does.
+    sh "$SR_ROOT/scripts/embed-assets" "$SR_ROOT/htdocs/slotrecovery.css" "$SR_ROOT/htdocs/favicon.svg" \
+        >"$out/sr_assets_data.c" || sr_die "scripts/embed-assets failed"
     # shellcheck disable=SC2016
-    printf '%s\0' "$src"/*.c | xargs -0 -P "$(nproc)" -n 1 sh -c \
+    printf '%s\0' "$src"/*.c "$out/sr_assets_data.c" | xargs -0 -P "$(nproc)" -n 1 sh -c \
         'gcc $BENCH_CFLAGS -c "$0" -o "$BENCH_OBJ/$(basename "$0" .c).o"' \
         || sr_die "compiling the module failed"
     # shellcheck disable=SC2046
@@ -232,7 +235,6 @@ SlotRecoveryTwilioApiBase http://127.0.0.1:$tw
 SlotRecoveryStripeSecretKey $BENCH_STRIPE_KEY
 SlotRecoveryStripeWebhookSecret $BENCH_STRIPE_WHSEC
 SlotRecoveryStripeApiBase http://127.0.0.1:$st
-SlotRecoveryAssetsDir $SR_ROOT/htdocs
 $(grep -q SlotRecoverySweepInterval <<<"$extra" || echo "SlotRecoverySweepInterval 3600")
 $extra
 

@@ -74,9 +74,6 @@ void sr_config_finalize(server_rec *s)
         if (!conf->stripe_api_base) {
             conf->stripe_api_base = SR_DEFAULT_STRIPE_API_BASE;
         }
-        if (!conf->assets_dir) {
-            conf->assets_dir = SR_DEFAULT_ASSETS_DIR;
-        }
         if (conf->max_body == SR_UNSET) {
             conf->max_body = SR_DEFAULT_MAX_BODY;
         }
@@ -397,7 +394,7 @@ const command_rec sr_config_directives[] = {
     SR_URL_DIRECTIVE("SlotRecoveryStripeApiBase", stripe_api_base,
                      "Base URL of Stripe's REST API (default " SR_DEFAULT_STRIPE_API_BASE ")"),
     AP_INIT_TAKE1("SlotRecoveryAssetsDir", set_assets_dir, NULL, RSRC_CONF,
-                  "Directory holding the dashboard's slotrecovery.css (default: where make install put it)"),
+                  "Directory whose slotrecovery.css and favicon.svg replace the copies built into the module"),
     SR_NUMBER_DIRECTIVE("SlotRecoveryMaxBody", max_body, 1024, SR_MAX_BODY_LIMIT, SR_NUMBER_BYTES,
                         "Largest request body accepted, in bytes (default 262144)"),
     SR_NUMBER_DIRECTIVE("SlotRecoverySweepInterval", sweep_interval, 1, 3600, SR_NUMBER_SECONDS,

@@ -13,9 +13,6 @@
 #define SR_DEFAULT_OFFER_RETRY_DELAY 30
 #define SR_DEFAULT_HTTP_TIMEOUT 10
 #define SR_DEFAULT_STRIPE_WEBHOOK_TOLERANCE 300
-#ifndef SR_DEFAULT_ASSETS_DIR /* set by the build to where `make install` puts htdocs/ */
-#define SR_DEFAULT_ASSETS_DIR "/usr/local/share/mod_slotrecovery/htdocs"
-#endif
 #define SR_DEFAULT_TWILIO_API_BASE "https://api.twilio.com"
 #define SR_DEFAULT_STRIPE_API_BASE "https://api.stripe.com"
 
@@ -41,7 +38,7 @@ typedef struct {
     apr_interval_time_t offer_retry_delay; /* first wait after a failed send; doubles each time */
     apr_interval_time_t http_timeout;      /* one call to Twilio or Stripe */
     apr_interval_time_t stripe_webhook_tolerance;
-    const char *assets_dir; /* the dashboard's stylesheet lives here */
+    const char *assets_dir; /* SlotRecoveryAssetsDir; NULL: the copies built into the module */
 } sr_server_conf_t;
 
 /*

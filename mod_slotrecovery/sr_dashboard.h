@@ -14,6 +14,5 @@ int sr_dashboard_appointment(sr_req_t *req);       /* GET /app/appointments/{id}
 int sr_dashboard_cancel(sr_req_t *req);            /* POST /app/appointments/{id}/cancel */
 int sr_dashboard_slot_opening(sr_req_t *req);      /* GET /app/slot-openings/{id} */
 int sr_dashboard_slot_openings_csv(sr_req_t *req); /* GET /app/slot-openings.csv */
-int sr_dashboard_asset(sr_req_t *req);             /* GET /app/assets/slotrecovery.css and favicon.svg */
 
 #endif /* SR_DASHBOARD_H */

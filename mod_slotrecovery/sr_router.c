@@ -3,6 +3,7 @@
  * set: "/api/shops" at the root, "/shop1/api/shops" when mounted at /shop1.
  */
 #include "sr_api.h"
+#include "sr_assets.h"
 #include "sr_config.h"
 #include "sr_path.h"
 #include "sr_dashboard.h"
@@ -45,8 +46,8 @@ static const sr_route_t routes[] = {
     {M_POST, "/app/appointments/{id}/cancel", sr_dashboard_cancel, 0},
     {M_GET, "/app/slot-openings.csv", sr_dashboard_slot_openings_csv, 0},
     {M_GET, "/app/slot-openings/{id}", sr_dashboard_slot_opening, 0},
-    {M_GET, "/app/assets/slotrecovery.css", sr_dashboard_asset, 0},
-    {M_GET, "/app/assets/favicon.svg", sr_dashboard_asset, 0},
+    {M_GET, "/app/assets/slotrecovery.css", sr_assets_handler, 0},
+    {M_GET, "/app/assets/favicon.svg", sr_assets_handler, 0},
 };
 
 int sr_router_handler(request_rec *r)

@@ -329,7 +329,7 @@ my %created = map { $_ => db_row('SELECT floor(extract(epoch FROM created_at))::
         local $/;
         <$fh>;
     };
-    ok length($want) > 100 && $r->body eq $want, '... the file from SlotRecoveryAssetsDir, byte for byte';
+    ok length($want) > 100 && $r->body eq $want, '... the built-in copy of htdocs/slotrecovery.css, byte for byte';
     my $lm = $r->header('Last-Modified');
     ok $lm, '... Last-Modified';
     $r = api(GET => '/app/assets/slotrecovery.css', undef, no_secret => 1,
