@@ -386,12 +386,20 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                                                     "next_attempt_at = now() + make_interval(secs => "
                                                     "least(3600, %s::integer * power(2, greatest(attempts - 1, 0)))) "
                                                     "WHERE id = %s::bigint AND status = 'pending'"},
-    /* A PaymentIntent by its id, or by the payment id put in its metadata when
+    /*
+     * A PaymentIntent by its id, or by the payment id put in its metadata when
      * that payment has no intent yet (an event may come before the creation's
-     * answer was stored); never another intent's payment. */
+     * answer was stored); never another intent's payment. A match by metadata
+     * comes with what the caller checks before taking it: the installation id,
+     * amount, currency and customer the intent must carry.
+     */
     [SR_Q_PAY_FIND] = {"sr_pay_find",
-                       "SELECT p.id::text AS payment_id, a.source_slot_opening_id::text AS slot_opening_id "
+                       "SELECT p.id::text AS payment_id, a.source_slot_opening_id::text AS slot_opening_id, "
+                       "(p.stripe_payment_intent_id IS NOT NULL) AS by_intent_id, "
+                       "p.amount AS amount, p.currency AS currency, c.stripe_customer_id AS stripe_customer_id, "
+                       "(SELECT i.id FROM installation i WHERE i.singleton) AS installation_id "
                        "FROM payments p JOIN appointments a ON a.id = p.appointment_id "
+                       "JOIN customers c ON c.id = a.customer_id "
                        "WHERE p.stripe_payment_intent_id = %s "
                        "OR (p.id = %s::bigint AND p.stripe_payment_intent_id IS NULL) "
                        "ORDER BY (p.stripe_payment_intent_id IS NOT NULL) DESC LIMIT 1"},

@@ -154,8 +154,9 @@ const char *sr_stripe_signature_problem(apr_pool_t *p, const char *secret, const
 
 const char *sr_stripe_parse_event(apr_pool_t *p, const char *body, apr_size_t len, sr_stripe_event_t *out)
 {
-    sr_json_t *event, *data, *object, *metadata, *last_error;
+    sr_json_t *event, *data, *object, *metadata, *last_error, *customer;
     const char *error = NULL, *object_type = NULL;
+    apr_int64_t amount;
 
     memset(out, 0, sizeof(*out));
     event = sr_json_parse(p, body, len, &error);
@@ -180,6 +181,16 @@ const char *sr_stripe_parse_event(apr_pool_t *p, const char *body, apr_size_t le
         if (out->metadata_payment_id && !sr_valid_id(out->metadata_payment_id)) {
             out->metadata_payment_id = NULL;
         }
+        sr_json_get_string(metadata, "installation_id", &out->metadata_installation_id);
+    }
+    if (sr_json_get_int(object, "amount", &amount) == SR_JSON_FOUND) {
+        out->amount = apr_psprintf(p, "%" APR_INT64_T_FMT, amount);
+    }
+    sr_json_get_string(object, "currency", &out->currency);
+    /* An id, or the customer object when the event was expanded. */
+    if (sr_json_get_string(object, "customer", &out->customer) == SR_JSON_WRONG_TYPE &&
+        (customer = sr_json_get_object(object, "customer"))) {
+        sr_json_get_string(customer, "id", &out->customer);
     }
     if ((last_error = sr_json_get_object(object, "last_payment_error"))) {
         sr_json_get_string(last_error, "message", &out->failure_message);

@@ -48,6 +48,11 @@ typedef struct {
     const char *intent_id;           /* for payment_intent.* events */
     const char *metadata_payment_id; /* our payment id, when it is one of ours */
     const char *failure_message;     /* last_payment_error.message */
+    /* What matches an intent whose id we have not recorded to our payment: */
+    const char *metadata_installation_id; /* this installation's id, on intents we created */
+    const char *amount;                   /* the intent's amount in minor units (digits), or NULL */
+    const char *currency;                 /* its currency, or NULL */
+    const char *customer;                 /* its customer (cus_...), or NULL */
 } sr_stripe_event_t;
 
 /* Reads an event's JSON; NULL when usable, else what is wrong with it. */
