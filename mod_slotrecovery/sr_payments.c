@@ -199,6 +199,36 @@ static sr_status_t record_work(sr_db_t *db, void *baton)
     }
 }
 
+/*
+ * Derived from the payment row and the installation: every retry is the same
+ * request to Stripe, and no other installation (nor this database restored
+ * from a backup) sends it. *installation_id is what goes in the metadata.
+ * A payment from before migration 007 has no token: it keeps the key and the
+ * parameters its first attempts were sent with (Stripe refuses a key reused
+ * with other parameters), so a retry of one that reached Stripe cannot charge
+ * twice.
+ */
+static const char *deposit_key(sr_loop_t *loop, const sr_result_t *c, int row, const char **installation_id)
+{
+    const char *payment_id = sr_result_get(c, row, "payment_id");
+    const char *token = sr_result_get(c, row, "key_token");
+    const char *key;
+
+    if (!token) {
+        *installation_id = NULL;
+        return apr_pstrcat(loop->pool, "slotrecovery-deposit-", payment_id, (char *)NULL);
+    }
+    *installation_id = sr_result_get(c, row, "installation_id");
+    key = sr_stripe_idempotency_key(loop->pool, *installation_id, "deposit", payment_id, token);
+    if (!key) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, loop->s,
+                     SR_LOG_PREFIX "payment %s waits: table installation has no row (migration 005), so no "
+                                   "Idempotency-Key of this installation can be made",
+                     payment_id);
+    }
+    return key;
+}
+
 int sr_payments_charge_due(sr_loop_t *loop, const char *payment_id, const char **refusal)
 {
     apr_pool_t *p = loop->pool;
@@ -223,8 +253,7 @@ int sr_payments_charge_due(sr_loop_t *loop, const char *payment_id, const char *
         in.currency = sr_result_get(c, i, "currency");
         in.customer = sr_result_get(c, i, "stripe_customer_id");
         in.payment_method = sr_result_get(c, i, "stripe_payment_method_id");
-        /* Derived from the payment row: every retry is the same request to Stripe. */
-        in.idempotency_key = apr_pstrcat(p, "slotrecovery-deposit-", in.payment_id, (char *)NULL);
+        in.idempotency_key = deposit_key(loop, c, i, &in.installation_id);
 
         memset(&record, 0, sizeof(record));
         record.payment_id = in.payment_id;

@@ -367,10 +367,12 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                             "UPDATE payments p SET attempts = p.attempts + 1, "
                             "next_attempt_at = now() + make_interval(secs => %s::integer) "
                             "FROM due, appointments a, customers c "
+                            "LEFT JOIN installation i ON i.singleton "
                             "WHERE p.id = due.id AND a.id = p.appointment_id AND c.id = a.customer_id "
                             "RETURNING p.id::text AS payment_id, p.amount AS amount, p.currency AS currency, "
                             "p.attempts AS attempts, c.stripe_customer_id AS stripe_customer_id, "
                             "c.stripe_payment_method_id AS stripe_payment_method_id, "
+                            "i.id AS installation_id, p.key_token AS key_token, "
                             "a.id::text AS appointment_id, a.source_slot_opening_id::text AS slot_opening_id"},
     /* What Stripe answered at creation; a final status set by a webhook meanwhile stays. */
     [SR_Q_PAY_RECORD_INTENT] =

@@ -7,6 +7,16 @@
 #include "sr_stripe.h"
 #include "sr_validate.h"
 
+const char *sr_stripe_idempotency_key(apr_pool_t *p, const char *installation_id, const char *kind, const char *id,
+                                      const char *token)
+{
+    if (!installation_id || !*installation_id) {
+        return NULL;
+    }
+    return apr_pstrcat(p, "slotrecovery-", installation_id, "-", kind, "-", id, token ? "-" : "", token ? token : "",
+                       (char *)NULL);
+}
+
 sr_status_t sr_stripe_create_payment_intent(apr_pool_t *p, const sr_server_conf_t *conf,
                                             const sr_stripe_intent_request_t *in, sr_stripe_intent_t *out)
 {
@@ -22,6 +32,10 @@ sr_status_t sr_stripe_create_payment_intent(apr_pool_t *p, const sr_server_conf_
         out->error = "Stripe is not configured (SlotRecoveryStripeSecretKey)";
         return SR_UNAVAILABLE;
     }
+    if (!in->idempotency_key) {
+        out->error = "no Idempotency-Key: table installation has no row (migration 005)";
+        return SR_UNAVAILABLE;
+    }
     sr_form_add(form, "amount", apr_psprintf(p, "%" APR_INT64_T_FMT, in->amount));
     sr_form_add(form, "currency", in->currency);
     sr_form_add(form, "customer", in->customer);
@@ -32,6 +46,9 @@ sr_status_t sr_stripe_create_payment_intent(apr_pool_t *p, const sr_server_conf_
     sr_form_add(form, "metadata[appointment_id]", in->appointment_id);
     sr_form_add(form, "metadata[slot_opening_id]", in->slot_opening_id);
     sr_form_add(form, "metadata[payment_id]", in->payment_id);
+    if (in->installation_id) {
+        sr_form_add(form, "metadata[installation_id]", in->installation_id);
+    }
     apr_table_setn(headers, "Idempotency-Key", in->idempotency_key);
 
     memset(&req, 0, sizeof(req));

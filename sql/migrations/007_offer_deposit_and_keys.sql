@@ -14,3 +14,14 @@ UPDATE slot_offers f SET deposit_amount = s.deposit_amount, currency = s.currenc
 FROM slot_openings o, shops s
 WHERE o.id = f.slot_opening_id AND s.id = o.shop_id
   AND (f.status = 'sent' OR (f.status = 'pending' AND f.attempts > 0));
+
+-- A random token per payment, in its Idempotency-Key next to the installation
+-- id and the payment id: a database restored from a backup issues payment ids
+-- again, under the same installation id, and must not be answered with the
+-- PaymentIntents of the payments it lost. NULL for the payments made before
+-- this migration: they keep the key they were first sent with
+-- (slotrecovery-deposit-<payment id>), so a retry of one that may have reached
+-- Stripe cannot charge twice. The default is set after the column is added so
+-- those rows stay NULL.
+ALTER TABLE payments ADD COLUMN key_token text CHECK (key_token ~ '^[0-9a-f]{32}$');
+ALTER TABLE payments ALTER COLUMN key_token SET DEFAULT replace(gen_random_uuid()::text, '-', '');
