@@ -54,6 +54,22 @@ is $p1->{status}, 'succeeded', 'the deposit succeeded';
     is_deeply $pis->[-1]{form}, $req->{form}, '... and the same parameters';
 }
 
+# A payment made before migration 007 (no key_token) keeps the key and the
+# parameters its first attempts were sent with: Stripe refuses a key reused
+# with other parameters, and a retry must not charge twice.
+{
+    stripe_behave({ failAll => 500 });
+    my ($p) = book_one('a payment from before migration 007');
+    stripe_behave({});
+    db_do(q{UPDATE payments SET key_token = NULL, next_attempt_at = now() - interval '1 second' WHERE id = ?},
+        $p->{id});
+    sweep();
+    my $req = stripe_payment_intents()->[-1];
+    is $req->{headers}{'idempotency-key'}, "slotrecovery-deposit-$p->{id}", '... retried with the key of old';
+    ok !exists $req->{form}{'metadata[installation_id]'}, '... and the parameters of old';
+    is $req->{form}{'metadata[payment_id]'}, "$p->{id}", '... metadata[payment_id] as before';
+}
+
 # --- another installation (or a restore) on the same Stripe account --------------------------
 # The database starts again from empty (ids restart at 1, as after a restore),
 # and the Stripe stand-in keeps what it saw.
