@@ -55,7 +55,7 @@ static sr_status_t book(sr_db_t *db, inbound_work_t *w)
 {
     apr_pool_t *p = sr_db_pool(db);
     sr_result_t *offer, *slot, *res;
-    const char *offer_id, *slot_id, *deposit, *appointment_id;
+    const char *offer_id, *slot_id, *deposit, *currency, *appointment_id;
 
     offer = sr_db_select(db, SR_Q_INBOUND_LIVE_OFFER, SR_ARGS(w->sms->from, w->sms->to));
     if (!offer) {
@@ -78,7 +78,9 @@ static sr_status_t book(sr_db_t *db, inbound_work_t *w)
         strcmp(sr_result_get(slot, 0, "offer_status"), "sent") || !sr_result_bool(slot, 0, "offer_live")) {
         return SR_OK;
     }
+    /* What the offer's SMS named: the booking, the payment and the reply all use it. */
     deposit = sr_result_get(slot, 0, "deposit_amount");
+    currency = sr_result_get(slot, 0, "currency");
     if (apr_atoi64(deposit) > 0 && !sr_result_bool(slot, 0, "has_card")) {
         /* No card to charge the deposit to: the slot goes to the next customer. */
         if (sr_db_exec(db, SR_Q_OFFER_DECLINE, SR_ARGS(offer_id)) < 0) {
@@ -94,18 +96,19 @@ static sr_status_t book(sr_db_t *db, inbound_work_t *w)
     if (sr_db_exec(db, SR_Q_BOOK_ACCEPT_OFFER, SR_ARGS(offer_id)) != 1) {
         return SR_UNAVAILABLE;
     }
-    res = sr_db_select(db, SR_Q_BOOK_CREATE_APPOINTMENT, SR_ARGS(w->customer_id, slot_id));
+    res = sr_db_select(db, SR_Q_BOOK_CREATE_APPOINTMENT, SR_ARGS(w->customer_id, deposit, slot_id));
     if (!res || !(appointment_id = sr_result_scalar(res))) {
         return SR_UNAVAILABLE;
     }
     if (sr_db_exec(db, SR_Q_BOOK_FILL_SLOT, SR_ARGS(appointment_id, slot_id)) != 1) {
         return SR_UNAVAILABLE;
     }
-    res = sr_db_select(db, SR_Q_BOOK_CREATE_PAYMENT, SR_ARGS(appointment_id));
-    if (!res) {
-        return SR_UNAVAILABLE;
+    if (apr_atoi64(deposit) > 0) {
+        res = sr_db_select(db, SR_Q_BOOK_CREATE_PAYMENT, SR_ARGS(appointment_id, deposit, currency));
+        if (!res || !(w->payment_id = sr_result_scalar(res))) {
+            return SR_UNAVAILABLE;
+        }
     }
-    w->payment_id = sr_result_scalar(res);
     w->out->action = "booked";
     w->out->reply = apr_pstrcat(
         p, "Booked: ", sr_result_get(slot, 0, "shop_name"), ", ", sr_result_get(slot, 0, "slot_time"), ".",

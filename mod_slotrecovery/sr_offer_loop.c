@@ -123,14 +123,15 @@ static sr_status_t advance_work(sr_db_t *db, void *baton)
 static const char *offer_sms_body(apr_pool_t *p, const sr_result_t *res, int row)
 {
     const char *shop = sr_result_get(res, row, "shop_name");
-    const char *deposit = sr_result_get(res, row, "deposit_amount");
+    /* The deposit fixed on the offer by its claim: what YES will charge. */
+    const char *deposit = sr_result_get(res, row, "offer_deposit_amount");
     const char *pay = "";
 
     if (strlen(shop) > SR_SHOP_NAME_IN_SMS) {
         shop = apr_pstrcat(p, apr_pstrmemdup(p, shop, SR_SHOP_NAME_IN_SMS - 3), "...", (char *)NULL);
     }
     if (apr_atoi64(deposit) > 0) {
-        pay = apr_pstrcat(p, " (", sr_format_money(p, deposit, sr_result_get(res, row, "currency")), " deposit)",
+        pay = apr_pstrcat(p, " (", sr_format_money(p, deposit, sr_result_get(res, row, "offer_currency")), " deposit)",
                           (char *)NULL);
     }
     return apr_pstrcat(p, shop, ": a slot opened on ", sr_result_get(res, row, "slot_time"), ". Reply YES to book it",

@@ -4,19 +4,57 @@
 
 #define SR_CHARGE_BATCH 50
 
-sr_status_t sr_payment_find(sr_db_t *db, const char *intent_id, const char *metadata_payment_id,
-                            const char **payment_id, const char **slot_opening_id)
+/* Two values that must both be there and equal. */
+static int same(const char *ours, const char *theirs)
 {
-    sr_result_t *res = sr_db_select(db, SR_Q_PAY_FIND, SR_ARGS(intent_id, metadata_payment_id));
+    return ours && theirs && !strcmp(ours, theirs);
+}
 
-    *payment_id = *slot_opening_id = NULL;
+/* Why an intent that names our payment in its metadata is not ours, or NULL when it is. */
+static const char *metadata_mismatch(apr_pool_t *p, const sr_result_t *res, const sr_stripe_event_t *ev)
+{
+    const char *installation = sr_result_get(res, 0, "installation_id");
+
+    if (!installation) {
+        return "this installation has no id (table installation, migration 005)";
+    }
+    if (!same(installation, ev->metadata_installation_id)) {
+        return ev->metadata_installation_id ? "its metadata carries another installation's id"
+                                            : "its metadata carries no installation id";
+    }
+    if (!same(sr_result_get(res, 0, "amount"), ev->amount)) {
+        return apr_psprintf(p, "its amount %.32s is not the payment's %s", ev->amount ? ev->amount : "(none)",
+                            sr_result_get(res, 0, "amount"));
+    }
+    if (!same(sr_result_get(res, 0, "currency"), ev->currency)) {
+        return apr_psprintf(p, "its currency %.16s is not the payment's %s", ev->currency ? ev->currency : "(none)",
+                            sr_result_get(res, 0, "currency"));
+    }
+    if (!same(sr_result_get(res, 0, "stripe_customer_id"), ev->customer)) {
+        return apr_psprintf(p, "its customer %.64s is not the payment's", ev->customer ? ev->customer : "(none)");
+    }
+    return NULL;
+}
+
+sr_status_t sr_payment_find(sr_db_t *db, const sr_stripe_event_t *event, const char **payment_id,
+                            const char **slot_opening_id, const char **mismatch)
+{
+    sr_result_t *res = sr_db_select(db, SR_Q_PAY_FIND, SR_ARGS(event->intent_id, event->metadata_payment_id));
+
+    *payment_id = *slot_opening_id = *mismatch = NULL;
     if (!res) {
         return SR_UNAVAILABLE;
     }
-    if (res->nrows > 0) {
-        *payment_id = sr_result_get(res, 0, "payment_id");
-        *slot_opening_id = sr_result_get(res, 0, "slot_opening_id");
+    if (res->nrows == 0) {
+        return SR_OK;
     }
+    if (!sr_result_bool(res, 0, "by_intent_id") && (*mismatch = metadata_mismatch(sr_db_pool(db), res, event))) {
+        *mismatch = apr_pstrcat(sr_db_pool(db), "metadata names payment ", sr_result_get(res, 0, "payment_id"),
+                                ", but ", *mismatch, (char *)NULL);
+        return SR_OK;
+    }
+    *payment_id = sr_result_get(res, 0, "payment_id");
+    *slot_opening_id = sr_result_get(res, 0, "slot_opening_id");
     return SR_OK;
 }
 
@@ -161,6 +199,36 @@ static sr_status_t record_work(sr_db_t *db, void *baton)
     }
 }
 
+/*
+ * Derived from the payment row and the installation: every retry is the same
+ * request to Stripe, and no other installation (nor this database restored
+ * from a backup) sends it. *installation_id is what goes in the metadata.
+ * A payment from before migration 007 has no token: it keeps the key and the
+ * parameters its first attempts were sent with (Stripe refuses a key reused
+ * with other parameters), so a retry of one that reached Stripe cannot charge
+ * twice.
+ */
+static const char *deposit_key(sr_loop_t *loop, const sr_result_t *c, int row, const char **installation_id)
+{
+    const char *payment_id = sr_result_get(c, row, "payment_id");
+    const char *token = sr_result_get(c, row, "key_token");
+    const char *key;
+
+    if (!token) {
+        *installation_id = NULL;
+        return apr_pstrcat(loop->pool, "slotrecovery-deposit-", payment_id, (char *)NULL);
+    }
+    *installation_id = sr_result_get(c, row, "installation_id");
+    key = sr_stripe_idempotency_key(loop->pool, *installation_id, "deposit", payment_id, token);
+    if (!key) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, loop->s,
+                     SR_LOG_PREFIX "payment %s waits: table installation has no row (migration 005), so no "
+                                   "Idempotency-Key of this installation can be made",
+                     payment_id);
+    }
+    return key;
+}
+
 int sr_payments_charge_due(sr_loop_t *loop, const char *payment_id, const char **refusal)
 {
     apr_pool_t *p = loop->pool;
@@ -185,8 +253,7 @@ int sr_payments_charge_due(sr_loop_t *loop, const char *payment_id, const char *
         in.currency = sr_result_get(c, i, "currency");
         in.customer = sr_result_get(c, i, "stripe_customer_id");
         in.payment_method = sr_result_get(c, i, "stripe_payment_method_id");
-        /* Derived from the payment row: every retry is the same request to Stripe. */
-        in.idempotency_key = apr_pstrcat(p, "slotrecovery-deposit-", in.payment_id, (char *)NULL);
+        in.idempotency_key = deposit_key(loop, c, i, &in.installation_id);
 
         memset(&record, 0, sizeof(record));
         record.payment_id = in.payment_id;

@@ -8,6 +8,7 @@
 
 #include "sr_db.h"
 #include "sr_offer_loop.h"
+#include "sr_stripe.h"
 
 typedef struct {
     const char *outcome;          /* what happened, for the event record and the log */
@@ -15,11 +16,16 @@ typedef struct {
 } sr_payment_change_t;
 
 /*
- * The payment a PaymentIntent belongs to, by the intent's id or the payment
- * id in its metadata. *payment_id NULL when it is none of ours.
+ * The payment an event's PaymentIntent belongs to: by the intent's id, or,
+ * while that payment has no intent recorded, by the payment id in its
+ * metadata, taken only when the metadata also carries this installation's id
+ * and the intent's amount, currency and customer are the payment's (another
+ * integration on the same Stripe account may use metadata.payment_id too).
+ * *payment_id NULL when it is none of ours; *mismatch then says why an intent
+ * naming one of our payments was not taken for it (else NULL).
  */
-sr_status_t sr_payment_find(sr_db_t *db, const char *intent_id, const char *metadata_payment_id,
-                            const char **payment_id, const char **slot_opening_id);
+sr_status_t sr_payment_find(sr_db_t *db, const sr_stripe_event_t *event, const char **payment_id,
+                            const char **slot_opening_id, const char **mismatch);
 
 /*
  * The payment failed: payment failed, booking cancelled, slot open again, the

@@ -215,11 +215,13 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
          "ORDER BY f.next_attempt_at, f.id LIMIT %s::integer "
          "FOR UPDATE OF f SKIP LOCKED) "
          "UPDATE slot_offers f SET attempts = f.attempts + 1, "
+         "deposit_amount = COALESCE(f.deposit_amount, s.deposit_amount), currency = COALESCE(f.currency, s.currency), "
          "next_attempt_at = now() + make_interval(secs => %s::integer) "
          "FROM due, slot_openings o, shops s, customers c "
          "WHERE f.id = due.id AND o.id = f.slot_opening_id AND s.id = o.shop_id "
          "AND c.id = f.customer_id "
          "RETURNING f.id::text AS id, f.slot_opening_id::text AS slot_opening_id, "
+         "f.deposit_amount AS offer_deposit_amount, f.currency AS offer_currency, "
          "o.public_url_prefix AS public_url_prefix, f.attempts AS attempts, c.phone AS phone, s.sms_from AS sms_from, "
          "s.name AS shop_name, s.deposit_amount AS deposit_amount, "
          "s.currency AS currency, s.offer_ttl_seconds AS ttl, "
@@ -305,11 +307,16 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                                  "JOIN customers c ON c.id = f.customer_id JOIN shops s ON s.id = c.shop_id "
                                  "WHERE c.phone = %s AND s.sms_from = %s AND f.status = 'sent' "
                                  "ORDER BY f.sent_at DESC, f.id DESC LIMIT 1"},
-    /* YES: the slot's row lock makes exactly one of concurrent answers the winner. */
+    /*
+     * YES: the slot's row lock makes exactly one of concurrent answers the
+     * winner. The deposit is the one the offer's SMS named (fixed when it was
+     * sent); the shop's is only a fallback for an offer set 'sent' by hand.
+     */
     [SR_Q_BOOK_LOCK] = {"sr_book_lock",
                         "SELECT o.status AS slot_status, f.status AS offer_status, "
-                        "f.expires_at > now() AS offer_live, s.deposit_amount AS deposit_amount, "
-                        "s.currency AS currency, s.name AS shop_name, "
+                        "f.expires_at > now() AS offer_live, "
+                        "COALESCE(f.deposit_amount, s.deposit_amount) AS deposit_amount, "
+                        "COALESCE(f.currency, s.currency) AS currency, s.name AS shop_name, "
                         "to_char(o.starts_at AT TIME ZONE s.timezone, 'Dy DD Mon HH24:MI') AS slot_time, "
                         "(c.stripe_customer_id IS NOT NULL AND c.stripe_payment_method_id IS NOT NULL) "
                         "AS has_card "
@@ -319,21 +326,21 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
     [SR_Q_BOOK_ACCEPT_OFFER] = {"sr_book_accept_offer",
                                 "UPDATE slot_offers SET status = 'accepted', responded_at = now() "
                                 "WHERE id = %s::bigint AND status = 'sent'"},
+    /* Arguments: customer, the deposit read by sr_book_lock, slot opening. */
     [SR_Q_BOOK_CREATE_APPOINTMENT] = {"sr_book_create_appointment",
                                       "INSERT INTO appointments (shop_id, customer_id, starts_at, ends_at, status, "
                                       "source_slot_opening_id) "
                                       "SELECT o.shop_id, %s::bigint, o.starts_at, o.ends_at, "
-                                      "CASE WHEN s.deposit_amount > 0 THEN 'awaiting_payment' ELSE 'confirmed' END, "
-                                      "o.id FROM slot_openings o JOIN shops s ON s.id = o.shop_id "
+                                      "CASE WHEN %s::bigint > 0 THEN 'awaiting_payment' ELSE 'confirmed' END, "
+                                      "o.id FROM slot_openings o "
                                       "WHERE o.id = %s::bigint RETURNING id::text AS id"},
     [SR_Q_BOOK_FILL_SLOT] = {"sr_book_fill_slot",
                              "UPDATE slot_openings SET status = 'filled', filled_by_appointment_id = %s::bigint, "
                              "filled_at = now() WHERE id = %s::bigint AND status = 'open'"},
+    /* The deposit read by sr_book_lock: what the offer named. */
     [SR_Q_BOOK_CREATE_PAYMENT] = {"sr_book_create_payment",
                                   "INSERT INTO payments (appointment_id, amount, currency) "
-                                  "SELECT a.id, s.deposit_amount, s.currency FROM appointments a "
-                                  "JOIN shops s ON s.id = a.shop_id "
-                                  "WHERE a.id = %s::bigint AND s.deposit_amount > 0 RETURNING id::text AS id"},
+                                  "VALUES (%s::bigint, %s::bigint, %s) RETURNING id::text AS id"},
     [SR_Q_OFFER_DECLINE] = {"sr_offer_decline", "UPDATE slot_offers SET status = 'declined', responded_at = now() "
                                                 "WHERE id = %s::bigint AND status IN ('pending', 'sent') "
                                                 "RETURNING slot_opening_id::text AS slot_opening_id"},
@@ -360,10 +367,12 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                             "UPDATE payments p SET attempts = p.attempts + 1, "
                             "next_attempt_at = now() + make_interval(secs => %s::integer) "
                             "FROM due, appointments a, customers c "
+                            "LEFT JOIN installation i ON i.singleton "
                             "WHERE p.id = due.id AND a.id = p.appointment_id AND c.id = a.customer_id "
                             "RETURNING p.id::text AS payment_id, p.amount AS amount, p.currency AS currency, "
                             "p.attempts AS attempts, c.stripe_customer_id AS stripe_customer_id, "
                             "c.stripe_payment_method_id AS stripe_payment_method_id, "
+                            "i.id AS installation_id, p.key_token AS key_token, "
                             "a.id::text AS appointment_id, a.source_slot_opening_id::text AS slot_opening_id"},
     /* What Stripe answered at creation; a final status set by a webhook meanwhile stays. */
     [SR_Q_PAY_RECORD_INTENT] =
@@ -379,12 +388,20 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                                                     "next_attempt_at = now() + make_interval(secs => "
                                                     "least(3600, %s::integer * power(2, greatest(attempts - 1, 0)))) "
                                                     "WHERE id = %s::bigint AND status = 'pending'"},
-    /* A PaymentIntent by its id, or by the payment id put in its metadata when
+    /*
+     * A PaymentIntent by its id, or by the payment id put in its metadata when
      * that payment has no intent yet (an event may come before the creation's
-     * answer was stored); never another intent's payment. */
+     * answer was stored); never another intent's payment. A match by metadata
+     * comes with what the caller checks before taking it: the installation id,
+     * amount, currency and customer the intent must carry.
+     */
     [SR_Q_PAY_FIND] = {"sr_pay_find",
-                       "SELECT p.id::text AS payment_id, a.source_slot_opening_id::text AS slot_opening_id "
+                       "SELECT p.id::text AS payment_id, a.source_slot_opening_id::text AS slot_opening_id, "
+                       "(p.stripe_payment_intent_id IS NOT NULL) AS by_intent_id, "
+                       "p.amount AS amount, p.currency AS currency, c.stripe_customer_id AS stripe_customer_id, "
+                       "(SELECT i.id FROM installation i WHERE i.singleton) AS installation_id "
                        "FROM payments p JOIN appointments a ON a.id = p.appointment_id "
+                       "JOIN customers c ON c.id = a.customer_id "
                        "WHERE p.stripe_payment_intent_id = %s "
                        "OR (p.id = %s::bigint AND p.stripe_payment_intent_id IS NULL) "
                        "ORDER BY (p.stripe_payment_intent_id IS NOT NULL) DESC LIMIT 1"},

@@ -7,6 +7,16 @@
 #include "sr_stripe.h"
 #include "sr_validate.h"
 
+const char *sr_stripe_idempotency_key(apr_pool_t *p, const char *installation_id, const char *kind, const char *id,
+                                      const char *token)
+{
+    if (!installation_id || !*installation_id) {
+        return NULL;
+    }
+    return apr_pstrcat(p, "slotrecovery-", installation_id, "-", kind, "-", id, token ? "-" : "", token ? token : "",
+                       (char *)NULL);
+}
+
 sr_status_t sr_stripe_create_payment_intent(apr_pool_t *p, const sr_server_conf_t *conf,
                                             const sr_stripe_intent_request_t *in, sr_stripe_intent_t *out)
 {
@@ -22,6 +32,10 @@ sr_status_t sr_stripe_create_payment_intent(apr_pool_t *p, const sr_server_conf_
         out->error = "Stripe is not configured (SlotRecoveryStripeSecretKey)";
         return SR_UNAVAILABLE;
     }
+    if (!in->idempotency_key) {
+        out->error = "no Idempotency-Key: table installation has no row (migration 005)";
+        return SR_UNAVAILABLE;
+    }
     sr_form_add(form, "amount", apr_psprintf(p, "%" APR_INT64_T_FMT, in->amount));
     sr_form_add(form, "currency", in->currency);
     sr_form_add(form, "customer", in->customer);
@@ -32,6 +46,9 @@ sr_status_t sr_stripe_create_payment_intent(apr_pool_t *p, const sr_server_conf_
     sr_form_add(form, "metadata[appointment_id]", in->appointment_id);
     sr_form_add(form, "metadata[slot_opening_id]", in->slot_opening_id);
     sr_form_add(form, "metadata[payment_id]", in->payment_id);
+    if (in->installation_id) {
+        sr_form_add(form, "metadata[installation_id]", in->installation_id);
+    }
     apr_table_setn(headers, "Idempotency-Key", in->idempotency_key);
 
     memset(&req, 0, sizeof(req));
@@ -154,8 +171,9 @@ const char *sr_stripe_signature_problem(apr_pool_t *p, const char *secret, const
 
 const char *sr_stripe_parse_event(apr_pool_t *p, const char *body, apr_size_t len, sr_stripe_event_t *out)
 {
-    sr_json_t *event, *data, *object, *metadata, *last_error;
+    sr_json_t *event, *data, *object, *metadata, *last_error, *customer;
     const char *error = NULL, *object_type = NULL;
+    apr_int64_t amount;
 
     memset(out, 0, sizeof(*out));
     event = sr_json_parse(p, body, len, &error);
@@ -180,6 +198,16 @@ const char *sr_stripe_parse_event(apr_pool_t *p, const char *body, apr_size_t le
         if (out->metadata_payment_id && !sr_valid_id(out->metadata_payment_id)) {
             out->metadata_payment_id = NULL;
         }
+        sr_json_get_string(metadata, "installation_id", &out->metadata_installation_id);
+    }
+    if (sr_json_get_int(object, "amount", &amount) == SR_JSON_FOUND) {
+        out->amount = apr_psprintf(p, "%" APR_INT64_T_FMT, amount);
+    }
+    sr_json_get_string(object, "currency", &out->currency);
+    /* An id, or the customer object when the event was expanded. */
+    if (sr_json_get_string(object, "customer", &out->customer) == SR_JSON_WRONG_TYPE &&
+        (customer = sr_json_get_object(object, "customer"))) {
+        sr_json_get_string(customer, "id", &out->customer);
     }
     if ((last_error = sr_json_get_object(object, "last_payment_error"))) {
         sr_json_get_string(last_error, "message", &out->failure_message);

@@ -14,6 +14,7 @@ typedef struct {
     const char *appointment_id; /* metadata, so events find their way back */
     const char *slot_opening_id;
     const char *payment_id;
+    const char *installation_id; /* metadata too: an event is ours only if it carries it; NULL: none */
 } sr_stripe_intent_request_t;
 
 typedef struct {
@@ -24,7 +25,18 @@ typedef struct {
 } sr_stripe_intent_t;
 
 /*
+ * An Idempotency-Key of this installation's: "slotrecovery-<installation
+ * id>-<kind>-<id>", then "-<token>" when given (a random token of the row, so
+ * a database restored under the same installation id, issuing ids again, makes
+ * new keys). Unique per installation on one Stripe account; NULL without an
+ * installation id.
+ */
+const char *sr_stripe_idempotency_key(apr_pool_t *p, const char *installation_id, const char *kind, const char *id,
+                                      const char *token);
+
+/*
  * POST {base}/v1/payment_intents with confirm=true, off_session=true.
+ * Refused (SR_UNAVAILABLE) without an idempotency key.
  * SR_OK with out->status when Stripe answered 2xx; SR_INVALID when it
  * refused the payment (card_declined says a card error); SR_UNAVAILABLE when
  * it could not be reached or failed (retry with the same idempotency key).
@@ -48,6 +60,11 @@ typedef struct {
     const char *intent_id;           /* for payment_intent.* events */
     const char *metadata_payment_id; /* our payment id, when it is one of ours */
     const char *failure_message;     /* last_payment_error.message */
+    /* What matches an intent whose id we have not recorded to our payment: */
+    const char *metadata_installation_id; /* this installation's id, on intents we created */
+    const char *amount;                   /* the intent's amount in minor units (digits), or NULL */
+    const char *currency;                 /* its currency, or NULL */
+    const char *customer;                 /* its customer (cus_...), or NULL */
 } sr_stripe_event_t;
 
 /* Reads an event's JSON; NULL when usable, else what is wrong with it. */

@@ -13,8 +13,9 @@ typedef struct {
     const char *event_id;
     const char *type;
     const char *intent_id;
-    const char *metadata_payment_id;
     const char *failure_message;
+    const sr_stripe_event_t *event;
+    const char *mismatch; /* why an intent naming our payment is not ours */
     sr_payment_change_t change;
     int duplicate;
 } event_work_t;
@@ -30,6 +31,7 @@ static sr_status_t event_work(sr_db_t *db, void *baton)
 
     memset(&w->change, 0, sizeof(w->change));
     w->duplicate = 0;
+    w->mismatch = NULL;
     res = sr_db_select(db, SR_Q_STRIPE_EVENT_CLAIM, SR_ARGS(w->event_id, w->type, w->intent_id));
     if (!res) {
         return SR_UNAVAILABLE;
@@ -41,11 +43,13 @@ static sr_status_t event_work(sr_db_t *db, void *baton)
     if (!failed && !succeeded) {
         w->change.outcome = "ignored: event type not used";
     }
-    else if ((status = sr_payment_find(db, w->intent_id, w->metadata_payment_id, &payment_id, &slot_id)) != SR_OK) {
+    else if ((status = sr_payment_find(db, w->event, &payment_id, &slot_id, &w->mismatch)) != SR_OK) {
         return status;
     }
     else if (!payment_id) {
-        w->change.outcome = "ignored: not a slot-recovery payment";
+        w->change.outcome = w->mismatch ? apr_pstrcat(sr_db_pool(db), "ignored: not a slot-recovery payment (",
+                                                      w->mismatch, ")", (char *)NULL)
+                                        : "ignored: not a slot-recovery payment";
     }
     else if (failed) {
         status = sr_payment_fail(db, payment_id, slot_id, w->intent_id, w->failure_message, &w->change);
@@ -93,14 +97,20 @@ int sr_stripe_webhook(sr_req_t *req)
     w.event_id = event.id;
     w.type = event.type;
     w.intent_id = event.intent_id;
-    w.metadata_payment_id = event.metadata_payment_id;
     w.failure_message = event.failure_message;
+    w.event = &event;
     if (!(db = sr_db_acquire(r))) {
         return sr_send_status(req, SR_UNAVAILABLE, NULL);
     }
     status = sr_db_transaction(db, event_work, &w);
     if (status != SR_OK) {
         return sr_send_status(req, status, "event");
+    }
+    if (w.mismatch) {
+        /* Another integration on the account, or an intent someone made to look like ours. */
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      SR_LOG_PREFIX "Stripe event %s for %s ignored: not this installation's PaymentIntent (%s)",
+                      w.event_id, w.intent_id ? w.intent_id : "(no id)", w.mismatch);
     }
     ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SR_LOG_PREFIX "Stripe event %s (%s)%s: %s", w.event_id, w.type,
                   w.intent_id ? apr_pstrcat(r->pool, " for ", w.intent_id, (char *)NULL) : "",

@@ -59,15 +59,18 @@ stripe_reset();
     is scalar @$pis, 1, 'one PaymentIntent request at Stripe';
     my $req = $pis->[0] || { form => {}, headers => {} };
     my $f = $req->{form};
+    my ($installation) = db()->selectrow_array('SELECT id FROM installation');
     is_deeply {
         map { $_ => $f->{$_} } qw(amount currency customer payment_method confirm off_session
-            metadata[appointment_id] metadata[slot_opening_id] metadata[payment_id])
+            metadata[appointment_id] metadata[slot_opening_id] metadata[payment_id] metadata[installation_id])
     }, {
         amount => '2000', currency => 'usd', customer => $c1->{stripeCustomerId}, payment_method => 'pm_card_visa',
         confirm => 'true', off_session => 'true', 'metadata[appointment_id]' => "$a->{id}",
         'metadata[slot_opening_id]' => "$slot_id", 'metadata[payment_id]' => "$pay->{id}",
+        'metadata[installation_id]' => $installation,
     }, '... amount, currency, customer, payment_method, confirm, off_session, metadata';
-    is $req->{headers}{'idempotency-key'}, "slotrecovery-deposit-$pay->{id}", '... Idempotency-Key';
+    is $req->{headers}{'idempotency-key'}, "slotrecovery-$installation-deposit-$pay->{id}-$pay->{key_token}",
+        '... Idempotency-Key: slotrecovery-<installation id>-deposit-<payment id>-<token>';
     is $req->{headers}{authorization}, 'Bearer ' . stripe_secret_key(), '... Authorization: Bearer <secret key>';
     like $req->{headers}{'content-type'} // '', qr{^application/x-www-form-urlencoded}, '... form-encoded';
     is $pay->{stripe_payment_intent_id}, $req->{response}{id}, 'payments.stripe_payment_intent_id = Stripe\'s id';

@@ -1,7 +1,8 @@
 # payment_intent.succeeded confirms the booking; events out of order: a failure
 # after the success changes nothing, a success after the failure is kept on the
 # payment and flagged, and the booking stays released. An event for a payment
-# whose PaymentIntent id was never stored is matched by metadata.payment_id.
+# whose PaymentIntent id was never stored is matched by metadata.payment_id (with
+# this installation's id, the amount, currency and customer: t/stripe/60_only_ours.t).
 use strict;
 use warnings;
 
@@ -102,8 +103,11 @@ sub appt_status { db_row('SELECT status FROM appointments WHERE id = ?', $_[0])-
     is $a->{status}, 'awaiting_payment', '... booking awaiting payment';
     stripe_behave({});
 
+    # What our PaymentIntent carries: this installation's id, the payment's amount, currency and customer.
+    my ($installation) = db()->selectrow_array('SELECT id FROM installation');
     $r = post_stripe_event(stripe_event(type => 'payment_intent.succeeded', pi => 'pi_ByMetadataOnly000000001',
-        metadata => { payment_id => "$p->{id}", appointment_id => "$a->{id}" }));
+        amount => $p->{amount}, currency => $p->{currency}, customer => $s->{customers}[0]{stripeCustomerId},
+        metadata => { payment_id => "$p->{id}", appointment_id => "$a->{id}", installation_id => $installation }));
     is $r->json && $r->json->{outcome}, 'payment succeeded: booking confirmed',
         'succeeded with only metadata.payment_id matching: confirmed' or diag $r->dump;
     my $p2 = payment_of($a->{id});

@@ -6,7 +6,8 @@
 Answers, on 127.0.0.1:PORT:
     POST /v1/payment_intents
         form-encoded amount, currency, customer, payment_method, confirm,
-        off_session, metadata[appointment_id]=..., metadata[slot_opening_id]=...;
+        off_session, metadata[KEY]=... (any keys, e.g. payment_id and
+        installation_id; kept as the PaymentIntent's metadata, as Stripe does);
         "Authorization: Bearer sk_..." required (else 401). With an
         Idempotency-Key header, a repeated key returns the first response
         unchanged (status and body; header Idempotent-Replayed: true, and the

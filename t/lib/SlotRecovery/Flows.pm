@@ -244,6 +244,8 @@ my $EVT = 0;
 #   type => 'payment_intent.payment_failed' | 'payment_intent.succeeded' | ...
 #   pi => 'pi_...'            the PaymentIntent id
 #   status => ...             its status (default from the type)
+#   amount, currency          its amount (default 2000) and currency (default usd)
+#   customer => 'cus_...'     its customer (default none: null)
 #   metadata => {...}         its metadata
 #   message => '...'          last_payment_error.message (payment_failed)
 #   id => 'evt_...'           the event id (default: a fresh one)
@@ -260,6 +262,7 @@ sub stripe_event {
             object   => 'payment_intent',
             amount   => $o{amount} // 2000,
             currency => $o{currency} // 'usd',
+            customer => $o{customer},
             status   => $o{status} // ($failed ? 'requires_payment_method'
                                         : $type eq 'payment_intent.succeeded' ? 'succeeded' : 'processing'),
             metadata => $o{metadata} || {},
