@@ -100,27 +100,6 @@ void sr_config_finalize(server_rec *s)
     }
 }
 
-void *sr_config_create_dir(apr_pool_t *p, char *dir)
-{
-    sr_dir_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
-
-    conf->locations = apr_array_make(p, 2, sizeof(const char *));
-    if (dir && dir[0] == '/') {
-        APR_ARRAY_PUSH(conf->locations, const char *) = apr_pstrdup(p, dir);
-    }
-    return conf;
-}
-
-void *sr_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
-{
-    const sr_dir_conf_t *base = basev;
-    const sr_dir_conf_t *add = addv;
-    sr_dir_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
-
-    conf->locations = apr_array_append(p, base->locations, add->locations);
-    return conf;
-}
-
 /* --- value checks ------------------------------------------------------- */
 
 static const char *check_no_space(cmd_parms *cmd, const char *value)

@@ -1,4 +1,4 @@
-/* Directives, per-server configuration and the per-directory mount record. */
+/* Directives and the per-server configuration. */
 #ifndef SR_CONFIG_H
 #define SR_CONFIG_H
 
@@ -44,20 +44,10 @@ typedef struct {
     const char *assets_dir; /* the dashboard's stylesheet lives here */
 } sr_server_conf_t;
 
-/*
- * Per-directory configuration: the <Location> paths the request sits in,
- * outermost first. The router uses them to find where the module is mounted.
- */
-typedef struct {
-    apr_array_header_t *locations; /* const char * */
-} sr_dir_conf_t;
-
 extern const command_rec sr_config_directives[];
 
 void *sr_config_create_server(apr_pool_t *p, server_rec *s);
 void *sr_config_merge_server(apr_pool_t *p, void *basev, void *addv);
-void *sr_config_create_dir(apr_pool_t *p, char *dir);
-void *sr_config_merge_dir(apr_pool_t *p, void *basev, void *addv);
 
 /* Applies defaults to every server_rec; called from post_config. */
 void sr_config_finalize(server_rec *s);

@@ -177,17 +177,26 @@ static const char *filters_query(apr_pool_t *p, const filters_t *f)
                        "&to=", f->to ? apr_pescape_urlencoded(p, f->to) : "", (char *)NULL);
 }
 
+/*
+ * A dashboard URL under the mount, for links and redirects. The mount is a
+ * decoded path (a configured <Location>, or one sr_path_split found safe):
+ * escaped here, so it stays one path on this site. path is already a URL.
+ */
+static const char *mount_url(const sr_req_t *req, const char *path)
+{
+    return apr_pstrcat(req->r->pool, ap_escape_uri(req->r->pool, req->mount), "/app", path, (char *)NULL);
+}
+
 static const char *app_url(const dash_t *d, const char *path)
 {
-    return apr_pstrcat(d->req->r->pool, d->req->mount, "/app", path, (char *)NULL);
+    return mount_url(d->req, path);
 }
 
 /* --- GET /app ------------------------------------------------------------------------ */
 
 int sr_dashboard_home(sr_req_t *req)
 {
-    apr_table_setn(req->r->headers_out, "Location",
-                   apr_pstrcat(req->r->pool, req->mount, "/app/appointments", (char *)NULL));
+    apr_table_setn(req->r->headers_out, "Location", mount_url(req, "/appointments"));
     return HTTP_SEE_OTHER;
 }
 

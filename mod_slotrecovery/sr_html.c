@@ -71,7 +71,8 @@ void sr_html_link(request_rec *r, const char *url, const char *text)
 
 void sr_html_begin(request_rec *r, const char *mount, const char *title, const char *shop_name)
 {
-    const char *m = sr_html_escape(r->pool, mount);
+    /* The mount is a decoded path: escaped as a URL, then for the attribute. */
+    const char *m = sr_html_escape(r->pool, ap_escape_uri(r->pool, mount));
 
     ap_set_content_type(r, "text/html; charset=utf-8");
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
