@@ -11,6 +11,7 @@
 #include "sr_slots.h"
 #include "sr_validate.h"
 
+#include <http_core.h>   /* after httpd.h: ap_auth_name */
 #include <util_script.h> /* after httpd.h: it uses request_rec */
 
 #define SR_PAGE_SIZE 20
@@ -20,6 +21,7 @@
 typedef struct {
     sr_req_t *req;
     sr_db_t *db;
+    const char *server, *realm; /* where the login authenticated: ServerName (lower case), AuthName */
     const char *shop_id;
     const char *shop_name;
     const char *currency;
@@ -69,7 +71,7 @@ static const char *csrf_token(sr_req_t *req, const char *shop_id)
 static sr_status_t shop_work(sr_db_t *db, void *baton)
 {
     dash_t *d = baton;
-    sr_result_t *res = sr_db_select(db, SR_Q_DASH_SHOP_FOR_USER, SR_ARGS(d->req->r->user));
+    sr_result_t *res = sr_db_select(db, SR_Q_DASH_SHOP_FOR_USER, SR_ARGS(d->req->r->user, d->server, d->realm));
 
     if (!res) {
         return SR_UNAVAILABLE;
@@ -87,6 +89,7 @@ static sr_status_t shop_work(sr_db_t *db, void *baton)
 static int dash_open(sr_req_t *req, dash_t *d)
 {
     sr_status_t status;
+    char *lower;
 
     memset(d, 0, sizeof(*d));
     d->req = req;
@@ -94,12 +97,18 @@ static int dash_open(sr_req_t *req, dash_t *d)
         return dash_error(req, HTTP_FORBIDDEN,
                           "Sign-in required: the dashboard needs httpd authentication on its <Location>.");
     }
+    /* A user name means something only in the realm and on the server that checked it. */
+    lower = apr_pstrdup(req->r->pool, req->r->server->server_hostname ? req->r->server->server_hostname : "");
+    ap_str_tolower(lower);
+    d->server = lower;
+    d->realm = ap_auth_name(req->r) ? ap_auth_name(req->r) : "";
     if (!(d->db = sr_db_acquire(req->r))) {
         return dash_error(req, HTTP_SERVICE_UNAVAILABLE, "The database is unavailable. Try again shortly.");
     }
     status = sr_db_read(d->db, shop_work, d);
     if (status == SR_NOT_FOUND) {
-        return dash_error(req, HTTP_FORBIDDEN, "This user has no shop. Grant one with POST /api/shops/{id}/users.");
+        return dash_error(req, HTTP_FORBIDDEN,
+                          "This user has no shop here. Grant one with POST /api/shops/{id}/users (username, realm).");
     }
     if (status != SR_OK) {
         return dash_error(req, HTTP_SERVICE_UNAVAILABLE, "The database is unavailable. Try again shortly.");

@@ -434,15 +434,25 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
      * The slot filters: status (or NULL), first and last day of the slot's
      * date in the shop's zone (or NULL).
      */
-    /* A user stays with the shop it was given: a different shop comes back for a 409. */
+    /*
+     * A login stays with the shop it was given in its scope (server name,
+     * realm): a different shop comes back for a 409.
+     */
     [SR_Q_SHOP_USER_GRANT] = {"sr_shop_user_grant",
-                              "INSERT INTO shop_users (username, shop_id) VALUES (%s, %s::bigint) "
-                              "ON CONFLICT (username) DO UPDATE SET shop_id = shop_users.shop_id "
+                              "INSERT INTO shop_users (username, server_name, realm, shop_id) "
+                              "VALUES (%s, %s, %s, %s::bigint) "
+                              "ON CONFLICT (username, server_name, realm) DO UPDATE SET shop_id = shop_users.shop_id "
                               "RETURNING shop_id::text AS shop_id, (xmax = 0) AS created"},
+    /*
+     * The shop of a login (user name, the request's server name and realm):
+     * the most specific grant, an exact server name before '*', then an exact
+     * realm before '*'.
+     */
     [SR_Q_DASH_SHOP_FOR_USER] = {"sr_dash_shop_for_user",
                                  "SELECT s.id::text AS id, s.name AS name, s.timezone AS timezone, "
                                  "s.currency AS currency FROM shop_users u JOIN shops s ON s.id = u.shop_id "
-                                 "WHERE u.username = %s"},
+                                 "WHERE u.username = %s AND u.server_name IN (%s, '*') AND u.realm IN (%s, '*') "
+                                 "ORDER BY u.server_name = '*', u.realm = '*' LIMIT 1"},
     [SR_Q_DASH_UPCOMING] = {"sr_dash_upcoming",
                             "SELECT a.id::text AS id, "
                             "to_char(a.starts_at AT TIME ZONE s.timezone, 'Dy DD Mon YYYY HH24:MI') AS starts, "

@@ -29,7 +29,8 @@ my $other = make_shop(name => 'Elsewhere', smsFrom => '+15005550102');
 {
     my $r = api(POST => "/api/shops/$shop->{id}/users", { username => 'owner1' });
     is $r->status, 201, 'grant owner1: 201' or diag $r->dump;
-    is_deeply $r->json, { username => 'owner1', shopId => "$shop->{id}" }, '... {username, shopId}';
+    is_deeply $r->json, { username => 'owner1', shopId => "$shop->{id}", serverName => lc Apache::Test::vars('servername'),
+        realm => '*' }, '... {username, shopId, serverName, realm}: this server, any realm';
     is db_row('SELECT shop_id FROM shop_users WHERE username = ?', 'owner1')->{shop_id}, $shop->{id},
         '... stored in shop_users';
 
