@@ -13,6 +13,7 @@
 #define SR_DEFAULT_OFFER_RETRY_DELAY 30
 #define SR_DEFAULT_HTTP_TIMEOUT 10
 #define SR_DEFAULT_STRIPE_WEBHOOK_TOLERANCE 300
+#define SR_DEFAULT_CSRF_LIFETIME (8 * 3600)
 #ifndef SR_DEFAULT_ASSETS_DIR /* set by the build to where `make install` puts htdocs/ */
 #define SR_DEFAULT_ASSETS_DIR "/usr/local/share/mod_slotrecovery/htdocs"
 #endif
@@ -41,7 +42,8 @@ typedef struct {
     apr_interval_time_t offer_retry_delay; /* first wait after a failed send; doubles each time */
     apr_interval_time_t http_timeout;      /* one call to Twilio or Stripe */
     apr_interval_time_t stripe_webhook_tolerance;
-    const char *assets_dir; /* the dashboard's stylesheet lives here */
+    const char *assets_dir;            /* the dashboard's stylesheet lives here */
+    apr_interval_time_t csrf_lifetime; /* how long a dashboard form's token is accepted */
 } sr_server_conf_t;
 
 extern const command_rec sr_config_directives[];

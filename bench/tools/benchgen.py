@@ -241,7 +241,7 @@ EXPLAIN = [
     ("sr_dash_figures", ["{shop}", None, None, "{from}", "{from}", "{to}", "{to}"]),
     ("sr_dash_slot_list", ["{shop}", None, None, None, None, None, None, "21", "0"]),
     ("sr_dash_slot_list", ["{shop}", "filled", "filled", "{from}", "{from}", "{to}", "{to}", "21", "40"]),
-    ("sr_dash_slot_csv", ["{shop}", None, None, None, None, None, None]),
+    ("sr_dash_slot_csv", ["{shop}", None, None, None, None, None, None, "infinity", "9223372036854775807", "500"]),
     ("sr_dash_slot_detail", ["{slot_filled}", "{shop}"]),
     ("sr_dash_slot_offers", ["{slot_filled}", "{shop}"]),
     ("sr_dash_appointment", ["{booking}", "{shop}"]),

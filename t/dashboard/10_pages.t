@@ -163,7 +163,7 @@ my %created = map { $_ => db_row('SELECT floor(extract(epoch FROM created_at))::
     is $form && $form->attr('action'), "/app/appointments/$a4->{id}/cancel", '... to .../cancel';
     my $csrf = $form && $form->look_down(_tag => 'input', name => 'csrf');
     is $csrf && $csrf->attr('type'), 'hidden', '... with a hidden csrf field';
-    like $csrf && $csrf->attr('value'), qr/^[0-9a-f]{64}$/, '... holding a token';
+    like $csrf && $csrf->attr('value'), qr/^\d+\.[0-9a-f]{64}$/, '... holding a token (issued time and MAC)';
     is text($form && $form->look_down(_tag => 'button')), 'Cancel', '... and a Cancel button';
 
     # Figures: all dates.
