@@ -45,11 +45,13 @@ static void sr_register_hooks(apr_pool_t *p)
  * Declared without AP_DECLARE_MODULE: the private header already says
  * APLOG_USE_MODULE. The build hides every other symbol; httpd looks this one up.
  */
+/* clang-format off */ /* it would put one member a line */
 __attribute__((visibility("default"))) module AP_MODULE_DECLARE_DATA slotrecovery_module = {
-    STANDARD20_MODULE_STUFF,    sr_config_create_dir,    /* per-directory config: the <Location> mount */
-    sr_config_merge_dir,        sr_config_create_server, /* per-server config: the directives */
+    STANDARD20_MODULE_STUFF,    NULL,                    /* no per-directory config (mounts: sr_router.c) */
+    NULL,                       sr_config_create_server, /* per-server config: the directives */
     sr_config_merge_server,     sr_config_directives,    sr_register_hooks,
 #if defined(AP_MODULE_FLAG_ALWAYS_MERGE)
     AP_MODULE_FLAG_ALWAYS_MERGE
 #endif
 };
+/* clang-format on */

@@ -2,6 +2,8 @@
  * JSON API handlers. Each checks its input fully before touching the
  * database, then runs one unit of work; a refused request writes nothing.
  */
+#include <apr_lib.h>
+
 #include "sr_api.h"
 #include "sr_db.h"
 #include "sr_offer_loop.h"
@@ -164,34 +166,73 @@ static sr_status_t shop_user_grant_work(sr_db_t *db, void *baton)
         w->problem = "shop";
         return SR_NOT_FOUND;
     }
-    res = sr_db_select(db, SR_Q_SHOP_USER_GRANT, SR_ARGS(w->args[0], w->id));
+    res = sr_db_select(db, SR_Q_SHOP_USER_GRANT, SR_ARGS(w->args[0], w->args[1], w->args[2], w->id));
     if (!res || !(shop_id = sr_result_get(res, 0, "shop_id"))) {
         return SR_UNAVAILABLE;
     }
     if (strcmp(shop_id, w->id)) {
-        w->problem = "username: this user already has another shop";
+        w->problem = "username: this user already has another shop in this scope (serverName and realm)";
         return SR_CONFLICT;
     }
     w->view = sr_json_object(sr_db_pool(db));
     sr_json_set_string(w->view, "username", w->args[0]);
     sr_json_set_string(w->view, "shopId", w->id);
-    w->args[1] = sr_result_get(res, 0, "created");
+    sr_json_set_string(w->view, "serverName", w->args[1]);
+    sr_json_set_string(w->view, "realm", w->args[2]);
     return SR_OK;
 }
 
-/* POST /api/shops/{id}/users {username}: the dashboard shows this shop to that user. */
+/* A ServerName without its port: a host name, an IPv4 address or a bracketed IPv6 one. */
+static int valid_server_name(const char *s)
+{
+    const char *c;
+
+    if (s[0] == '[') {
+        for (c = s + 1; apr_isxdigit(*c) || *c == ':' || *c == '.'; c++) {
+        }
+        return c > s + 1 && c[0] == ']' && c[1] == '\0';
+    }
+    for (c = s; *c; c++) {
+        if (!apr_isalnum(*c) && *c != '.' && *c != '-' && *c != '_') {
+            return 0;
+        }
+    }
+    return c > s;
+}
+
+/*
+ * POST /api/shops/{id}/users {username, realm?, serverName?}: the dashboard
+ * shows this shop to that user when it signs in on that server (a ServerName;
+ * default: the virtual host answering this call) in that realm (an AuthName;
+ * default "*": any). "*" as serverName is any server.
+ */
 int sr_api_shop_user_grant(sr_req_t *req)
 {
     api_work_t w = {.id = req->id};
+    const char *server = NULL;
     sr_fields_t f;
+    char *lower;
     int rc = read_fields(req, &f);
 
     if (rc != OK) {
         return rc;
     }
-    if (!sr_field_text(&f, "username", 1, 255, &w.args[0])) {
+    w.args[2] = "*";
+    if (!(sr_field_text(&f, "username", 1, 255, &w.args[0]) && sr_field_text(&f, "serverName", 0, 255, &server) &&
+          sr_field_text(&f, "realm", 0, 255, &w.args[2]))) {
         return sr_send_error(req, HTTP_BAD_REQUEST, "%s", f.error);
     }
+    if (!server) {
+        server = req->r->server->server_hostname ? req->r->server->server_hostname : "";
+    }
+    if (strcmp(server, "*") && !valid_server_name(server)) {
+        return sr_send_error(req, HTTP_BAD_REQUEST,
+                             "serverName: must be a ServerName without a port (a host name or an address), or *");
+    }
+    /* Host names compare without case. */
+    lower = apr_pstrdup(req->r->pool, server);
+    ap_str_tolower(lower);
+    w.args[1] = lower;
     return run(req, shop_user_grant_work, &w, 1, HTTP_CREATED);
 }
 

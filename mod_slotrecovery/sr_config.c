@@ -32,6 +32,7 @@ void *sr_config_create_server(apr_pool_t *p, server_rec *s)
     conf->offer_retry_delay = SR_UNSET;
     conf->http_timeout = SR_UNSET;
     conf->stripe_webhook_tolerance = SR_UNSET;
+    conf->csrf_lifetime = SR_UNSET;
     return conf;
 }
 
@@ -60,6 +61,7 @@ void *sr_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     conf->offer_retry_delay = SR_MERGE_NUM(offer_retry_delay);
     conf->http_timeout = SR_MERGE_NUM(http_timeout);
     conf->stripe_webhook_tolerance = SR_MERGE_NUM(stripe_webhook_tolerance);
+    conf->csrf_lifetime = SR_MERGE_NUM(csrf_lifetime);
     return conf;
 }
 
@@ -95,28 +97,10 @@ void sr_config_finalize(server_rec *s)
         if (conf->stripe_webhook_tolerance == SR_UNSET) {
             conf->stripe_webhook_tolerance = apr_time_from_sec(SR_DEFAULT_STRIPE_WEBHOOK_TOLERANCE);
         }
+        if (conf->csrf_lifetime == SR_UNSET) {
+            conf->csrf_lifetime = apr_time_from_sec(SR_DEFAULT_CSRF_LIFETIME);
+        }
     }
-}
-
-void *sr_config_create_dir(apr_pool_t *p, char *dir)
-{
-    sr_dir_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
-
-    conf->locations = apr_array_make(p, 2, sizeof(const char *));
-    if (dir && dir[0] == '/') {
-        APR_ARRAY_PUSH(conf->locations, const char *) = apr_pstrdup(p, dir);
-    }
-    return conf;
-}
-
-void *sr_config_merge_dir(apr_pool_t *p, void *basev, void *addv)
-{
-    const sr_dir_conf_t *base = basev;
-    const sr_dir_conf_t *add = addv;
-    sr_dir_conf_t *conf = apr_pcalloc(p, sizeof(*conf));
-
-    conf->locations = apr_array_append(p, base->locations, add->locations);
-    return conf;
 }
 
 /* --- value checks ------------------------------------------------------- */
@@ -409,4 +393,6 @@ const command_rec sr_config_directives[] = {
                         "Seconds one call to Twilio or Stripe may take (default 10)"),
     SR_NUMBER_DIRECTIVE("SlotRecoveryStripeWebhookTolerance", stripe_webhook_tolerance, 1, 86400, SR_NUMBER_SECONDS,
                         "Seconds a Stripe webhook's signed timestamp may differ from now (default 300)"),
+    SR_NUMBER_DIRECTIVE("SlotRecoveryCsrfLifetime", csrf_lifetime, 60, 7 * 86400, SR_NUMBER_SECONDS,
+                        "Seconds a dashboard form stays valid after the page was shown (default 28800: 8 hours)"),
     {NULL}};

@@ -1,4 +1,4 @@
-/* Directives, per-server configuration and the per-directory mount record. */
+/* Directives and the per-server configuration. */
 #ifndef SR_CONFIG_H
 #define SR_CONFIG_H
 
@@ -13,6 +13,7 @@
 #define SR_DEFAULT_OFFER_RETRY_DELAY 30
 #define SR_DEFAULT_HTTP_TIMEOUT 10
 #define SR_DEFAULT_STRIPE_WEBHOOK_TOLERANCE 300
+#define SR_DEFAULT_CSRF_LIFETIME (8 * 3600)
 #define SR_DEFAULT_TWILIO_API_BASE "https://api.twilio.com"
 #define SR_DEFAULT_STRIPE_API_BASE "https://api.stripe.com"
 
@@ -38,23 +39,14 @@ typedef struct {
     apr_interval_time_t offer_retry_delay; /* first wait after a failed send; doubles each time */
     apr_interval_time_t http_timeout;      /* one call to Twilio or Stripe */
     apr_interval_time_t stripe_webhook_tolerance;
-    const char *assets_dir; /* SlotRecoveryAssetsDir; NULL: the copies built into the module */
+    const char *assets_dir;            /* SlotRecoveryAssetsDir; NULL: the copies built into the module */
+    apr_interval_time_t csrf_lifetime; /* how long a dashboard form's token is accepted */
 } sr_server_conf_t;
-
-/*
- * Per-directory configuration: the <Location> paths the request sits in,
- * outermost first. The router uses them to find where the module is mounted.
- */
-typedef struct {
-    apr_array_header_t *locations; /* const char * */
-} sr_dir_conf_t;
 
 extern const command_rec sr_config_directives[];
 
 void *sr_config_create_server(apr_pool_t *p, server_rec *s);
 void *sr_config_merge_server(apr_pool_t *p, void *basev, void *addv);
-void *sr_config_create_dir(apr_pool_t *p, char *dir);
-void *sr_config_merge_dir(apr_pool_t *p, void *basev, void *addv);
 
 /* Applies defaults to every server_rec; called from post_config. */
 void sr_config_finalize(server_rec *s);

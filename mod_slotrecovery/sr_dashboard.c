@@ -11,6 +11,7 @@
 #include "sr_slots.h"
 #include "sr_validate.h"
 
+#include <http_core.h>   /* after httpd.h: ap_auth_name */
 #include <util_script.h> /* after httpd.h: it uses request_rec */
 
 #define SR_PAGE_SIZE 20
@@ -20,10 +21,12 @@
 typedef struct {
     sr_req_t *req;
     sr_db_t *db;
+    const char *server, *realm; /* where the login authenticated: ServerName (lower case), AuthName */
     const char *shop_id;
     const char *shop_name;
     const char *currency;
-    const char *csrf; /* token for forms; NULL when cancelling is disabled */
+    const char *csrf_key; /* installation.csrf_key; NULL when the row is missing */
+    const char *csrf;     /* token for forms; NULL when cancelling is disabled */
 } dash_t;
 
 /* The slot-openings filters, from the query string. */
@@ -54,22 +57,10 @@ static int dash_error(sr_req_t *req, int status, const char *message)
     return DONE;
 }
 
-/* The CSRF token of a user's forms: bound to the user and shop, keyed by the internal secret. */
-static const char *csrf_token(sr_req_t *req, const char *shop_id)
-{
-    const char *data;
-
-    if (!req->conf->internal_secret) {
-        return NULL;
-    }
-    data = apr_pstrcat(req->r->pool, "csrf|", req->r->user, "|", shop_id, (char *)NULL);
-    return sr_hmac_sha256_hex(req->r->pool, req->conf->internal_secret, data, strlen(data));
-}
-
 static sr_status_t shop_work(sr_db_t *db, void *baton)
 {
     dash_t *d = baton;
-    sr_result_t *res = sr_db_select(db, SR_Q_DASH_SHOP_FOR_USER, SR_ARGS(d->req->r->user));
+    sr_result_t *res = sr_db_select(db, SR_Q_DASH_SHOP_FOR_USER, SR_ARGS(d->req->r->user, d->server, d->realm));
 
     if (!res) {
         return SR_UNAVAILABLE;
@@ -80,13 +71,76 @@ static sr_status_t shop_work(sr_db_t *db, void *baton)
     d->shop_id = sr_result_get(res, 0, "id");
     d->shop_name = sr_result_get(res, 0, "name");
     d->currency = sr_result_get(res, 0, "currency");
+    d->csrf_key = sr_result_get(res, 0, "csrf_key");
     return SR_OK;
+}
+
+/* Seconds a token's time may be ahead of this server's clock: several servers share one database. */
+#define SR_CSRF_CLOCK_SKEW 60
+
+/*
+ * The MAC of a form token: HMAC-SHA256 keyed with the installation's own
+ * CSRF key (not the internal API secret) over where the login authenticated,
+ * who, which shop and when the token was made. Fields are length-prefixed so
+ * no user name can pass for another field.
+ */
+static const char *csrf_mac(const dash_t *d, const char *issued)
+{
+    apr_pool_t *p = d->req->r->pool;
+    const char *user = d->req->r->user;
+    const char *data =
+        apr_psprintf(p, "csrf-v2|%" APR_SIZE_T_FMT ":%s|%" APR_SIZE_T_FMT ":%s|%" APR_SIZE_T_FMT ":%s|%s|%s",
+                     strlen(d->server), d->server, strlen(d->realm), d->realm, strlen(user), user, d->shop_id, issued);
+
+    return sr_hmac_sha256_hex(p, d->csrf_key, data, strlen(data));
+}
+
+/* A token for this page's forms: "<issued, seconds since the epoch>.<MAC>". */
+static const char *csrf_issue(const dash_t *d)
+{
+    const char *issued;
+
+    if (!d->csrf_key) {
+        return NULL;
+    }
+    issued = apr_psprintf(d->req->r->pool, "%" APR_TIME_T_FMT, apr_time_sec(apr_time_now()));
+    return apr_pstrcat(d->req->r->pool, issued, ".", csrf_mac(d, issued), (char *)NULL);
+}
+
+typedef enum { SR_CSRF_OK, SR_CSRF_FORGED, SR_CSRF_STALE } sr_csrf_t;
+
+/* Whether a form's token is ours, for this login and shop, and neither expired nor from the future. */
+static sr_csrf_t csrf_check(const dash_t *d, const char *token)
+{
+    apr_time_t now = apr_time_sec(apr_time_now());
+    const char *dot = token ? strchr(token, '.') : NULL;
+    const char *c, *issued;
+    apr_int64_t when;
+
+    if (!dot || dot == token || dot - token > 12) {
+        return SR_CSRF_FORGED;
+    }
+    for (c = token; c < dot; c++) {
+        if (!apr_isdigit(*c)) {
+            return SR_CSRF_FORGED;
+        }
+    }
+    issued = apr_pstrmemdup(d->req->r->pool, token, (apr_size_t)(dot - token));
+    if (!sr_secret_equals(dot + 1, csrf_mac(d, issued))) {
+        return SR_CSRF_FORGED;
+    }
+    when = apr_atoi64(issued);
+    if (when > now + SR_CSRF_CLOCK_SKEW || now - when > apr_time_sec(d->req->conf->csrf_lifetime)) {
+        return SR_CSRF_STALE;
+    }
+    return SR_CSRF_OK;
 }
 
 /* Who is asking, and for which shop. OK, or DONE with the error page sent. */
 static int dash_open(sr_req_t *req, dash_t *d)
 {
     sr_status_t status;
+    char *lower;
 
     memset(d, 0, sizeof(*d));
     d->req = req;
@@ -94,17 +148,28 @@ static int dash_open(sr_req_t *req, dash_t *d)
         return dash_error(req, HTTP_FORBIDDEN,
                           "Sign-in required: the dashboard needs httpd authentication on its <Location>.");
     }
+    /* A user name means something only in the realm and on the server that checked it. */
+    lower = apr_pstrdup(req->r->pool, req->r->server->server_hostname ? req->r->server->server_hostname : "");
+    ap_str_tolower(lower);
+    d->server = lower;
+    d->realm = ap_auth_name(req->r) ? ap_auth_name(req->r) : "";
     if (!(d->db = sr_db_acquire(req->r))) {
         return dash_error(req, HTTP_SERVICE_UNAVAILABLE, "The database is unavailable. Try again shortly.");
     }
     status = sr_db_read(d->db, shop_work, d);
     if (status == SR_NOT_FOUND) {
-        return dash_error(req, HTTP_FORBIDDEN, "This user has no shop. Grant one with POST /api/shops/{id}/users.");
+        return dash_error(req, HTTP_FORBIDDEN,
+                          "This user has no shop here. Grant one with POST /api/shops/{id}/users (username, realm).");
     }
     if (status != SR_OK) {
         return dash_error(req, HTTP_SERVICE_UNAVAILABLE, "The database is unavailable. Try again shortly.");
     }
-    d->csrf = csrf_token(req, d->shop_id);
+    if (!d->csrf_key) {
+        ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, req->r,
+                      SR_LOG_PREFIX "table installation has no row: no CSRF key, cancelling is disabled "
+                                    "(run scripts/migrate)");
+    }
+    d->csrf = csrf_issue(d);
     return OK;
 }
 
@@ -177,17 +242,26 @@ static const char *filters_query(apr_pool_t *p, const filters_t *f)
                        "&to=", f->to ? apr_pescape_urlencoded(p, f->to) : "", (char *)NULL);
 }
 
+/*
+ * A dashboard URL under the mount, for links and redirects. The mount is a
+ * decoded path (a configured <Location>, or one sr_path_split found safe):
+ * escaped here, so it stays one path on this site. path is already a URL.
+ */
+static const char *mount_url(const sr_req_t *req, const char *path)
+{
+    return apr_pstrcat(req->r->pool, ap_escape_uri(req->r->pool, req->mount), "/app", path, (char *)NULL);
+}
+
 static const char *app_url(const dash_t *d, const char *path)
 {
-    return apr_pstrcat(d->req->r->pool, d->req->mount, "/app", path, (char *)NULL);
+    return mount_url(d->req, path);
 }
 
 /* --- GET /app ------------------------------------------------------------------------ */
 
 int sr_dashboard_home(sr_req_t *req)
 {
-    apr_table_setn(req->r->headers_out, "Location",
-                   apr_pstrcat(req->r->pool, req->mount, "/app/appointments", (char *)NULL));
+    apr_table_setn(req->r->headers_out, "Location", mount_url(req, "/appointments"));
     return HTTP_SEE_OTHER;
 }
 
@@ -275,7 +349,7 @@ static void render_cancel_form(request_rec *r, const dash_t *d, const char *id)
     }
     ap_rvputs(r, "<form class=\"inline\" method=\"post\" action=\"",
               sr_html_escape(r->pool, app_url(d, apr_pstrcat(r->pool, "/appointments/", id, "/cancel", (char *)NULL))),
-              "\"><input type=\"hidden\" name=\"csrf\" value=\"", d->csrf,
+              "\"><input type=\"hidden\" name=\"csrf\" value=\"", sr_html_escape(r->pool, d->csrf),
               "\"><button type=\"submit\" class=\"danger\">Cancel</button></form>", (char *)NULL);
 }
 
@@ -591,6 +665,7 @@ int sr_dashboard_cancel(sr_req_t *req)
     const char *token = NULL;
     sr_cancellation_t c = {0};
     sr_status_t status;
+    sr_csrf_t csrf;
     detail_work_t w;
     sr_loop_t loop;
     dash_t d;
@@ -599,9 +674,9 @@ int sr_dashboard_cancel(sr_req_t *req)
     if (rc != OK) {
         return rc;
     }
-    if (!d.csrf) {
+    if (!d.csrf_key) {
         return dash_error(req, HTTP_SERVICE_UNAVAILABLE,
-                          "Cancelling from the dashboard needs SlotRecoveryInternalSecret to be configured.");
+                          "Cancelling from the dashboard needs the database's CSRF key (run scripts/migrate).");
     }
     if ((rc = ap_parse_form_data(r, NULL, &pairs, 16, 8192)) != OK) {
         return dash_error(req, rc, "Unreadable form.");
@@ -618,8 +693,10 @@ int sr_dashboard_cancel(sr_req_t *req)
             token = apr_pstrdup(r->pool, value);
         }
     }
-    if (!sr_secret_equals(token, d.csrf)) {
-        return dash_error(req, HTTP_FORBIDDEN, "The form has expired or did not come from this dashboard.");
+    if ((csrf = csrf_check(&d, token)) != SR_CSRF_OK) {
+        return dash_error(req, HTTP_FORBIDDEN,
+                          csrf == SR_CSRF_STALE ? "The form has expired. Reload the page and try again."
+                                                : "The form has expired or did not come from this dashboard.");
     }
     sr_offer_loop_for_request(&loop, r, req->conf, d.db);
     status = sr_slots_cancel_and_offer(&loop, req->id, sr_public_prefix(req), &c);
@@ -664,9 +741,15 @@ static const char *csv_cell(apr_pool_t *p, const char *value)
     return out;
 }
 
+/* The export streams: SR_CSV_CHUNK rows a statement, each chunk in a pool of its own. */
+#define SR_CSV_CHUNK 500
+#define SR_CSV_MAX_ROWS 100000
+
 typedef struct {
     dash_t *d;
     const filters_t *f;
+    const char *after_at, *after_id; /* the keyset of the last row sent */
+    int limit;
     sr_result_t *rows;
 } csv_work_t;
 
@@ -676,43 +759,30 @@ static sr_status_t csv_work(sr_db_t *db, void *baton)
     const filters_t *f = w->f;
 
     w->rows = sr_db_select(db, SR_Q_DASH_SLOT_CSV,
-                           SR_ARGS(w->d->shop_id, f->status, f->status, f->from, f->from, f->to, f->to));
+                           SR_ARGS(w->d->shop_id, f->status, f->status, f->from, f->from, f->to, f->to, w->after_at,
+                                   w->after_id, apr_itoa(sr_db_pool(db), w->limit)));
     return w->rows ? SR_OK : SR_UNAVAILABLE;
 }
 
-int sr_dashboard_slot_openings_csv(sr_req_t *req)
+/* Reads the next chunk into pool (cleared first): SR_OK with w->rows set, or the failure. */
+static sr_status_t csv_fetch(csv_work_t *w, apr_pool_t *pool)
 {
-    static const char *const header[] = {"Slot opening",     "Starts",      "Ends",          "Status",
-                                         "Created",          "Offers sent", "Filled by",     "Booking",
-                                         "Time to fill (s)", "Deposit",     "Deposit status"};
-    request_rec *r = req->r;
-    filters_t f;
-    csv_work_t w;
-    dash_t d;
-    apr_size_t k;
-    int i, rc = dash_open_filtered(req, &d, &f);
+    apr_pool_t *old;
+    sr_status_t status;
 
-    if (rc != OK) {
-        return rc;
-    }
-    memset(&w, 0, sizeof(w));
-    w.d = &d;
-    w.f = &f;
-    if (sr_db_read(d.db, csv_work, &w) != SR_OK) {
-        return dash_error(req, HTTP_SERVICE_UNAVAILABLE, "The database is unavailable. Try again shortly.");
-    }
-    ap_set_content_type(r, "text/csv; charset=utf-8; header=present");
-    apr_table_setn(r->headers_out, "Content-Disposition", "attachment; filename=\"slot-openings.csv\"");
-    apr_table_setn(r->headers_out, "Cache-Control", "no-store");
-    if (r->header_only) {
-        return OK;
-    }
-    for (k = 0; k < sizeof(header) / sizeof(header[0]); k++) {
-        ap_rvputs(r, k ? "," : "", header[k], (char *)NULL);
-    }
-    ap_rputs("\r\n", r);
-    for (i = 0; i < w.rows->nrows; i++) {
-        const sr_result_t *x = w.rows;
+    apr_pool_clear(pool);
+    old = sr_db_use_pool(w->d->db, pool);
+    status = sr_db_read(w->d->db, csv_work, w);
+    sr_db_use_pool(w->d->db, old);
+    return status;
+}
+
+static void csv_write_rows(request_rec *r, apr_pool_t *p, const sr_result_t *x)
+{
+    apr_size_t k;
+    int i;
+
+    for (i = 0; i < x->nrows; i++) {
         const char *amount = sr_result_get(x, i, "deposit_amount");
         const char *cells[] = {
             sr_result_get(x, i, "id"),
@@ -724,14 +794,97 @@ int sr_dashboard_slot_openings_csv(sr_req_t *req)
             sr_result_get(x, i, "filled_by"),
             sr_result_get(x, i, "booking_id"),
             sr_result_get(x, i, "fill_seconds"),
-            amount ? sr_format_money(r->pool, amount, sr_result_get(x, i, "deposit_currency")) : NULL,
+            amount ? sr_format_money(p, amount, sr_result_get(x, i, "deposit_currency")) : NULL,
             sr_result_get(x, i, "deposit_status"),
         };
 
         for (k = 0; k < sizeof(cells) / sizeof(cells[0]); k++) {
-            ap_rvputs(r, k ? "," : "", csv_cell(r->pool, cells[k]), (char *)NULL);
+            ap_rvputs(r, k ? "," : "", csv_cell(p, cells[k]), (char *)NULL);
         }
         ap_rputs("\r\n", r);
     }
+}
+
+/*
+ * The database failed after the 200 went out: end the response as broken
+ * (an error bucket makes httpd leave out the last chunk and close the
+ * connection), so the download shows as incomplete instead of short.
+ */
+static void csv_abort(request_rec *r)
+{
+    conn_rec *c = r->connection;
+    apr_bucket_brigade *bb = apr_brigade_create(r->pool, c->bucket_alloc);
+
+    APR_BRIGADE_INSERT_TAIL(bb, ap_bucket_error_create(HTTP_BAD_GATEWAY, NULL, r->pool, c->bucket_alloc));
+    APR_BRIGADE_INSERT_TAIL(bb, apr_bucket_eos_create(c->bucket_alloc));
+    ap_pass_brigade(r->output_filters, bb);
+}
+
+int sr_dashboard_slot_openings_csv(sr_req_t *req)
+{
+    static const char *const header[] = {"Slot opening",     "Starts",      "Ends",          "Status",
+                                         "Created",          "Offers sent", "Filled by",     "Booking",
+                                         "Time to fill (s)", "Deposit",     "Deposit status"};
+    request_rec *r = req->r;
+    /* Before the first row: after every possible one. */
+    char after_at[64] = "infinity", after_id[24] = "9223372036854775807";
+    apr_pool_t *chunk;
+    filters_t f;
+    csv_work_t w;
+    dash_t d;
+    apr_size_t k;
+    int sent = 0, rc = dash_open_filtered(req, &d, &f);
+
+    if (rc != OK) {
+        return rc;
+    }
+    memset(&w, 0, sizeof(w));
+    w.d = &d;
+    w.f = &f;
+    w.after_at = after_at;
+    w.after_id = after_id;
+    w.limit = SR_CSV_CHUNK;
+    apr_pool_create(&chunk, r->pool);
+    apr_pool_tag(chunk, "sr_csv_chunk");
+    /* The first chunk before the headers: a database failure can still be a 503 page. */
+    if (csv_fetch(&w, chunk) != SR_OK) {
+        return dash_error(req, HTTP_SERVICE_UNAVAILABLE, "The database is unavailable. Try again shortly.");
+    }
+    ap_set_content_type(r, "text/csv; charset=utf-8; header=present");
+    apr_table_setn(r->headers_out, "Content-Disposition", "attachment; filename=\"slot-openings.csv\"");
+    sr_html_security_headers(r);
+    if (r->header_only) {
+        return OK;
+    }
+    for (k = 0; k < sizeof(header) / sizeof(header[0]); k++) {
+        ap_rvputs(r, k ? "," : "", header[k], (char *)NULL);
+    }
+    ap_rputs("\r\n", r);
+    for (;;) {
+        const sr_result_t *rows = w.rows;
+
+        csv_write_rows(r, chunk, rows);
+        sent += rows->nrows;
+        if (rows->nrows < w.limit || sent >= SR_CSV_MAX_ROWS) {
+            break;
+        }
+        /* The keyset outlives the chunk's pool. */
+        apr_cpystrn(after_at, sr_result_get(rows, rows->nrows - 1, "after_at"), sizeof(after_at));
+        apr_cpystrn(after_id, sr_result_get(rows, rows->nrows - 1, "id"), sizeof(after_id));
+        w.limit = SR_CSV_MAX_ROWS - sent < SR_CSV_CHUNK ? SR_CSV_MAX_ROWS - sent : SR_CSV_CHUNK;
+        /* What is written goes out now: memory stays at one chunk, whatever the rows. */
+        if (ap_rflush(r) < 0 || r->connection->aborted) {
+            ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SR_LOG_PREFIX "CSV export: the client left after %d rows",
+                          sent);
+            break;
+        }
+        if (csv_fetch(&w, chunk) != SR_OK) {
+            ap_log_rerror(APLOG_MARK, APLOG_ERR, 0, r,
+                          SR_LOG_PREFIX "CSV export: the database failed after %d rows; the download is cut off", sent);
+            csv_abort(r);
+            break;
+        }
+    }
+    apr_pool_destroy(chunk);
     return OK;
 }

@@ -69,17 +69,23 @@ void sr_html_link(request_rec *r, const char *url, const char *text)
               (char *)NULL);
 }
 
-void sr_html_begin(request_rec *r, const char *mount, const char *title, const char *shop_name)
+void sr_html_security_headers(request_rec *r)
 {
-    const char *m = sr_html_escape(r->pool, mount);
-
-    ap_set_content_type(r, "text/html; charset=utf-8");
     apr_table_setn(r->headers_out, "Cache-Control", "no-store");
     apr_table_setn(r->headers_out, "X-Content-Type-Options", "nosniff");
     apr_table_setn(r->headers_out, "X-Frame-Options", "DENY");
     apr_table_setn(r->headers_out, "Content-Security-Policy",
                    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
                    "frame-ancestors 'none'");
+}
+
+void sr_html_begin(request_rec *r, const char *mount, const char *title, const char *shop_name)
+{
+    /* The mount is a decoded path: escaped as a URL, then for the attribute. */
+    const char *m = sr_html_escape(r->pool, ap_escape_uri(r->pool, mount));
+
+    ap_set_content_type(r, "text/html; charset=utf-8");
+    sr_html_security_headers(r);
     if (r->header_only) {
         return;
     }

@@ -7,6 +7,12 @@
 /* Escapes & < > " ' for text and double-quoted attributes. */
 const char *sr_html_escape(apr_pool_t *p, const char *s);
 
+/*
+ * What every dashboard answer carries (pages and the CSV): no caching, no
+ * content sniffing, no framing, a Content-Security-Policy.
+ */
+void sr_html_security_headers(request_rec *r);
+
 /* Starts a page: doctype, head with the stylesheet under the mount, header bar. */
 void sr_html_begin(request_rec *r, const char *mount, const char *title, const char *shop_name);
 void sr_html_end(request_rec *r);

@@ -1,4 +1,5 @@
 /* Request paths: where the module is mounted, and which route a path is. */
+#include <apr_lib.h>
 #include <apr_strings.h>
 #include <apr_tables.h>
 
@@ -9,6 +10,31 @@
 static int is_route_root(const char *path)
 {
     return (!strncmp(path, "/api", 4) || !strncmp(path, "/app", 4)) && (path[4] == '/' || path[4] == '\0');
+}
+
+/*
+ * Whether a mount taken from the request path itself (not a configured
+ * <Location>) may go into links and redirects: segments of RFC 3986 pchar
+ * without ':' and '%', no empty segment. A backslash, "//", a tab or a
+ * newline is what browsers turn into another host ("/\\evil.example/app").
+ */
+static int safe_derived_mount(const char *mount, apr_size_t len)
+{
+    apr_size_t i;
+
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)mount[i];
+
+        if (c == '/') {
+            if (i + 1 == len || mount[i + 1] == '/') {
+                return 0;
+            }
+        }
+        else if (c == '\0' || (!apr_isalnum(c) && !strchr("-._~!$&'()*+,;=@", c))) {
+            return 0;
+        }
+    }
+    return len == 0 || mount[0] == '/';
 }
 
 int sr_path_split(apr_pool_t *p, const char *uri, const apr_array_header_t *locations, const char **mount,
@@ -36,9 +62,16 @@ int sr_path_split(apr_pool_t *p, const char *uri, const apr_array_header_t *loca
             best = (apr_ssize_t)len - 4;
         }
     }
-    /* A <LocationMatch> or a mount we cannot see: the first /api or /app segment. */
+    /*
+     * A <LocationMatch> or a mount we cannot see: the first /api or /app
+     * segment. What comes before it is the client's choice, so it must be
+     * harmless in a link.
+     */
     for (c = uri; best < 0 && c && *c; c = strchr(c + 1, '/')) {
         if (is_route_root(c)) {
+            if (!safe_derived_mount(uri, (apr_size_t)(c - uri))) {
+                return SR_PATH_UNSAFE_MOUNT;
+            }
             best = c - uri;
         }
     }

@@ -13,6 +13,8 @@
 #include "sr_stripe_webhook.h"
 #include "sr_twilio_webhooks.h"
 
+#include <http_core.h> /* after httpd.h: the sections of <Location> */
+
 typedef int sr_route_fn(sr_req_t *req);
 
 #define SR_ROUTE_INTERNAL 0x1 /* needs the x-internal-secret header */
@@ -50,9 +52,32 @@ static const sr_route_t routes[] = {
     {M_GET, "/app/assets/favicon.svg", sr_assets_handler, 0},
 };
 
+/*
+ * The literal <Location> paths of this server (the main server's included):
+ * where the module may be mounted. <LocationMatch> and wildcard sections are
+ * left out: their path is a pattern, not a prefix. A module's per-directory
+ * config is only made for sections holding one of its directives, so the
+ * sections are read from the core's configuration instead.
+ */
+static apr_array_header_t *configured_locations(request_rec *r)
+{
+    core_server_config *sconf = ap_get_core_module_config(r->server->module_config);
+    apr_array_header_t *sections = sconf->sec_url;
+    apr_array_header_t *out = apr_array_make(r->pool, sections ? sections->nelts : 0, sizeof(const char *));
+    int i;
+
+    for (i = 0; sections && i < sections->nelts; i++) {
+        core_dir_config *section = ap_get_core_module_config(APR_ARRAY_IDX(sections, i, ap_conf_vector_t *));
+
+        if (section && section->d && !section->r && !section->d_is_fnmatch && section->d[0] == '/') {
+            APR_ARRAY_PUSH(out, const char *) = section->d;
+        }
+    }
+    return out;
+}
+
 int sr_router_handler(request_rec *r)
 {
-    sr_dir_conf_t *dconf;
     sr_req_t req;
     const char *id = NULL, *allow = NULL;
     apr_size_t i, len;
@@ -65,9 +90,14 @@ int sr_router_handler(request_rec *r)
     memset(&req, 0, sizeof(req));
     req.r = r;
     req.conf = sr_config_get(r->server);
-    dconf = ap_get_module_config(r->per_dir_config, &slotrecovery_module);
 
-    if (!sr_path_split(r->pool, r->uri, dconf->locations, &req.mount, &req.path)) {
+    rc = sr_path_split(r->pool, r->uri, configured_locations(r), &req.mount, &req.path);
+    if (rc == SR_PATH_UNSAFE_MOUNT) {
+        return sr_send_error(&req, HTTP_NOT_FOUND,
+                             "no such route: the path before /api or /app is not a configured <Location> "
+                             "and has characters a mount may not have");
+    }
+    if (rc != 1) {
         return sr_send_error(&req, HTTP_NOT_FOUND, "no such route");
     }
     /* "/api/shops/" routes like "/api/shops". */

@@ -451,15 +451,27 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
      * The slot filters: status (or NULL), first and last day of the slot's
      * date in the shop's zone (or NULL).
      */
-    /* A user stays with the shop it was given: a different shop comes back for a 409. */
+    /*
+     * A login stays with the shop it was given in its scope (server name,
+     * realm): a different shop comes back for a 409.
+     */
     [SR_Q_SHOP_USER_GRANT] = {"sr_shop_user_grant",
-                              "INSERT INTO shop_users (username, shop_id) VALUES (%s, %s::bigint) "
-                              "ON CONFLICT (username) DO UPDATE SET shop_id = shop_users.shop_id "
+                              "INSERT INTO shop_users (username, server_name, realm, shop_id) "
+                              "VALUES (%s, %s, %s, %s::bigint) "
+                              "ON CONFLICT (username, server_name, realm) DO UPDATE SET shop_id = shop_users.shop_id "
                               "RETURNING shop_id::text AS shop_id, (xmax = 0) AS created"},
+    /*
+     * The shop of a login (user name, the request's server name and realm):
+     * the most specific grant, an exact server name before '*', then an exact
+     * realm before '*'. The CSRF key of the forms comes in the same round trip.
+     */
     [SR_Q_DASH_SHOP_FOR_USER] = {"sr_dash_shop_for_user",
                                  "SELECT s.id::text AS id, s.name AS name, s.timezone AS timezone, "
-                                 "s.currency AS currency FROM shop_users u JOIN shops s ON s.id = u.shop_id "
-                                 "WHERE u.username = %s"},
+                                 "s.currency AS currency, "
+                                 "(SELECT i.csrf_key FROM installation i WHERE i.singleton) AS csrf_key "
+                                 "FROM shop_users u JOIN shops s ON s.id = u.shop_id "
+                                 "WHERE u.username = %s AND u.server_name IN (%s, '*') AND u.realm IN (%s, '*') "
+                                 "ORDER BY u.server_name = '*', u.realm = '*' LIMIT 1"},
     [SR_Q_DASH_UPCOMING] = {"sr_dash_upcoming",
                             "SELECT a.id::text AS id, "
                             "to_char(a.starts_at AT TIME ZONE s.timezone, 'Dy DD Mon YYYY HH24:MI') AS starts, "
@@ -498,8 +510,13 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                              "FROM slot_openings o JOIN shops s ON s.id = o.shop_id "
                              "WHERE o.shop_id = %s::bigint " SLOT_FILTERS
                              "ORDER BY o.created_at DESC, o.id DESC LIMIT %s::integer OFFSET %s::integer"},
+    /*
+     * One chunk of the CSV: the rows after the keyset (created_at, id) of the
+     * last row sent ('infinity' and the largest id before the first), newest
+     * first, at most the given number.
+     */
     [SR_Q_DASH_SLOT_CSV] = {"sr_dash_slot_csv",
-                            "SELECT o.id::text AS id, "
+                            "SELECT o.id::text AS id, o.created_at::text AS after_at, "
                             "to_char(o.starts_at AT TIME ZONE s.timezone, 'YYYY-MM-DD HH24:MI') AS starts, "
                             "to_char(o.ends_at AT TIME ZONE s.timezone, 'YYYY-MM-DD HH24:MI') AS ends, "
                             "o.status AS status, "
@@ -514,7 +531,8 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                             "LEFT JOIN customers fc ON fc.id = fa.customer_id "
                             "LEFT JOIN payments p ON p.appointment_id = fa.id "
                             "WHERE o.shop_id = %s::bigint " SLOT_FILTERS
-                            "ORDER BY o.created_at DESC, o.id DESC LIMIT 100000"},
+                            "AND (o.created_at, o.id) < (%s::timestamptz, %s::bigint) "
+                            "ORDER BY o.created_at DESC, o.id DESC LIMIT %s::integer"},
 #undef SLOT_FILTERS
     [SR_Q_DASH_SLOT_DETAIL] = {"sr_dash_slot_detail",
                                "SELECT o.id::text AS id, o.status AS status, o.expired_reason AS expired_reason, "

@@ -196,7 +196,7 @@ PATHS = {
                "(4 statements, no transaction)",
         "targets": None,
         "steps": [
-            ("sr_dash_shop_for_user", ["'bench'"], "u_"),
+            ("sr_dash_shop_for_user", ["'bench'", "'127.0.0.1'", "'Slot recovery bench'"], "u_"),
             ("sr_dash_upcoming", ["':u_id'"], None),
             ("sr_dash_figures", ["':u_id'", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL"], None),
             ("sr_dash_slot_list", ["':u_id'", "NULL", "NULL", "NULL", "NULL", "NULL", "NULL", "'21'", "'0'"], None),
@@ -235,13 +235,13 @@ MAKE_PAY_PENDING = ("UPDATE payments SET status = 'pending', stripe_payment_inte
 # BUFFERS) at scale: {shop}, {slot_open}, {offer_live} ... are filled from the
 # database by explain(). Writes run inside BEGIN ... ROLLBACK.
 EXPLAIN = [
-    ("sr_dash_shop_for_user", ["bench"]),
+    ("sr_dash_shop_for_user", ["bench", "127.0.0.1", "Slot recovery bench"]),
     ("sr_dash_upcoming", ["{shop}"]),
     ("sr_dash_figures", ["{shop}", None, None, None, None, None, None]),
     ("sr_dash_figures", ["{shop}", None, None, "{from}", "{from}", "{to}", "{to}"]),
     ("sr_dash_slot_list", ["{shop}", None, None, None, None, None, None, "21", "0"]),
     ("sr_dash_slot_list", ["{shop}", "filled", "filled", "{from}", "{from}", "{to}", "{to}", "21", "40"]),
-    ("sr_dash_slot_csv", ["{shop}", None, None, None, None, None, None]),
+    ("sr_dash_slot_csv", ["{shop}", None, None, None, None, None, None, "infinity", "9223372036854775807", "500"]),
     ("sr_dash_slot_detail", ["{slot_filled}", "{shop}"]),
     ("sr_dash_slot_offers", ["{slot_filled}", "{shop}"]),
     ("sr_dash_appointment", ["{booking}", "{shop}"]),

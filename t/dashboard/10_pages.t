@@ -29,7 +29,8 @@ my $other = make_shop(name => 'Elsewhere', smsFrom => '+15005550102');
 {
     my $r = api(POST => "/api/shops/$shop->{id}/users", { username => 'owner1' });
     is $r->status, 201, 'grant owner1: 201' or diag $r->dump;
-    is_deeply $r->json, { username => 'owner1', shopId => "$shop->{id}" }, '... {username, shopId}';
+    is_deeply $r->json, { username => 'owner1', shopId => "$shop->{id}", serverName => lc Apache::Test::vars('servername'),
+        realm => '*' }, '... {username, shopId, serverName, realm}: this server, any realm';
     is db_row('SELECT shop_id FROM shop_users WHERE username = ?', 'owner1')->{shop_id}, $shop->{id},
         '... stored in shop_users';
 
@@ -162,7 +163,7 @@ my %created = map { $_ => db_row('SELECT floor(extract(epoch FROM created_at))::
     is $form && $form->attr('action'), "/app/appointments/$a4->{id}/cancel", '... to .../cancel';
     my $csrf = $form && $form->look_down(_tag => 'input', name => 'csrf');
     is $csrf && $csrf->attr('type'), 'hidden', '... with a hidden csrf field';
-    like $csrf && $csrf->attr('value'), qr/^[0-9a-f]{64}$/, '... holding a token';
+    like $csrf && $csrf->attr('value'), qr/^\d+\.[0-9a-f]{64}$/, '... holding a token (issued time and MAC)';
     is text($form && $form->look_down(_tag => 'button')), 'Cancel', '... and a Cancel button';
 
     # Figures: all dates.

@@ -42,9 +42,11 @@ $list->delete;
 is_deeply [ sort { $a <=> $b } keys %token ], [ sort { $a <=> $b } map { $_->{id} } @appt ],
     'the list has a cancel form for each upcoming appointment';
 my $csrf = $token{ $ap->{id} };
-like $csrf, qr/^[0-9a-f]{64}$/, '... with a csrf token';
+like $csrf, qr/^\d+\.[0-9a-f]{64}$/, '... with a csrf token (issued time and MAC)';
 my $t = tree(page(owner1 => "/app/appointments/$ap->{id}"));
-is $t->look_down(_tag => 'input', name => 'csrf')->attr('value'), $csrf, 'the appointment page\'s form has the same token';
+# (The time in it is the page's: two pages in the same second carry the same token.)
+like $t->look_down(_tag => 'input', name => 'csrf')->attr('value'), qr/^\d+\.[0-9a-f]{64}$/,
+    'the appointment page\'s form has a token too';
 $t->delete;
 $t = tree(page(owner2 => '/app/appointments'));
 my $csrf2 = $t->look_down(_tag => 'input', name => 'csrf')->attr('value');
@@ -60,7 +62,7 @@ my $state = sub {
 };
 my $before = $state->();
 is $before, 'booked - 0 0 0', 'before: booked, no slot opening, no offer, no SMS';
-my $wrong = substr($csrf, 0, 63) . (substr($csrf, 63) eq '0' ? '1' : '0');
+my $wrong = substr($csrf, 0, -1) . (substr($csrf, -1) eq '0' ? '1' : '0');
 for my $case ([ 'no csrf field', {} ],
               [ 'an empty csrf', { csrf => '' } ],
               [ 'a wrong csrf (last digit changed)', { csrf => $wrong } ],

@@ -14,12 +14,57 @@
 #include "sr_validate.h"
 
 static const char *const patterns[] = {
-    "/api/shops", "/api/shops/{id}", "/api/shops/{id}/users", "/api/customers", "/api/appointments",
-    "/api/appointments/{id}", "/api/appointments/{id}/cancel", "/api/slot-openings/{id}", "/api/jobs/offer-loop",
-    "/api/jobs/sweep", "/api/twilio/status", "/api/twilio/inbound", "/api/stripe/webhook", "/app",
-    "/app/appointments", "/app/appointments/{id}", "/app/appointments/{id}/cancel", "/app/slot-openings.csv",
-    "/app/slot-openings/{id}", "/app/assets/slotrecovery.css",
+    "/api/shops",
+    "/api/shops/{id}",
+    "/api/shops/{id}/users",
+    "/api/customers",
+    "/api/appointments",
+    "/api/appointments/{id}",
+    "/api/appointments/{id}/cancel",
+    "/api/slot-openings/{id}",
+    "/api/jobs/offer-loop",
+    "/api/jobs/sweep",
+    "/api/twilio/status",
+    "/api/twilio/inbound",
+    "/api/stripe/webhook",
+    "/app",
+    "/app/appointments",
+    "/app/appointments/{id}",
+    "/app/appointments/{id}/cancel",
+    "/app/slot-openings.csv",
+    "/app/slot-openings/{id}",
+    "/app/assets/slotrecovery.css",
 };
+
+/* Whether mount is one of the <Location>s, or one with "/api" or "/app" taken off its end. */
+static int is_location(const apr_array_header_t *locations, const char *mount)
+{
+    size_t m = strlen(mount);
+    int i;
+
+    for (i = 0; i < locations->nelts; i++) {
+        const char *loc = APR_ARRAY_IDX(locations, i, const char *);
+        size_t len = strlen(loc);
+
+        while (len > 0 && loc[len - 1] == '/') {
+            len--;
+        }
+        if ((len == m || len == m + 4) && !strncmp(loc, mount, m)) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+static int has_control(const char *s)
+{
+    for (; *s; s++) {
+        if ((unsigned char)*s < 0x20 || *s == 0x7f) {
+            return 1;
+        }
+    }
+    return 0;
+}
 
 static void check_match(const char *pattern, const char *path)
 {
@@ -76,8 +121,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             uri = fuzz_strndup(data, size);
         }
     }
-    if (sr_path_split(p, uri, locations, &mount, &route)) {
+    if (sr_path_split(p, uri, locations, &mount, &route) == 1) {
         FUZZ_CHECK(mount && route);
+        /* A mount no <Location> gave is harmless in a link: no backslash, "//" or control character. */
+        if (!is_location(locations, mount)) {
+            FUZZ_CHECK(!strchr(mount, '\\') && !strstr(mount, "//") && !has_control(mount));
+        }
         FUZZ_CHECK(route >= uri && route <= uri + strlen(uri));
         FUZZ_CHECK(strlen(mount) + strlen(route) == strlen(uri));
         FUZZ_CHECK(!strncmp(route, "/api", 4) || !strncmp(route, "/app", 4));
