@@ -94,6 +94,9 @@ int sr_api_shop_create(sr_req_t *req)
     if (!w.args[6] != !w.args[7] || (w.args[6] && !strcmp(w.args[6], w.args[7]))) {
         return sr_send_error(req, HTTP_BAD_REQUEST, "quietHoursStart and quietHoursEnd go together and differ");
     }
+    if ((w.problem = sr_deposit_problem(req->r->pool, apr_atoi64(w.args[3]), w.args[4]))) {
+        return sr_send_error(req, HTTP_BAD_REQUEST, "%s", w.problem);
+    }
     return run(req, shop_create_work, &w, 1, HTTP_CREATED);
 }
 
@@ -109,6 +112,19 @@ static sr_status_t shop_update_work(sr_db_t *db, void *baton)
     if (res->nrows == 0) {
         w->problem = "shop";
         return SR_NOT_FOUND;
+    }
+    if (a[3] || a[4]) {
+        /* The deposit as it will be, against Stripe's minimum; locked so a concurrent PATCH cannot mix in. */
+        res = sr_db_select(db, SR_Q_SHOP_LOCK_DEPOSIT, SR_ARGS(w->id));
+        if (!res || res->nrows == 0) {
+            return SR_UNAVAILABLE;
+        }
+        w->problem =
+            sr_deposit_problem(sr_db_pool(db), apr_atoi64(a[3] ? a[3] : sr_result_get(res, 0, "deposit_amount")),
+                               a[4] ? a[4] : sr_result_get(res, 0, "currency"));
+        if (w->problem) {
+            return SR_INVALID;
+        }
     }
     res = sr_db_select(db, SR_Q_SHOP_UPDATE,
                        SR_ARGS(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[6], a[8], w->id, a[1], a[1]));

@@ -2,6 +2,7 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
+#include "sr_format.h"
 #include "sr_validate.h"
 
 void sr_fields_init(sr_fields_t *f, apr_pool_t *p, const sr_json_t *obj)
@@ -234,6 +235,44 @@ int sr_field_currency(sr_fields_t *f, const char *key, int required, const char 
     }
     *out = lower;
     return 1;
+}
+
+/*
+ * Stripe's minimum charge amounts, in minor units, as its currencies page
+ * documents them (docs.stripe.com/currencies, "Minimum and maximum charge
+ * amounts"). Stripe refuses a smaller PaymentIntent with amount_too_small.
+ */
+static const struct {
+    const char *currency;
+    apr_int64_t minimum;
+} stripe_minimums[] = {
+    {"aed", 200}, {"aud", 50}, {"bgn", 100}, {"brl", 50},    {"cad", 50},  {"chf", 50}, {"czk", 1500}, {"dkk", 250},
+    {"eur", 50},  {"gbp", 30}, {"hkd", 400}, {"huf", 17500}, {"inr", 50},  {"jpy", 50}, {"mxn", 1000}, {"myr", 200},
+    {"nok", 300}, {"nzd", 50}, {"pln", 200}, {"ron", 200},   {"sek", 300}, {"sgd", 50}, {"thb", 1000}, {"usd", 50},
+};
+
+const char *sr_deposit_problem(apr_pool_t *p, apr_int64_t amount, const char *currency)
+{
+    apr_size_t i;
+
+    if (amount == 0 || !currency) {
+        return NULL;
+    }
+    for (i = 0; i < sizeof(stripe_minimums) / sizeof(stripe_minimums[0]); i++) {
+        if (!strcmp(currency, stripe_minimums[i].currency)) {
+            apr_int64_t minimum = stripe_minimums[i].minimum;
+
+            if (amount >= minimum) {
+                return NULL;
+            }
+            return apr_psprintf(p,
+                                "depositAmount: below Stripe's minimum charge for %s: at least %" APR_INT64_T_FMT
+                                " (%s), or 0 for no deposit",
+                                currency, minimum,
+                                sr_format_money(p, apr_psprintf(p, "%" APR_INT64_T_FMT, minimum), currency));
+        }
+    }
+    return NULL;
 }
 
 /* The shape of an IANA name ("Europe/London"); PostgreSQL says whether it exists. */

@@ -37,6 +37,13 @@ int sr_field_clock(sr_fields_t *f, const char *key, int required, const char **o
 /* RFC 3339; *out is the same instant in canonical UTC form, *when the instant. */
 int sr_field_time(sr_fields_t *f, const char *key, int required, const char **out, apr_time_t *when);
 
+/*
+ * Why a shop's deposit (minor units) cannot be charged in its currency:
+ * below Stripe's minimum charge for it. NULL when it can, or is 0 (no
+ * deposit), or Stripe documents no minimum for the currency.
+ */
+const char *sr_deposit_problem(apr_pool_t *p, apr_int64_t amount, const char *currency);
+
 int sr_valid_phone(const char *s);
 /* A positive decimal id that fits a bigint. */
 int sr_valid_id(const char *s);
