@@ -99,6 +99,21 @@ sub released_ok {
     is scalar @{ stripe_payment_intents() }, $MAX, '... and do not ask Stripe again';
 }
 
+# --- a non-JSON answer (a proxy's error page) counts as a failed try, not a refusal --------------------
+{
+    my ($s, $a, $r) = failing_booking({ fail => 'non_json' });
+    like $r->{message} // '', qr/^Booked:/, 'a non-JSON 502 at YES: booked for now' or diag $r->dump;
+    my $p = payment_of($a->{id});
+    is $p->{status}, 'pending', '... the payment waits for a retry';
+    like $p->{last_error} // '', qr/502 with no JSON/, '... last_error says what came back';
+    my $tries = $p->{attempts};
+    for my $try ($tries + 1 .. $MAX) {
+        make_payment_due($p->{id});
+        sweep();
+    }
+    released_ok($s, $a, "non-JSON $MAX times");
+}
+
 # --- 401 on a retry: given up at once ---------------------------------------------------------------
 {
     my $mark = error_log_mark();
