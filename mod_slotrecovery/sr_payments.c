@@ -183,9 +183,12 @@ static sr_status_t record_refusal(sr_db_t *db, record_work_t *w)
         /* invalid_request_error, idempotency_error, ...: not the customer's card but the shop's setup. */
         w->verdict = SR_CHARGE_SHOP_PROBLEM;
         why.notice = SR_NOTICE_SHOP_PROBLEM;
-        why.flag = apr_psprintf(p, "Stripe refused the deposit request (%s%s%s): %s; check the shop's Stripe setup",
-                                in->error_type ? in->error_type : "no error type", in->error_code ? ", " : "",
-                                in->error_code ? in->error_code : "", in->error);
+        why.flag =
+            in->error_type
+                ? apr_psprintf(p, "Stripe refused the deposit request (%s%s%s): %s; check the shop's Stripe setup",
+                               in->error_type, in->error_code ? ", " : "", in->error_code ? in->error_code : "",
+                               in->error)
+                : apr_pstrcat(p, "the deposit could not be requested: ", in->error, (char *)NULL);
         w->problem = why.flag;
     }
     if (w->caller_tells) {
@@ -252,12 +255,6 @@ static sr_status_t record_work(sr_db_t *db, void *baton)
     }
 }
 
-/*
- * Settles unsent deposits that must not be charged: a cancelled booking's
- * payment becomes canceled; one whose slot starts within the cutoff is given
- * up (the booking released, the customer told). Returns how many, -1 when
- * the database failed; released slots are added to `reopened`.
- */
 typedef struct {
     const char *payment_id, *slot_opening_id;
     const sr_loop_t *loop;
@@ -299,16 +296,35 @@ static sr_status_t settle_work(sr_db_t *db, void *baton)
     return SR_OK;
 }
 
+typedef struct {
+    const char *payment_id, *cutoff;
+    sr_result_t *due;
+} settle_find_t;
+
+static sr_status_t settle_find_work(sr_db_t *db, void *baton)
+{
+    settle_find_t *w = baton;
+
+    w->due = sr_db_select(db, SR_Q_PAY_UNSENT_TO_SETTLE, SR_ARGS(w->payment_id, w->payment_id, w->cutoff));
+    return w->due ? SR_OK : SR_UNAVAILABLE;
+}
+
+/*
+ * Settles unsent deposits that must not be charged: a cancelled booking's
+ * payment becomes canceled; one whose slot starts within the cutoff is given
+ * up (the booking released, the customer told). Returns how many, -1 when
+ * the database failed; released slots are added to `reopened`.
+ */
 static int settle_unsent(sr_loop_t *loop, const char *payment_id, apr_array_header_t *reopened)
 {
-    apr_pool_t *p = loop->pool;
-    sr_result_t *due = sr_db_select(loop->db, SR_Q_PAY_UNSENT_TO_SETTLE,
-                                    SR_ARGS(payment_id, payment_id, seconds_arg(p, loop->conf->offer_cutoff)));
+    settle_find_t find = {payment_id, seconds_arg(loop->pool, loop->conf->offer_cutoff), NULL};
+    sr_result_t *due;
     int i;
 
-    if (!due) {
+    if (sr_db_read(loop->db, settle_find_work, &find) != SR_OK) {
         return -1;
     }
+    due = find.due;
     for (i = 0; i < due->nrows; i++) {
         settle_work_t w;
 

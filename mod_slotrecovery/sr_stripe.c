@@ -1,4 +1,4 @@
-/* Stripe client: one REST call and the webhook signature scheme. */
+/* Stripe client: its REST calls (PaymentIntents, Refunds) and the webhook signature scheme. */
 #include <apr_escape.h>
 #include <apr_lib.h>
 

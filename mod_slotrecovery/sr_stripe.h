@@ -1,4 +1,4 @@
-/* Stripe: creating PaymentIntents for deposits and checking webhook signatures. */
+/* Stripe: PaymentIntents for deposits, refunds of them, and checking webhook signatures. */
 #ifndef SR_STRIPE_H
 #define SR_STRIPE_H
 
