@@ -2,7 +2,6 @@
 #include <apr_lib.h>
 #include <apr_strings.h>
 
-#include "sr_format.h"
 #include "sr_validate.h"
 
 void sr_fields_init(sr_fields_t *f, apr_pool_t *p, const sr_json_t *obj)
@@ -251,28 +250,16 @@ static const struct {
     {"nok", 300}, {"nzd", 50}, {"pln", 200}, {"ron", 200},   {"sek", 300}, {"sgd", 50}, {"thb", 1000}, {"usd", 50},
 };
 
-const char *sr_deposit_problem(apr_pool_t *p, apr_int64_t amount, const char *currency)
+apr_int64_t sr_stripe_minimum_charge(const char *currency)
 {
     apr_size_t i;
 
-    if (amount == 0 || !currency) {
-        return NULL;
-    }
-    for (i = 0; i < sizeof(stripe_minimums) / sizeof(stripe_minimums[0]); i++) {
+    for (i = 0; currency && i < sizeof(stripe_minimums) / sizeof(stripe_minimums[0]); i++) {
         if (!strcmp(currency, stripe_minimums[i].currency)) {
-            apr_int64_t minimum = stripe_minimums[i].minimum;
-
-            if (amount >= minimum) {
-                return NULL;
-            }
-            return apr_psprintf(p,
-                                "depositAmount: below Stripe's minimum charge for %s: at least %" APR_INT64_T_FMT
-                                " (%s), or 0 for no deposit",
-                                currency, minimum,
-                                sr_format_money(p, apr_psprintf(p, "%" APR_INT64_T_FMT, minimum), currency));
+            return stripe_minimums[i].minimum;
         }
     }
-    return NULL;
+    return 0;
 }
 
 /* The shape of an IANA name ("Europe/London"); PostgreSQL says whether it exists. */

@@ -38,11 +38,10 @@ int sr_field_clock(sr_fields_t *f, const char *key, int required, const char **o
 int sr_field_time(sr_fields_t *f, const char *key, int required, const char **out, apr_time_t *when);
 
 /*
- * Why a shop's deposit (minor units) cannot be charged in its currency:
- * below Stripe's minimum charge for it. NULL when it can, or is 0 (no
- * deposit), or Stripe documents no minimum for the currency.
+ * Stripe's minimum charge for a currency (lower case), in minor units, from
+ * its documented table; 0 when it documents none for the currency.
  */
-const char *sr_deposit_problem(apr_pool_t *p, apr_int64_t amount, const char *currency);
+apr_int64_t sr_stripe_minimum_charge(const char *currency);
 
 int sr_valid_phone(const char *s);
 /* A positive decimal id that fits a bigint. */
