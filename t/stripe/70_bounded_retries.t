@@ -13,11 +13,27 @@ use Apache::Test qw(-withtestmore);
 use SlotRecovery::Test qw(:all);
 use SlotRecovery::Flows qw(:all);
 use SlotRecovery::Scenario qw(conf_value);
+use SlotRecovery::Dashboard qw(page tree text grant);
 
 my $MAX = conf_value('SlotRecoveryPaymentMaxAttempts', 5);
 my $NOT_CHARGED = qr/^Test Shop \d+: we could not take the deposit, so your .+ booking is released\. You have not been charged\.$/;
 
 sub appt_status { db_row('SELECT status FROM appointments WHERE id = ?', $_[0])->{status} }
+
+# The booking page as the shop's user sees it: { label => text }.
+sub booking_page {
+    my ($s, $appointment_id) = @_;
+    grant($s->{shop}{id}, 'owner1') unless db_count('shop_users WHERE shop_id = ?', $s->{shop}{id});
+    my $r = page(owner1 => "/app/appointments/$appointment_id");
+    my $t = tree($r);
+    my %f;
+    for my $tr ($t->look_down(_tag => 'tr')) {
+        my ($th, $td) = ($tr->look_down(_tag => 'th'), $tr->look_down(_tag => 'td'));
+        $f{ text($th) } = text($td) if $th && $td;
+    }
+    $t->delete;
+    return \%f;
+}
 
 # The SMS to a phone that are not offers.
 sub notices_to {
@@ -73,6 +89,8 @@ sub released_ok {
     is scalar @{ stripe_payment_intents() }, $MAX, "Stripe was asked $MAX times in all";
     like error_log_since($mark), qr/\[slotrecovery:error\].*mod_slotrecovery: payment $p->{id}: .*gave up/,
         'an error-level log line';
+    like booking_page($s, $a->{id})->{'Payment error'} // '', qr/gave up after $MAX tries/,
+        'the booking page shows why';
 
     my $n = db_row('SELECT * FROM customer_notifications WHERE payment_id = ?', $p->{id});
     ok $n, 'a notification for the customer is in the outbox';
@@ -129,6 +147,8 @@ sub released_ok {
     my $p2 = payment_of($a->{id});
     like $p2->{last_error} // '', qr/401/, '... last_error says 401';
     like $p2->{flagged_reason} // '', qr/key/i, '... flagged: the shop must fix the Stripe key';
+    like booking_page($s, $a->{id})->{'Needs attention'} // '', qr/SlotRecoveryStripeSecretKey/,
+        '... shown on the booking page';
     like error_log_since($mark), qr/\[slotrecovery:error\].*mod_slotrecovery: payment $p->{id}: .*401/,
         '... an error-level log line';
     ok wait_until(sub { sweep(); scalar @{ notices_to($c1->{phone}) } }, timeout => 15, interval => 0.2),
