@@ -369,8 +369,7 @@ sub stripe_refunds {
 sub make_payment_due {
     my ($payment_id) = @_;
     db_do(q{UPDATE payments SET next_attempt_at = now() - interval '1 second' WHERE id = ?}, $payment_id);
-    db_do(q{UPDATE refunds SET next_attempt_at = now() - interval '1 second' WHERE payment_id = ?}, $payment_id)
-        if db_row(q{SELECT to_regclass('refunds') AS t})->{t};
+    db_do(q{UPDATE refunds SET next_attempt_at = now() - interval '1 second' WHERE payment_id = ?}, $payment_id);
 }
 
 # This installation's id (migration 005).
