@@ -6,6 +6,7 @@
 
 #include "sr_api.h"
 #include "sr_db.h"
+#include "sr_format.h"
 #include "sr_offer_loop.h"
 #include "sr_slots.h"
 #include "sr_validate.h"
@@ -57,6 +58,24 @@ static int read_fields(sr_req_t *req, sr_fields_t *f)
 
 /* --- shops ------------------------------------------------------------------ */
 
+/*
+ * Why a deposit (minor units) cannot be charged in its currency: below
+ * Stripe's minimum charge, which Stripe would refuse at YES time
+ * (amount_too_small). NULL when it can, or is 0 (no deposit).
+ */
+static const char *deposit_problem(apr_pool_t *p, const char *amount, const char *currency)
+{
+    apr_int64_t deposit = apr_atoi64(amount), minimum = sr_stripe_minimum_charge(currency);
+    const char *least;
+
+    if (deposit == 0 || deposit >= minimum) {
+        return NULL;
+    }
+    least = apr_psprintf(p, "%" APR_INT64_T_FMT, minimum);
+    return apr_psprintf(p, "depositAmount: below Stripe's minimum charge for %s: at least %s (%s), or 0 for no deposit",
+                        currency, least, sr_format_money(p, least, currency));
+}
+
 static sr_status_t shop_create_work(sr_db_t *db, void *baton)
 {
     api_work_t *w = baton;
@@ -96,6 +115,9 @@ int sr_api_shop_create(sr_req_t *req)
     if (!w.args[6] != !w.args[7] || (w.args[6] && !strcmp(w.args[6], w.args[7]))) {
         return sr_send_error(req, HTTP_BAD_REQUEST, "quietHoursStart and quietHoursEnd go together and differ");
     }
+    if ((w.problem = deposit_problem(req->r->pool, w.args[3], w.args[4]))) {
+        return sr_send_error(req, HTTP_BAD_REQUEST, "%s", w.problem);
+    }
     return run(req, shop_create_work, &w, 1, HTTP_CREATED);
 }
 
@@ -111,6 +133,18 @@ static sr_status_t shop_update_work(sr_db_t *db, void *baton)
     if (res->nrows == 0) {
         w->problem = "shop";
         return SR_NOT_FOUND;
+    }
+    if (a[3] || a[4]) {
+        /* The deposit as it will be, against Stripe's minimum; locked so a concurrent PATCH cannot mix in. */
+        res = sr_db_select(db, SR_Q_SHOP_LOCK_DEPOSIT, SR_ARGS(w->id));
+        if (!res || res->nrows == 0) {
+            return SR_UNAVAILABLE;
+        }
+        w->problem = deposit_problem(sr_db_pool(db), a[3] ? a[3] : sr_result_get(res, 0, "deposit_amount"),
+                                     a[4] ? a[4] : sr_result_get(res, 0, "currency"));
+        if (w->problem) {
+            return SR_INVALID;
+        }
     }
     res = sr_db_select(db, SR_Q_SHOP_UPDATE,
                        SR_ARGS(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[6], a[8], w->id, a[1], a[1]));

@@ -46,6 +46,7 @@ typedef struct {
     sr_inbound_result_t *out;
     const char *customer_id;
     const char *payment_id;               /* a deposit to charge after the commit */
+    const char *shop_name;                /* of the booking, for the answer after the charge */
     apr_array_header_t *slots_to_advance; /* const char * */
 } inbound_work_t;
 
@@ -109,6 +110,7 @@ static sr_status_t book(sr_db_t *db, inbound_work_t *w)
             return SR_UNAVAILABLE;
         }
     }
+    w->shop_name = sr_result_get(slot, 0, "shop_name");
     w->out->action = "booked";
     w->out->reply = apr_pstrcat(
         p, "Booked: ", sr_result_get(slot, 0, "shop_name"), ", ", sr_result_get(slot, 0, "slot_time"), ".",
@@ -194,7 +196,7 @@ static sr_status_t inbound_work(sr_db_t *db, void *baton)
     sr_status_t status;
 
     memset(w->out, 0, sizeof(*w->out));
-    w->customer_id = w->payment_id = NULL;
+    w->customer_id = w->payment_id = w->shop_name = NULL;
     w->slots_to_advance->nelts = 0;
 
     res = sr_db_select(db, SR_Q_INBOUND_CLAIM, SR_ARGS(sms->message_sid, sms->from, sms->to, sms->body));
@@ -252,6 +254,26 @@ static sr_status_t inbound_work(sr_db_t *db, void *baton)
     return record_reply_work(db, w);
 }
 
+/*
+ * The answer to a YES whose deposit could not be taken. Only a card_error is
+ * a declined card; anything else is not the customer's doing, and they are
+ * told so: they were not charged.
+ */
+static const char *charge_reply(apr_pool_t *p, sr_charge_verdict_t verdict, const char *shop_name)
+{
+    switch (verdict) {
+    case SR_CHARGE_DECLINED:
+        return "Sorry, your card was declined, so we could not book the slot.";
+    case SR_CHARGE_SHOP_PROBLEM:
+        return apr_pstrcat(p, "Sorry, a problem at ", shop_name,
+                           " stopped us taking the deposit, so the slot is not booked. They have been told. "
+                           "You have not been charged.",
+                           (char *)NULL);
+    default:
+        return "Sorry, we could not take the deposit, so the slot is not booked. You have not been charged.";
+    }
+}
+
 sr_status_t sr_booking_handle_sms(sr_loop_t *loop, const sr_inbound_sms_t *sms, sr_inbound_result_t *out)
 {
     inbound_work_t w;
@@ -267,12 +289,12 @@ sr_status_t sr_booking_handle_sms(sr_loop_t *loop, const sr_inbound_sms_t *sms, 
         return status;
     }
     if (w.payment_id) {
-        const char *refusal = NULL;
+        sr_charge_verdict_t verdict = SR_CHARGE_NONE;
 
-        sr_payments_charge_due(loop, w.payment_id, &refusal);
-        if (refusal) {
+        sr_payments_charge_due(loop, w.payment_id, &verdict);
+        if (verdict != SR_CHARGE_NONE) {
             /* Recorded too, so a redelivery of this message gets the same answer. */
-            out->reply = "Sorry, your card was declined, so we could not book the slot.";
+            out->reply = charge_reply(loop->pool, verdict, w.shop_name);
             sr_db_transaction(loop->db, record_reply_work, &w);
         }
     }

@@ -30,6 +30,7 @@ void *sr_config_create_server(apr_pool_t *p, server_rec *s)
     conf->offer_max_attempts = SR_UNSET;
     conf->offer_cutoff = SR_UNSET;
     conf->offer_retry_delay = SR_UNSET;
+    conf->payment_max_attempts = SR_UNSET;
     conf->http_timeout = SR_UNSET;
     conf->stripe_webhook_tolerance = SR_UNSET;
     conf->csrf_lifetime = SR_UNSET;
@@ -59,6 +60,7 @@ void *sr_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     conf->offer_max_attempts = SR_MERGE_NUM(offer_max_attempts);
     conf->offer_cutoff = SR_MERGE_NUM(offer_cutoff);
     conf->offer_retry_delay = SR_MERGE_NUM(offer_retry_delay);
+    conf->payment_max_attempts = SR_MERGE_NUM(payment_max_attempts);
     conf->http_timeout = SR_MERGE_NUM(http_timeout);
     conf->stripe_webhook_tolerance = SR_MERGE_NUM(stripe_webhook_tolerance);
     conf->csrf_lifetime = SR_MERGE_NUM(csrf_lifetime);
@@ -90,6 +92,9 @@ void sr_config_finalize(server_rec *s)
         }
         if (conf->offer_retry_delay == SR_UNSET) {
             conf->offer_retry_delay = apr_time_from_sec(SR_DEFAULT_OFFER_RETRY_DELAY);
+        }
+        if (conf->payment_max_attempts == SR_UNSET) {
+            conf->payment_max_attempts = SR_DEFAULT_PAYMENT_MAX_ATTEMPTS;
         }
         if (conf->http_timeout == SR_UNSET) {
             conf->http_timeout = apr_time_from_sec(SR_DEFAULT_HTTP_TIMEOUT);
@@ -389,6 +394,8 @@ const command_rec sr_config_directives[] = {
                         "Seconds before its start when a slot stops being offered (default 300)"),
     SR_NUMBER_DIRECTIVE("SlotRecoveryOfferRetryDelay", offer_retry_delay, 1, 3600, SR_NUMBER_SECONDS,
                         "Seconds before the first retry of a failed SMS; doubles each time (default 30)"),
+    SR_NUMBER_DIRECTIVE("SlotRecoveryPaymentMaxAttempts", payment_max_attempts, 1, 20, SR_NUMBER_INT,
+                        "Tries to create a deposit's PaymentIntent before the booking is released (default 5)"),
     SR_NUMBER_DIRECTIVE("SlotRecoveryHttpTimeout", http_timeout, 1, 120, SR_NUMBER_SECONDS,
                         "Seconds one call to Twilio or Stripe may take (default 10)"),
     SR_NUMBER_DIRECTIVE("SlotRecoveryStripeWebhookTolerance", stripe_webhook_tolerance, 1, 86400, SR_NUMBER_SECONDS,

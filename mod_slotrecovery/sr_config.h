@@ -11,6 +11,7 @@
 #define SR_DEFAULT_OFFER_MAX_ATTEMPTS 3
 #define SR_DEFAULT_OFFER_CUTOFF 300
 #define SR_DEFAULT_OFFER_RETRY_DELAY 30
+#define SR_DEFAULT_PAYMENT_MAX_ATTEMPTS 5
 #define SR_DEFAULT_HTTP_TIMEOUT 10
 #define SR_DEFAULT_STRIPE_WEBHOOK_TOLERANCE 300
 #define SR_DEFAULT_CSRF_LIFETIME (8 * 3600)
@@ -37,6 +38,7 @@ typedef struct {
     int offer_max_attempts;
     apr_interval_time_t offer_cutoff;      /* a slot this close to its start is no longer offered */
     apr_interval_time_t offer_retry_delay; /* first wait after a failed send; doubles each time */
+    int payment_max_attempts;              /* tries to create a deposit's PaymentIntent before giving up */
     apr_interval_time_t http_timeout;      /* one call to Twilio or Stripe */
     apr_interval_time_t stripe_webhook_tolerance;
     const char *assets_dir;            /* SlotRecoveryAssetsDir; NULL: the copies built into the module */

@@ -585,7 +585,8 @@ static sr_status_t appointment_detail_work(sr_db_t *db, void *baton)
     detail_work_t *w = baton;
 
     w->main = sr_db_select(db, SR_Q_DASH_APPOINTMENT, SR_ARGS(w->id, w->d->shop_id));
-    return w->main ? SR_OK : SR_UNAVAILABLE;
+    w->rows = sr_db_select(db, SR_Q_DASH_REFUND, SR_ARGS(w->id, w->d->shop_id));
+    return w->main && w->rows ? SR_OK : SR_UNAVAILABLE;
 }
 
 int sr_dashboard_appointment(sr_req_t *req)
@@ -639,6 +640,25 @@ int sr_dashboard_appointment(sr_req_t *req)
         if (sr_result_get(m, 0, "payment_flag")) {
             field_row(r, "Needs attention", sr_result_get(m, 0, "payment_flag"));
         }
+    }
+    if (w.rows->nrows > 0) {
+        /* A deposit given back automatically: its status, amount, Stripe's id and why it failed, if it did. */
+        const sr_result_t *f = w.rows;
+        const char *refund_id = sr_result_get(f, 0, "stripe_refund_id"), *error = sr_result_get(f, 0, "last_error");
+
+        ap_rputs("<tr><th>Refund</th><td>", r);
+        sr_html_badge(r, sr_result_get(f, 0, "status"));
+        ap_rputs(" ", r);
+        sr_html_text(r, sr_format_money(r->pool, sr_result_get(f, 0, "amount"), sr_result_get(f, 0, "currency")));
+        if (refund_id) {
+            ap_rputs(" ", r);
+            sr_html_text(r, refund_id);
+        }
+        if (error) {
+            ap_rputs(" ", r);
+            sr_html_text(r, apr_pstrcat(r->pool, "(", error, ")", (char *)NULL));
+        }
+        ap_rputs("</td></tr>\n", r);
     }
     ap_rputs("<tr><th>Recovered from</th><td>", r);
     if (slot) {

@@ -78,6 +78,20 @@ typedef enum {
     SR_Q_STRIPE_EVENT_CLAIM,
     SR_Q_STRIPE_EVENT_RECORD,
     /* hardening: money */
+    /* money: charging, refunds, retries */
+    SR_Q_PAY_UNSENT_TO_SETTLE,
+    SR_Q_PAY_UNSENT_STATE,
+    SR_Q_PAY_MARK_CANCELED,
+    SR_Q_PAY_FLAG,
+    SR_Q_REFUND_DUE,
+    SR_Q_REFUND_CLAIM_DUE,
+    SR_Q_REFUND_RECORD,
+    SR_Q_NOTIFY_ENQUEUE,
+    SR_Q_NOTIFY_CLAIM_DUE,
+    SR_Q_NOTIFY_MARK_SENT,
+    SR_Q_NOTIFY_MARK_FAILED,
+    SR_Q_DASH_REFUND,
+    SR_Q_SHOP_LOCK_DEPOSIT,
     /* the dashboard */
     SR_Q_SHOP_USER_GRANT,
     SR_Q_DASH_SHOP_FOR_USER,

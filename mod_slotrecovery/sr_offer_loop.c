@@ -485,9 +485,8 @@ sr_status_t sr_offer_loop_sweep(sr_loop_t *loop, sr_sweep_report_t *report)
         return SR_UNAVAILABLE;
     }
 
-    /* 4. Deposits whose PaymentIntent Stripe has not answered yet. */
-    while (sr_payments_charge_due(loop, NULL, NULL) > 0) {
-    }
+    /* 4. Deposits whose PaymentIntent Stripe has not answered yet, refunds due, texts to customers. */
+    sr_payments_sweep(loop);
     return SR_OK;
 }
 

@@ -357,13 +357,16 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
      * Deposits. A payment row is claimed (leased) before its PaymentIntent is
      * created, so two processes never call Stripe for it at once; the
      * Idempotency-Key derived from its id makes a repeated call harmless.
+     * Never for a cancelled booking or a slot that has started (the sweep
+     * settles those first, sr_pay_unsent_to_settle).
      * Arguments: one payment id or NULL for any due, the batch size, the lease.
      */
     [SR_Q_PAY_CLAIM_DUE] = {"sr_pay_claim_due",
-                            "WITH due AS (SELECT id FROM payments "
-                            "WHERE status = 'pending' AND stripe_payment_intent_id IS NULL "
-                            "AND next_attempt_at <= now() AND (%s::bigint IS NULL OR id = %s::bigint) "
-                            "ORDER BY next_attempt_at, id LIMIT %s::integer FOR UPDATE SKIP LOCKED) "
+                            "WITH due AS (SELECT p.id FROM payments p JOIN appointments a ON a.id = p.appointment_id "
+                            "WHERE p.status = 'pending' AND p.stripe_payment_intent_id IS NULL "
+                            "AND p.next_attempt_at <= now() AND (%s::bigint IS NULL OR p.id = %s::bigint) "
+                            "AND a.status <> 'cancelled' AND a.starts_at > now() "
+                            "ORDER BY p.next_attempt_at, p.id LIMIT %s::integer FOR UPDATE OF p SKIP LOCKED) "
                             "UPDATE payments p SET attempts = p.attempts + 1, "
                             "next_attempt_at = now() + make_interval(secs => %s::integer) "
                             "FROM due, appointments a, customers c "
@@ -442,8 +445,116 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
     [SR_Q_STRIPE_EVENT_RECORD] = {"sr_stripe_event_record",
                                   "UPDATE stripe_events SET outcome = %s, payment_id = %s::bigint WHERE id = %s"},
 
-
     /* hardening: money */
+    /* money: charging, refunds, retries */
+    /*
+     * Deposits never sent that must not be: the booking was cancelled (even
+     * while a charge is in flight: its answer then finds the payment canceled
+     * and a success is refunded), or, once due, its slot starts within the
+     * cutoff. Settled before the claim below, which skips them too.
+     * Arguments: one payment id or NULL, the same, the cutoff.
+     */
+    [SR_Q_PAY_UNSENT_TO_SETTLE] = {"sr_pay_unsent_to_settle",
+                                   "SELECT p.id::text AS payment_id, a.source_slot_opening_id::text AS slot_opening_id "
+                                   "FROM payments p JOIN appointments a ON a.id = p.appointment_id "
+                                   "WHERE p.status = 'pending' AND p.stripe_payment_intent_id IS NULL "
+                                   "AND (%s::bigint IS NULL OR p.id = %s::bigint) "
+                                   "AND (a.status = 'cancelled' OR (p.next_attempt_at <= now() "
+                                   "AND a.starts_at <= now() + make_interval(secs => %s::integer))) "
+                                   "ORDER BY p.next_attempt_at, p.id LIMIT " SWEEP_BATCH},
+    /* The same question again, once the payment is locked. Arguments: the cutoff, the payment. */
+    [SR_Q_PAY_UNSENT_STATE] = {"sr_pay_unsent_state",
+                               "SELECT a.status = 'cancelled' AS cancelled, p.next_attempt_at <= now() "
+                               "AND a.starts_at <= now() + make_interval(secs => %s::integer) AS too_close "
+                               "FROM payments p JOIN appointments a ON a.id = p.appointment_id "
+                               "WHERE p.id = %s::bigint AND p.status = 'pending' "
+                               "AND p.stripe_payment_intent_id IS NULL"},
+    [SR_Q_PAY_MARK_CANCELED] = {"sr_pay_mark_canceled",
+                                "UPDATE payments SET status = 'canceled', last_error = left(%s, 500) "
+                                "WHERE id = %s::bigint AND status = 'pending' AND stripe_payment_intent_id IS NULL"},
+    [SR_Q_PAY_FLAG] = {"sr_pay_flag", "UPDATE payments SET flagged_reason = left(%s, 500) WHERE id = %s::bigint"},
+    /* The whole deposit goes back; one refund per payment, so a redelivered event adds none. */
+    [SR_Q_REFUND_DUE] = {"sr_refund_due", "INSERT INTO refunds (payment_id, amount, currency, reason) "
+                                          "SELECT p.id, p.amount, p.currency, left(%s, 500) FROM payments p "
+                                          "WHERE p.id = %s::bigint AND p.amount > 0 "
+                                          "ON CONFLICT (payment_id) DO NOTHING RETURNING id::text AS id"},
+    /*
+     * Refunds to ask of Stripe (due) or to follow up (pending), claimed with
+     * a lease as payments are. Arguments: one payment id or NULL, the same,
+     * the batch size, the lease.
+     */
+    [SR_Q_REFUND_CLAIM_DUE] = {"sr_refund_claim_due",
+                               "WITH due AS (SELECT id FROM refunds "
+                               "WHERE status IN ('due', 'pending', 'requires_action') AND next_attempt_at <= now() "
+                               "AND (%s::bigint IS NULL OR payment_id = %s::bigint) "
+                               "ORDER BY next_attempt_at, id LIMIT %s::integer FOR UPDATE SKIP LOCKED) "
+                               "UPDATE refunds r SET attempts = r.attempts + 1, "
+                               "next_attempt_at = now() + make_interval(secs => %s::integer) "
+                               "FROM due, payments p WHERE r.id = due.id AND p.id = r.payment_id "
+                               "RETURNING r.id::text AS refund_id, r.payment_id::text AS payment_id, "
+                               "r.amount AS amount, r.status AS status, r.stripe_refund_id AS stripe_refund_id, "
+                               "r.attempts AS attempts, p.stripe_payment_intent_id AS payment_intent, "
+                               "(SELECT id FROM installation) AS installation_id"},
+    /*
+     * What Stripe said of a refund. Arguments: refund id at Stripe (or NULL),
+     * status, amount (or NULL), error, the base delay before the next look
+     * (doubling, at most an hour), the refund row.
+     */
+    [SR_Q_REFUND_RECORD] = {"sr_refund_record",
+                            "UPDATE refunds SET stripe_refund_id = COALESCE(%s, stripe_refund_id), status = %s, "
+                            "amount = COALESCE(%s::bigint, amount), last_error = left(%s, 500), "
+                            "next_attempt_at = now() + make_interval(secs => "
+                            "least(3600, %s::integer * power(2, greatest(attempts - 1, 0)))) "
+                            "WHERE id = %s::bigint"},
+    /*
+     * A text to the customer about their deposit, in the transaction that
+     * released the booking. The shop name is cut on a character boundary
+     * (PostgreSQL counts characters) to keep the text to one segment.
+     * Arguments: kind, what happened (the start of the sentence), payment.
+     */
+    [SR_Q_NOTIFY_ENQUEUE] =
+        {"sr_notify_enqueue",
+         "INSERT INTO customer_notifications (customer_id, payment_id, kind, to_number, from_number, body) "
+         "SELECT c.id, p.id, %s, c.phone, s.sms_from, "
+         "CASE WHEN length(s.name) > 40 THEN left(s.name, 37) || '...' ELSE s.name END || ': ' || %s || "
+         "', so your ' || to_char(a.starts_at AT TIME ZONE s.timezone, 'Dy DD Mon HH24:MI') || "
+         "' booking is released. You have not been charged.' "
+         "FROM payments p JOIN appointments a ON a.id = p.appointment_id "
+         "JOIN customers c ON c.id = a.customer_id JOIN shops s ON s.id = a.shop_id "
+         "WHERE p.id = %s::bigint AND c.sms_opt_in "
+         "ON CONFLICT (payment_id) DO NOTHING"},
+    /* Arguments: one notification id or NULL, the same, the batch size, the lease. */
+    [SR_Q_NOTIFY_CLAIM_DUE] = {"sr_notify_claim_due",
+                               "WITH due AS (SELECT id FROM customer_notifications "
+                               "WHERE status = 'pending' AND next_attempt_at <= now() "
+                               "AND (%s::bigint IS NULL OR id = %s::bigint) "
+                               "ORDER BY next_attempt_at, id LIMIT %s::integer FOR UPDATE SKIP LOCKED) "
+                               "UPDATE customer_notifications n SET attempts = n.attempts + 1, "
+                               "next_attempt_at = now() + make_interval(secs => %s::integer) "
+                               "FROM due WHERE n.id = due.id "
+                               "RETURNING n.id::text AS id, n.to_number AS to_number, n.from_number AS from_number, "
+                               "n.body AS body, n.attempts AS attempts"},
+    [SR_Q_NOTIFY_MARK_SENT] = {"sr_notify_mark_sent",
+                               "UPDATE customer_notifications SET status = 'sent', provider_message_id = %s, "
+                               "sent_at = now(), last_error = NULL WHERE id = %s::bigint AND status = 'pending'"},
+    /* As for offers: arguments error, permanent, max attempts, base delay, id. */
+    [SR_Q_NOTIFY_MARK_FAILED] = {"sr_notify_mark_failed",
+                                 "UPDATE customer_notifications SET last_error = left(%s, 500), "
+                                 "status = CASE WHEN %s::boolean OR attempts >= %s::integer "
+                                 "THEN 'failed' ELSE 'pending' END, "
+                                 "next_attempt_at = now() + make_interval(secs => "
+                                 "least(3600, %s::integer * power(2, greatest(attempts - 1, 0)))) "
+                                 "WHERE id = %s::bigint AND status = 'pending'"},
+    /* A shop's deposit, locked while a PATCH checks it against Stripe's minimum. */
+    [SR_Q_SHOP_LOCK_DEPOSIT] = {"sr_shop_lock_deposit",
+                                "SELECT deposit_amount AS deposit_amount, currency AS currency FROM shops "
+                                "WHERE id = %s::bigint FOR UPDATE"},
+    /* The booking page's refund, of the signed-in user's shop only. */
+    [SR_Q_DASH_REFUND] = {"sr_dash_refund", "SELECT r.status AS status, r.amount AS amount, r.currency AS currency, "
+                                            "r.stripe_refund_id AS stripe_refund_id, r.last_error AS last_error "
+                                            "FROM refunds r JOIN payments p ON p.id = r.payment_id "
+                                            "JOIN appointments a ON a.id = p.appointment_id "
+                                            "WHERE a.id = %s::bigint AND a.shop_id = %s::bigint"},
 
     /*
      * The dashboard. Every query names the shop of the signed-in user, so

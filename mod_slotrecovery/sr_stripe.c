@@ -1,4 +1,5 @@
-/* Stripe client: one REST call and the webhook signature scheme. */
+/* Stripe client: its REST calls (PaymentIntents, Refunds) and the webhook signature scheme. */
+#include <apr_escape.h>
 #include <apr_lib.h>
 
 #include "sr_crypto.h"
@@ -17,15 +18,95 @@ const char *sr_stripe_idempotency_key(apr_pool_t *p, const char *installation_id
                        (char *)NULL);
 }
 
+/* What Stripe answered one call with. */
+typedef struct {
+    int status;           /* HTTP status; 0 when no answer arrived */
+    sr_json_t *doc;       /* the JSON object answered, NULL when the body was none */
+    sr_json_t *error_obj; /* its "error" member */
+    const char *error;    /* what went wrong, for the log and the row; NULL on success */
+    const char *message;  /* Stripe's own words for it (error.message), when it gave some */
+    const char *error_type;
+    const char *error_code;
+} stripe_answer_t;
+
+static void stripe_perform(apr_pool_t *p, const sr_http_request_t *req, stripe_answer_t *a)
+{
+    sr_http_response_t res;
+    const char *parse_error = NULL;
+
+    memset(a, 0, sizeof(*a));
+    if (sr_http_perform(p, req, &res) != APR_SUCCESS) {
+        a->error = apr_pstrcat(p, "Stripe unreachable: ", res.error, (char *)NULL);
+        return;
+    }
+    a->status = res.status;
+    a->doc = sr_json_parse(p, res.body, res.body_len, &parse_error);
+    if (!a->doc || !sr_json_is_object(a->doc)) {
+        a->doc = NULL;
+        a->error = apr_psprintf(p, "Stripe answered %d with no JSON object", res.status);
+        return;
+    }
+    if (res.status >= 200 && res.status < 300) {
+        return;
+    }
+    if ((a->error_obj = sr_json_get_object(a->doc, "error"))) {
+        sr_json_get_string(a->error_obj, "message", &a->message);
+        sr_json_get_string(a->error_obj, "type", &a->error_type);
+        sr_json_get_string(a->error_obj, "code", &a->error_code);
+    }
+    a->error =
+        apr_psprintf(p, "Stripe answered %d%s%s", res.status, a->message ? ": " : "", a->message ? a->message : "");
+}
+
+/*
+ * What an answer means: SR_OK for a 2xx object; SR_INVALID when Stripe refused
+ * the request itself (a 4xx other than those below: asking again is futile);
+ * SR_UNAVAILABLE when asking again later may work (no answer, no JSON, 5xx,
+ * 409 or 429), with *permanent set for 401/403: the key is wrong or lacks the
+ * permission, and only the shop fixing it helps.
+ */
+static sr_status_t stripe_verdict(const stripe_answer_t *a, int *permanent)
+{
+    *permanent = 0;
+    if (a->doc && a->status >= 200 && a->status < 300) {
+        return SR_OK;
+    }
+    if (a->doc && (a->status == 401 || a->status == 403)) {
+        *permanent = 1;
+        return SR_UNAVAILABLE;
+    }
+    if (a->doc && a->status >= 400 && a->status < 500 && a->status != 409 && a->status != 429) {
+        return SR_INVALID;
+    }
+    return SR_UNAVAILABLE;
+}
+
+static void stripe_request(apr_pool_t *p, const sr_server_conf_t *conf, sr_http_request_t *req, const char *method,
+                           const char *path, const sr_form_t *form, const char *idempotency_key)
+{
+    apr_table_t *headers = apr_table_make(p, 1);
+
+    if (idempotency_key) {
+        apr_table_setn(headers, "Idempotency-Key", idempotency_key);
+    }
+    memset(req, 0, sizeof(*req));
+    req->method = method;
+    req->url = apr_pstrcat(p, conf->stripe_api_base, path, (char *)NULL);
+    req->bearer_token = conf->stripe_secret_key;
+    req->headers = headers;
+    req->form = form ? sr_form_encode(form) : NULL;
+    req->timeout = conf->http_timeout;
+}
+
 sr_status_t sr_stripe_create_payment_intent(apr_pool_t *p, const sr_server_conf_t *conf,
                                             const sr_stripe_intent_request_t *in, sr_stripe_intent_t *out)
 {
     sr_http_request_t req;
-    sr_http_response_t res;
     sr_form_t *form = sr_form_make(p);
     apr_table_t *headers = apr_table_make(p, 2);
-    sr_json_t *doc, *err;
-    const char *parse_error = NULL, *type = NULL;
+    stripe_answer_t a;
+    sr_json_t *intent;
+    sr_status_t status;
 
     memset(out, 0, sizeof(*out));
     if (!conf->stripe_secret_key) {
@@ -59,47 +140,87 @@ sr_status_t sr_stripe_create_payment_intent(apr_pool_t *p, const sr_server_conf_
     req.form = sr_form_encode(form);
     req.timeout = conf->http_timeout;
 
-    if (sr_http_perform(p, &req, &res) != APR_SUCCESS) {
-        out->error = apr_pstrcat(p, "Stripe unreachable: ", res.error, (char *)NULL);
-        return SR_UNAVAILABLE;
-    }
-    doc = sr_json_parse(p, res.body, res.body_len, &parse_error);
-    if (!doc || !sr_json_is_object(doc)) {
-        out->error = apr_psprintf(p, "Stripe answered %d with no JSON object", res.status);
-        return SR_UNAVAILABLE;
-    }
-    if (res.status >= 200 && res.status < 300) {
-        if (sr_json_get_string(doc, "id", &out->id) != SR_JSON_FOUND ||
-            sr_json_get_string(doc, "status", &out->status) != SR_JSON_FOUND) {
+    stripe_perform(p, &req, &a);
+    status = stripe_verdict(&a, &out->permanent);
+    /* A refusal is stored in Stripe's words (the card's message); anything else says what Stripe answered. */
+    out->error = status == SR_INVALID && a.message ? a.message : a.error;
+    out->error_type = a.error_type;
+    out->error_code = a.error_code;
+    if (status == SR_OK) {
+        if (sr_json_get_string(a.doc, "id", &out->id) != SR_JSON_FOUND ||
+            sr_json_get_string(a.doc, "status", &out->status) != SR_JSON_FOUND) {
             out->error = "Stripe answered without a PaymentIntent id and status";
             return SR_UNAVAILABLE;
         }
         return SR_OK;
     }
-    err = sr_json_get_object(doc, "error");
-    if (err) {
-        sr_json_t *intent = sr_json_get_object(err, "payment_intent");
+    if (a.error_obj && (intent = sr_json_get_object(a.error_obj, "payment_intent"))) {
+        sr_json_get_string(intent, "id", &out->id);
+        sr_json_get_string(intent, "status", &out->status);
+    }
+    /* Only a card_error is the card's verdict; a bare 402 is Stripe's "request failed" for a payment. */
+    out->card_declined = status == SR_INVALID && (a.error_type ? !strcmp(a.error_type, "card_error") : a.status == 402);
+    return status;
+}
 
-        sr_json_get_string(err, "message", &out->error);
-        sr_json_get_string(err, "type", &type);
-        if (intent) {
-            sr_json_get_string(intent, "id", &out->id);
-            sr_json_get_string(intent, "status", &out->status);
-        }
+/* --- refunds ---------------------------------------------------------------------------- */
+
+static sr_status_t refund_answer(const stripe_answer_t *a, sr_stripe_refund_t *out)
+{
+    sr_status_t status = stripe_verdict(a, &out->permanent);
+
+    out->error = status == SR_INVALID && a->message ? a->message : a->error;
+    if (status != SR_OK) {
+        return status;
     }
-    if (!out->error) {
-        out->error = apr_psprintf(p, "Stripe answered %d", res.status);
+    if (sr_json_get_string(a->doc, "id", &out->id) != SR_JSON_FOUND ||
+        sr_json_get_string(a->doc, "status", &out->status) != SR_JSON_FOUND ||
+        sr_json_get_int(a->doc, "amount", &out->amount) != SR_JSON_FOUND) {
+        out->id = out->status = NULL;
+        out->error = "Stripe answered without a Refund id, status and amount";
+        return SR_UNAVAILABLE;
     }
-    /* 402 is Stripe's "request failed" for a refused payment: the card's verdict, final. */
-    if (res.status == 402 || (type && !strcmp(type, "card_error"))) {
-        out->card_declined = 1;
-        return SR_INVALID;
+    sr_json_get_string(a->doc, "failure_reason", &out->failure_reason);
+    return SR_OK;
+}
+
+sr_status_t sr_stripe_create_refund(apr_pool_t *p, const sr_server_conf_t *conf, const sr_stripe_refund_request_t *in,
+                                    sr_stripe_refund_t *out)
+{
+    sr_http_request_t req;
+    sr_form_t *form = sr_form_make(p);
+    stripe_answer_t a;
+
+    memset(out, 0, sizeof(*out));
+    if (!conf->stripe_secret_key) {
+        out->error = "Stripe is not configured (SlotRecoveryStripeSecretKey)";
+        return SR_UNAVAILABLE;
     }
-    /* 400/404: the request itself is wrong (e.g. an unknown customer); retrying won't help. */
-    if (res.status == 400 || res.status == 404) {
-        return SR_INVALID;
+    sr_form_add(form, "payment_intent", in->payment_intent);
+    sr_form_add(form, "amount", apr_psprintf(p, "%" APR_INT64_T_FMT, in->amount));
+    sr_form_add(form, "metadata[installation_id]", in->installation_id);
+    sr_form_add(form, "metadata[payment_id]", in->payment_id);
+    sr_form_add(form, "metadata[reason]", "booking_no_longer_stands");
+    stripe_request(p, conf, &req, "POST", "/v1/refunds", form, in->idempotency_key);
+    stripe_perform(p, &req, &a);
+    return refund_answer(&a, out);
+}
+
+sr_status_t sr_stripe_get_refund(apr_pool_t *p, const sr_server_conf_t *conf, const char *refund_id,
+                                 sr_stripe_refund_t *out)
+{
+    sr_http_request_t req;
+    stripe_answer_t a;
+
+    memset(out, 0, sizeof(*out));
+    if (!conf->stripe_secret_key) {
+        out->error = "Stripe is not configured (SlotRecoveryStripeSecretKey)";
+        return SR_UNAVAILABLE;
     }
-    return SR_UNAVAILABLE;
+    stripe_request(p, conf, &req, "GET",
+                   apr_pstrcat(p, "/v1/refunds/", apr_pescape_path_segment(p, refund_id), (char *)NULL), NULL, NULL);
+    stripe_perform(p, &req, &a);
+    return refund_answer(&a, out);
 }
 
 const char *sr_stripe_signature_problem(apr_pool_t *p, const char *secret, const char *header, const char *body,

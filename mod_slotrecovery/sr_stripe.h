@@ -1,4 +1,4 @@
-/* Stripe: creating PaymentIntents for deposits and checking webhook signatures. */
+/* Stripe: PaymentIntents for deposits, refunds of them, and checking webhook signatures. */
 #ifndef SR_STRIPE_H
 #define SR_STRIPE_H
 
@@ -18,10 +18,13 @@ typedef struct {
 } sr_stripe_intent_request_t;
 
 typedef struct {
-    const char *id;     /* pi_..., when Stripe made one (also on a card error) */
-    const char *status; /* the PaymentIntent's status */
-    const char *error;  /* Stripe's message when it refused or could not be reached */
-    int card_declined;  /* 402: the card was refused, a payment failure */
+    const char *id;         /* pi_..., when Stripe made one (also on a card error) */
+    const char *status;     /* the PaymentIntent's status */
+    const char *error;      /* Stripe's message when it refused, or what went wrong */
+    const char *error_type; /* Stripe's error.type (card_error, invalid_request_error, ...) */
+    const char *error_code; /* error.code (card_declined, amount_too_small, ...) */
+    int card_declined;      /* a card_error: the card was refused, a payment failure */
+    int permanent;          /* 401/403: the key is wrong; retrying cannot help until the shop fixes it */
 } sr_stripe_intent_t;
 
 /*
@@ -38,11 +41,42 @@ const char *sr_stripe_idempotency_key(apr_pool_t *p, const char *installation_id
  * POST {base}/v1/payment_intents with confirm=true, off_session=true.
  * Refused (SR_UNAVAILABLE) without an idempotency key.
  * SR_OK with out->status when Stripe answered 2xx; SR_INVALID when it
- * refused the payment (card_declined says a card error); SR_UNAVAILABLE when
- * it could not be reached or failed (retry with the same idempotency key).
+ * refused: the card (card_declined, a card_error) or the request itself
+ * (invalid_request_error, idempotency_error: the shop's setup, not the
+ * customer's card); SR_UNAVAILABLE when it could not be reached or failed
+ * (retry with the same idempotency key), permanent for a refused key.
  */
 sr_status_t sr_stripe_create_payment_intent(apr_pool_t *p, const sr_server_conf_t *conf,
                                             const sr_stripe_intent_request_t *in, sr_stripe_intent_t *out);
+
+typedef struct {
+    const char *payment_intent; /* pi_... to refund */
+    apr_int64_t amount;         /* minor units */
+    const char *idempotency_key;
+    const char *installation_id; /* metadata */
+    const char *payment_id;
+} sr_stripe_refund_request_t;
+
+typedef struct {
+    const char *id;             /* re_... */
+    const char *status;         /* pending, requires_action, succeeded, failed, canceled */
+    apr_int64_t amount;         /* what Stripe refunds */
+    const char *failure_reason; /* when failed */
+    const char *error;          /* why there is no Refund */
+    int permanent;              /* 401/403 */
+} sr_stripe_refund_t;
+
+/*
+ * POST {base}/v1/refunds (payment_intent, amount, metadata). The same
+ * statuses as sr_stripe_create_payment_intent: SR_OK with a Refund,
+ * SR_INVALID when Stripe refused it, SR_UNAVAILABLE to retry with the key.
+ */
+sr_status_t sr_stripe_create_refund(apr_pool_t *p, const sr_server_conf_t *conf, const sr_stripe_refund_request_t *in,
+                                    sr_stripe_refund_t *out);
+
+/* GET {base}/v1/refunds/{id}: where a pending refund stands. */
+sr_status_t sr_stripe_get_refund(apr_pool_t *p, const sr_server_conf_t *conf, const char *refund_id,
+                                 sr_stripe_refund_t *out);
 
 /*
  * Checks a Stripe-Signature header ("t=...,v1=...,v1=...") over the raw body:

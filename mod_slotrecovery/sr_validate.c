@@ -236,6 +236,32 @@ int sr_field_currency(sr_fields_t *f, const char *key, int required, const char 
     return 1;
 }
 
+/*
+ * Stripe's minimum charge amounts, in minor units, as its currencies page
+ * documents them (docs.stripe.com/currencies, "Minimum and maximum charge
+ * amounts"). Stripe refuses a smaller PaymentIntent with amount_too_small.
+ */
+static const struct {
+    const char *currency;
+    apr_int64_t minimum;
+} stripe_minimums[] = {
+    {"aed", 200}, {"aud", 50}, {"bgn", 100}, {"brl", 50},    {"cad", 50},  {"chf", 50}, {"czk", 1500}, {"dkk", 250},
+    {"eur", 50},  {"gbp", 30}, {"hkd", 400}, {"huf", 17500}, {"inr", 50},  {"jpy", 50}, {"mxn", 1000}, {"myr", 200},
+    {"nok", 300}, {"nzd", 50}, {"pln", 200}, {"ron", 200},   {"sek", 300}, {"sgd", 50}, {"thb", 1000}, {"usd", 50},
+};
+
+apr_int64_t sr_stripe_minimum_charge(const char *currency)
+{
+    apr_size_t i;
+
+    for (i = 0; currency && i < sizeof(stripe_minimums) / sizeof(stripe_minimums[0]); i++) {
+        if (!strcmp(currency, stripe_minimums[i].currency)) {
+            return stripe_minimums[i].minimum;
+        }
+    }
+    return 0;
+}
+
 /* The shape of an IANA name ("Europe/London"); PostgreSQL says whether it exists. */
 int sr_field_timezone(sr_fields_t *f, const char *key, int required, const char **out)
 {

@@ -37,6 +37,12 @@ int sr_field_clock(sr_fields_t *f, const char *key, int required, const char **o
 /* RFC 3339; *out is the same instant in canonical UTC form, *when the instant. */
 int sr_field_time(sr_fields_t *f, const char *key, int required, const char **out, apr_time_t *when);
 
+/*
+ * Stripe's minimum charge for a currency (lower case), in minor units, from
+ * its documented table; 0 when it documents none for the currency.
+ */
+apr_int64_t sr_stripe_minimum_charge(const char *currency);
+
 int sr_valid_phone(const char *s);
 /* A positive decimal id that fits a bigint. */
 int sr_valid_id(const char *s);

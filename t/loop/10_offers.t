@@ -84,9 +84,9 @@ twilio_reset();
               depositAmount => 500, currency => 'jpy', offerTtlSeconds => 5400 }, '2031-01-05T23:05:00Z',
           'Tokyo Trim: a slot opened on Mon 06 Jan 08:05. Reply YES to book it (500 JPY deposit) or NO to pass. '
           . 'Offer ends in 90 min.' ],
-        [ 'London summer time, seconds', { name => 'Mayfair', timezone => 'Europe/London', depositAmount => 5,
+        [ 'London summer time, seconds', { name => 'Mayfair', timezone => 'Europe/London', depositAmount => 30,
               currency => 'gbp', offerTtlSeconds => 45 }, '2031-07-04T08:00:00Z',
-          'Mayfair: a slot opened on Fri 04 Jul 09:00. Reply YES to book it (0.05 GBP deposit) or NO to pass. '
+          'Mayfair: a slot opened on Fri 04 Jul 09:00. Reply YES to book it (0.30 GBP deposit) or NO to pass. '
           . 'Offer ends in 45 s.' ],
     ) {
         my ($label, $shop_o, $starts, $want) = @$case;

@@ -14,7 +14,8 @@ A recorded request is a JSON object:
     {"seq", "time" (epoch seconds, float), "timeIso", "method", "path", "query",
      "headers" (names lowercased), "form" (form fields, last value wins),
      "formMulti" (every value, as lists), "rawBody", "json" (or null),
-     "status" (what the stand-in answered), "response" (its JSON body),
+     "status" (what the stand-in answered; 0: it dropped the connection),
+     "response" (its JSON body, or the text of a non-JSON one),
      "replayed" (bool, Stripe idempotency)}
 """
 
@@ -68,7 +69,12 @@ def basic_auth(headers):
 
 
 class StubHandler(BaseHTTPRequestHandler):
-    """Subclasses implement handle_api(self, req) -> (status, obj, extra_headers)."""
+    """Subclasses implement handle_api(self, req) -> (status, obj, extra_headers).
+
+    obj may be a str (sent as it is, Content-Type from extra_headers, default
+    text/html: a proxy's error page); status None drops the connection without
+    an answer (a provider that cannot be reached).
+    """
 
     protocol_version = "HTTP/1.1"
     server_version = "SlotRecoveryStub/1.0"
@@ -82,6 +88,18 @@ class StubHandler(BaseHTTPRequestHandler):
     def _read_body(self):
         length = int(self.headers.get("Content-Length") or 0)
         return self.rfile.read(length) if length > 0 else b""
+
+    def send_raw(self, status, text, headers=None):
+        body = text.encode("utf-8")
+        headers = dict(headers or {})
+        self.send_response(status)
+        self.send_header("Content-Type", headers.pop("Content-Type", "text/html; charset=utf-8"))
+        self.send_header("Content-Length", str(len(body)))
+        for k, v in headers.items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     def send_json(self, status, obj, headers=None):
         body = json.dumps(obj, indent=2, sort_keys=True).encode("utf-8") if obj is not None else b""
@@ -136,6 +154,8 @@ class StubHandler(BaseHTTPRequestHandler):
             "replayed": False,
         }
         delay = behaviour.get("delay") or 0
+        if behaviour.get("only") and not path.startswith(str(behaviour["only"])):
+            delay = 0  # {"only": "/path"}: the behaviour is for other requests
         if delay:
             time.sleep(float(delay))
         try:
@@ -143,10 +163,15 @@ class StubHandler(BaseHTTPRequestHandler):
         except Exception as exc:  # noqa: BLE001 - a stub bug must still answer
             self.log_message("handler error: %r", exc)
             status, obj, extra_headers = 500, {"error": {"message": "stub error: %r" % (exc,)}}, {}
-        req["status"] = status
+        req["status"] = status if status is not None else 0
         req["response"] = obj
         with self.state.lock:
             self.state.requests.append(req)
+        if status is None:
+            self.close_connection = True
+            return
+        if isinstance(obj, str):
+            return self.send_raw(status, obj, extra_headers)
         self.send_json(status, obj, extra_headers)
 
     def _control(self, path, raw):

@@ -7,6 +7,7 @@ package SlotRecovery::Flows;
 use strict;
 use warnings;
 
+use Apache::Test ();
 use Carp qw(croak);
 use Exporter qw(import);
 use Test::More ();
@@ -21,6 +22,7 @@ our @EXPORT_OK = qw(
     offers offer_of live_offer offer_sms_to sms_to slot appointment_of_slot payment_of
     stripe_event post_stripe_event pg_data_dir pg_stop pg_start
     processing_booking
+    stripe_refunds make_payment_due installation_id error_log_mark error_log_since
 );
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
 
@@ -358,6 +360,37 @@ sub processing_booking {
     return ($s, $a, $p);
 }
 
+# ---------------------------------------------------------------------------
+# Deposits: refunds, retries, the log
+
+# The refund requests (POST /v1/refunds) the fake Stripe got, oldest first.
+sub stripe_refunds {
+    [ grep { $_->{method} eq 'POST' && $_->{path} eq '/v1/refunds' } @{ stripe_requests() } ];
+}
+
+# Drives time: the payment's next attempt (or its refund's) is due.
+sub make_payment_due {
+    my ($payment_id) = @_;
+    db_do(q{UPDATE payments SET next_attempt_at = now() - interval '1 second' WHERE id = ?}, $payment_id);
+    db_do(q{UPDATE refunds SET next_attempt_at = now() - interval '1 second' WHERE payment_id = ?}, $payment_id);
+}
+
+# This installation's id (migration 005).
+sub installation_id { db_row('SELECT id FROM installation')->{id} }
+
+sub _error_log { Apache::Test::vars('t_logs') . '/error_log' }
+
+# error_log_mark(): where the error log ends now; error_log_since($mark): what was logged after it.
+sub error_log_mark { -s _error_log() || 0 }
+
+sub error_log_since {
+    my ($mark) = @_;
+    open my $fh, '<', _error_log() or return '';
+    seek $fh, $mark, 0;
+    local $/;
+    return scalar <$fh> // '';
+}
+
 1;
 
 __END__
@@ -390,6 +423,10 @@ C<is_twiml($r)>, C<next_sid()>, C<form_encode(\%p)>, C<TOO_LATE_RE>; Stripe:
 C<stripe_event(%o)>, C<post_stripe_event($payload, %o)>,
 C<processing_booking(%scenario_opts)> (a booking whose deposit is processing:
 two setup tests; returns scenario, appointment, payment); PostgreSQL:
-C<pg_data_dir()>, C<pg_stop($dir)>, C<pg_start($dir)>.
+C<pg_data_dir()>, C<pg_stop($dir)>, C<pg_start($dir)>. Deposits:
+C<stripe_refunds()> (the POST /v1/refunds the fake Stripe got),
+C<make_payment_due($payment_id)> (its next attempt, and its refund's, is due),
+C<installation_id()>, C<error_log_mark()> and C<error_log_since($mark)> (the error log
+written after a mark).
 
 =cut
