@@ -182,11 +182,12 @@ sub db_count {
     return $n + 0;
 }
 
-# Empties every application table (all of schema public but schema_migrations).
+# Empties every application table (all of schema public but schema_migrations
+# and installation: this database's identity, made once by migration 005).
 sub reset_db {
     my $tables = db()->selectcol_arrayref(q{
         SELECT quote_ident(tablename) FROM pg_tables
-         WHERE schemaname = 'public' AND tablename <> 'schema_migrations'
+         WHERE schemaname = 'public' AND tablename NOT IN ('schema_migrations', 'installation')
          ORDER BY tablename});
     return unless @$tables;
     db()->do('TRUNCATE ' . join(', ', @$tables) . ' RESTART IDENTITY CASCADE');
@@ -391,7 +392,7 @@ t/run-suite). C<db_do($sql, @bind)>, C<db_row($sql, @bind)> (hashref or undef),
 C<db_rows($sql, @bind)> (arrayref of hashrefs), C<db_count($table_or_sql, @bind)>
 (C<'shops'>, C<'offers WHERE status = ?'>, or a whole C<SELECT>).
 C<reset_db()> truncates every table of schema public except schema_migrations
-(RESTART IDENTITY CASCADE); C<reset_all()> also resets both stand-ins.
+and installation (RESTART IDENTITY CASCADE); C<reset_all()> also resets both stand-ins.
 
 =head1 DATA
 
