@@ -5,6 +5,8 @@
  * This file is the glue to httpd: the module record and its hooks. The work
  * is done in the sr_*.c files, one concern each.
  */
+#include <http_core.h> /* ap_state_query */
+
 #include "mod_slotrecovery.h"
 #include "sr_config.h"
 #include "sr_db.h"
@@ -17,6 +19,9 @@ static int sr_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     int rc;
 
     sr_config_finalize(s);
+    if (ap_state_query(AP_SQ_MAIN_STATE) != AP_SQ_MS_CREATE_PRE_CONFIG) {
+        sr_watchdog_check_config(s);
+    }
     /* Registered before mod_dbd's post_config, which gathers the statements. */
     if ((rc = sr_db_register_statements(pconf, s)) != OK) {
         return rc;
@@ -25,6 +30,19 @@ static int sr_post_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp
     sr_http_global_init();
     /* Before mod_watchdog's post_config (APR_HOOK_LAST), which starts the instances. */
     return sr_watchdog_register(pconf, s);
+}
+
+/*
+ * Runs for `apachectl configtest` too, after the virtual hosts' settings are
+ * merged. Only the first pass speaks here, to the console; later passes run
+ * after httpd detached from it, so post_config says the same in the error log.
+ */
+static int sr_check_config(apr_pool_t *pconf, apr_pool_t *plog, apr_pool_t *ptemp, server_rec *s)
+{
+    if (ap_state_query(AP_SQ_MAIN_STATE) == AP_SQ_MS_CREATE_PRE_CONFIG) {
+        sr_watchdog_check_config(s);
+    }
+    return OK;
 }
 
 static void sr_child_init(apr_pool_t *pchild, server_rec *s)
@@ -36,6 +54,7 @@ static void sr_register_hooks(apr_pool_t *p)
 {
     static const char *const before_dbd[] = {"mod_dbd.c", NULL};
 
+    ap_hook_check_config(sr_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(sr_post_config, NULL, before_dbd, APR_HOOK_MIDDLE);
     ap_hook_child_init(sr_child_init, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_handler(sr_router_handler, NULL, NULL, APR_HOOK_MIDDLE);

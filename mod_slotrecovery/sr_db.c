@@ -13,6 +13,7 @@ struct sr_db {
     apr_pool_t *pool; /* results and scratch memory */
     int opened;       /* from ap_dbd_open: must go back through ap_dbd_close */
     int failed;       /* a statement of the current unit of work failed */
+    int transient;    /* ... as a deadlock victim or a serialization failure: worth one more run */
 };
 
 static APR_OPTIONAL_FN_TYPE(ap_dbd_prepare) * dbd_prepare_fn;
@@ -128,11 +129,24 @@ int sr_db_failed(const sr_db_t *db)
     return db->failed;
 }
 
+/*
+ * Whether PostgreSQL's message says the transaction lost a race it may win
+ * when run again (SQLSTATE 40P01 deadlock_detected, 40001 serialization_failure:
+ * PostgreSQL rolled it back whole). apr_dbd gives no SQLSTATE, only the text;
+ * with lc_messages other than English this matches nothing and the caller
+ * gets its 503 instead of a retry.
+ */
+static int is_transient(const char *msg)
+{
+    return msg && (strstr(msg, "deadlock detected") || strstr(msg, "could not serialize access"));
+}
+
 static void statement_failed(sr_db_t *db, sr_query_t q, int rv, const char *what)
 {
     const char *msg = rv ? apr_dbd_error(db->dbd->driver, db->dbd->handle, rv) : what;
 
     db->failed = 1;
+    db->transient = rv && is_transient(msg);
     ap_log_error(APLOG_MARK, APLOG_ERR, 0, db->s, SR_LOG_PREFIX "statement %s failed: %s", sr_statements[q].label,
                  msg ? msg : "unknown error");
 }
@@ -237,42 +251,104 @@ static int run_control(sr_db_t *db, const char *sql)
 }
 
 /*
- * After a failure: reconnect a dead connection (the driver's check_conn does
- * PQreset) and prepare the statements again, since a reset session has lost
- * them. Preparing one that still exists fails harmlessly and keeps the old one.
+ * Which of this module's statements the session behind the handle still has.
+ * A constant string, not a prepared statement: it is what tells whether the
+ * prepared ones are there. NULL when the session cannot answer.
  */
-static void recover_connection(sr_db_t *db)
+#define SESSION_STATEMENTS_SQL "SELECT name FROM pg_prepared_statements WHERE name LIKE 'sr\\_%'"
+
+static apr_hash_t *session_statements(sr_db_t *db)
+{
+    const apr_dbd_driver_t *driver = db->dbd->driver;
+    apr_dbd_results_t *res = NULL;
+    apr_dbd_row_t *row = NULL;
+    apr_hash_t *names;
+    int rv = apr_dbd_select(driver, db->pool, db->dbd->handle, &res, SESSION_STATEMENTS_SQL, 1);
+
+    if (rv != 0) {
+        const char *msg = apr_dbd_error(driver, db->dbd->handle, rv);
+
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, db->s, SR_LOG_PREFIX "cannot list the session's prepared statements: %s",
+                     msg ? msg : "unknown error");
+        return NULL;
+    }
+    names = apr_hash_make(db->pool);
+    while (apr_dbd_get_row(driver, db->pool, res, &row, -1) == 0) {
+        const char *name = apr_dbd_get_entry(driver, row, 0);
+
+        if (name) {
+            apr_hash_set(names, apr_pstrdup(db->pool, name), APR_HASH_KEY_STRING, "");
+        }
+    }
+    return names;
+}
+
+/*
+ * After a failure: reconnect a dead connection (the driver's check_conn does
+ * PQreset) and prepare again the statements its session no longer has (a
+ * reset session has lost them all; mod_dbd does not prepare them again).
+ * A failure on a healthy session finds nothing missing and prepares nothing:
+ * the preparations live in the connection's long-lived pool, so they must
+ * happen only when a session really changed. Returns how many statements
+ * were prepared again.
+ */
+static int recover_connection(sr_db_t *db)
 {
     const apr_dbd_driver_t *driver = db->dbd->driver;
     apr_status_t rv = apr_dbd_check_conn(driver, db->pool, db->dbd->handle);
-    int q, prepared = 0;
+    apr_hash_t *present;
+    int q, prepared = 0, failed = 0;
 
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, db->s, SR_LOG_PREFIX "database connection is down");
-        return;
+        return 0;
+    }
+    if (!(present = session_statements(db))) {
+        return 0;
     }
     for (q = 0; q < SR_Q_COUNT; q++) {
         apr_dbd_prepared_t *st = NULL;
 
+        if (apr_hash_get(present, sr_statements[q].label, APR_HASH_KEY_STRING)) {
+            continue;
+        }
         if (apr_dbd_prepare(driver, db->dbd->pool, db->dbd->handle, sr_statements[q].sql, sr_statements[q].label,
                             &st) == 0) {
             apr_hash_set(db->dbd->prepared, sr_statements[q].label, APR_HASH_KEY_STRING, st);
             prepared++;
         }
+        else {
+            const char *msg = apr_dbd_error(driver, db->dbd->handle, 0);
+
+            failed++;
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, db->s, SR_LOG_PREFIX "preparing statement %s again failed: %s",
+                         sr_statements[q].label, msg ? msg : "unknown error");
+        }
     }
-    if (prepared) {
+    if (prepared || failed) {
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, db->s,
-                     SR_LOG_PREFIX "database session was reset: prepared %d statements again", prepared);
+                     SR_LOG_PREFIX "database session was reset: prepared %d statements again%s", prepared,
+                     failed ? apr_psprintf(db->pool, ", %d failed", failed) : "");
     }
+    return prepared;
 }
 
+/*
+ * Runs the work, and once more only when that can help: the session was
+ * recovered (reconnected, statements prepared again), or PostgreSQL rolled
+ * the work back as a deadlock victim or serialization failure. A plain SQL
+ * error (a constraint, bad data) would fail the same way again.
+ */
 static sr_status_t run_work(sr_db_t *db, sr_db_work_fn *work, void *baton, int transactional)
 {
     int attempt;
     sr_status_t status;
 
     for (attempt = 0; attempt < 2; attempt++) {
+        int recovered;
+
         db->failed = 0;
+        db->transient = 0;
         if (transactional && run_control(db, "BEGIN") != 0) {
             db->failed = 1;
         }
@@ -297,9 +373,15 @@ static sr_status_t run_work(sr_db_t *db, sr_db_work_fn *work, void *baton, int t
                 run_control(db, "ROLLBACK");
             }
         }
-        if (attempt == 0) {
-            recover_connection(db);
+        if (attempt > 0) {
+            break;
         }
+        recovered = recover_connection(db);
+        if (!recovered && !db->transient) {
+            break;
+        }
+        ap_log_error(APLOG_MARK, APLOG_INFO, 0, db->s, SR_LOG_PREFIX "running the unit of work again (%s)",
+                     recovered ? "session recovered" : "deadlock or serialization failure");
     }
     return SR_UNAVAILABLE;
 }

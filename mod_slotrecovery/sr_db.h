@@ -7,7 +7,8 @@
  * and the caller answers 503. A unit of work runs through sr_db_transaction()
  * or sr_db_read(), which retry it once on a connection that PostgreSQL reset
  * underneath mod_dbd (a restart drops the session and its prepared
- * statements, which mod_dbd does not prepare again).
+ * statements, which mod_dbd does not prepare again), and once after a
+ * deadlock; never after a plain SQL error, which would only fail again.
  */
 #ifndef SR_DB_H
 #define SR_DB_H
@@ -150,8 +151,9 @@ int sr_db_exec(sr_db_t *db, sr_query_t q, int nargs, const char *const *args);
 #define SR_NO_ARGS 0, NULL
 
 /*
- * A unit of work. It must be safe to run twice: on a connection failure the
- * first run is rolled back and the work runs again on a reconnected handle.
+ * A unit of work. It must be safe to run twice: on a connection failure (or
+ * a deadlock) the first run is rolled back and the work runs again, on a
+ * reconnected handle.
  * A status other than SR_OK rolls the transaction back.
  */
 typedef sr_status_t sr_db_work_fn(sr_db_t *db, void *baton);

@@ -203,22 +203,36 @@ static sr_status_t record_sends(sr_loop_t *loop, record_work_t *record)
     }
 }
 
+#define SR_TWILIO_NOT_CONFIGURED                                                                                       \
+    "Twilio is not configured for this server (SlotRecoveryTwilioAccountSid / SlotRecoveryTwilioAuthToken): "          \
+    "the offer waits for a sweep that can send it"
+
 /*
  * Claims due offers (one, or a batch) and sends their SMS, all at once, after
  * the claim has committed. Slots whose offer failed for good are added to
  * `failed_slots`. Returns the number of SMS Twilio accepted, -1 when the
- * database failed, 0 when nothing was due.
+ * database failed, 0 when nothing was due or nothing can be sent.
  */
 static int send_due_offers(sr_loop_t *loop, const char *offer_id, apr_array_header_t *failed_slots, sr_advance_t *one)
 {
     apr_pool_t *p = loop->pool;
-    sr_result_t *claimed = sr_db_claim(loop->db, SR_Q_LOOP_CLAIM_DUE_OFFERS, offer_id, offer_id ? 1 : SR_SEND_BATCH,
-                                       loop->conf->http_timeout + apr_time_from_sec(60));
+    sr_result_t *claimed;
     sr_twilio_sms_t *sms;
     sr_twilio_send_t *sent;
     record_work_t record;
     int i, accepted = 0;
 
+    /* A claim counts an attempt: a server that cannot send must not use up the offer's tries. */
+    if (!sr_twilio_configured(loop->conf)) {
+        if (one) {
+            one->send_error = SR_TWILIO_NOT_CONFIGURED;
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, loop->s, SR_LOG_PREFIX "offer %s: %s", offer_id,
+                         SR_TWILIO_NOT_CONFIGURED);
+        }
+        return 0;
+    }
+    claimed = sr_db_claim(loop->db, SR_Q_LOOP_CLAIM_DUE_OFFERS, offer_id, offer_id ? 1 : SR_SEND_BATCH,
+                          loop->conf->http_timeout + apr_time_from_sec(60));
     if (!claimed) {
         return -1;
     }

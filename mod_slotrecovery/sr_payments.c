@@ -633,9 +633,10 @@ static int refunds_due(sr_loop_t *loop)
 
 void sr_payments_sweep(sr_loop_t *loop)
 {
-    while (sr_payments_charge_due(loop, NULL, NULL) > 0) {
+    /* A server without a Stripe key leaves deposits and refunds to one that has it: a claim counts an attempt. */
+    while (loop->conf->stripe_secret_key && sr_payments_charge_due(loop, NULL, NULL) > 0) {
     }
-    while (refunds_due(loop) > 0) {
+    while (loop->conf->stripe_secret_key && refunds_due(loop) > 0) {
     }
     while (sr_notify_send_due(loop) > 0) {
     }

@@ -60,6 +60,11 @@ static void message_outcome(apr_pool_t *p, const sr_http_response_t *res, sr_twi
         res->status >= 400 && res->status < 500 && res->status != 429 && res->status != 401 && res->status != 403;
 }
 
+int sr_twilio_configured(const sr_server_conf_t *conf)
+{
+    return conf->twilio_account_sid && conf->twilio_auth_token;
+}
+
 void sr_twilio_send_all(apr_pool_t *p, const sr_server_conf_t *conf, int n, const sr_twilio_sms_t *sms,
                         sr_twilio_send_t *out)
 {
@@ -68,7 +73,7 @@ void sr_twilio_send_all(apr_pool_t *p, const sr_server_conf_t *conf, int n, cons
     int i;
 
     memset(out, 0, (apr_size_t)n * sizeof(*out));
-    if (!conf->twilio_account_sid || !conf->twilio_auth_token) {
+    if (!sr_twilio_configured(conf)) {
         for (i = 0; i < n; i++) {
             out[i].error = "Twilio is not configured (SlotRecoveryTwilioAccountSid / SlotRecoveryTwilioAuthToken)";
         }

@@ -16,6 +16,9 @@ typedef struct {
     const char *status_callback; /* delivery reports go there, or NULL */
 } sr_twilio_sms_t;
 
+/* Whether conf can send SMS at all: an Account SID and an auth token. */
+int sr_twilio_configured(const sr_server_conf_t *conf);
+
 /*
  * Sends n messages, at once when there are several (a sweep's batch), each a
  * POST {base}/2010-04-01/Accounts/{sid}/Messages.json: out[i] has the message

@@ -8,7 +8,7 @@ use HTTP::Tiny ();
 use MIME::Base64 ();
 use SlotRecovery::Test qw(:all);
 
-plan tests => 22;
+plan tests => 23;
 
 # --- httpd ----------------------------------------------------------------
 {
@@ -46,6 +46,7 @@ plan tests => 22;
     reset_db();
     is db_count('shops'), 0, 'reset_db empties shops';
     ok db_count('schema_migrations') >= 1, '... and keeps schema_migrations';
+    is db_count('installation'), 1, '... and the installation row';
 }
 
 # --- the JSON API through the helpers --------------------------------------
