@@ -43,6 +43,8 @@ static int count_parameters(const char *sql)
 
 int sr_db_register_statements(apr_pool_t *pconf, server_rec *s)
 {
+    apr_array_header_t *registered;
+    module *dbd;
     server_rec *sp;
     int q;
 
@@ -59,8 +61,27 @@ int sr_db_register_statements(apr_pool_t *pconf, server_rec *s)
     for (q = 0; q < SR_Q_COUNT; q++) {
         statement_nargs[q] = count_parameters(sr_statements[q].sql);
     }
-    /* Each virtual host has its own merged mod_dbd configuration by now. */
+    /*
+     * A virtual host with DBD directives of its own has its own mod_dbd
+     * configuration; one without shares the main server's (httpd hands it the
+     * same pointer), where a second registration is a "conflicting SQL
+     * statements" warning per statement. Register once per configuration.
+     */
+    dbd = ap_find_linked_module("mod_dbd.c");
+    registered = apr_array_make(pconf, 4, sizeof(void *));
     for (sp = s; sp; sp = sp->next) {
+        void *dbd_conf = dbd ? ap_get_module_config(sp->module_config, dbd) : NULL;
+        int i, seen = 0;
+
+        for (i = 0; dbd_conf && i < registered->nelts; i++) {
+            seen |= APR_ARRAY_IDX(registered, i, void *) == dbd_conf;
+        }
+        if (seen) {
+            continue;
+        }
+        if (dbd_conf) {
+            APR_ARRAY_PUSH(registered, void *) = dbd_conf;
+        }
         for (q = 0; q < SR_Q_COUNT; q++) {
             dbd_prepare_fn(sp, sr_statements[q].sql, sr_statements[q].label);
         }
