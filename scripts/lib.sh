@@ -19,6 +19,10 @@
 #   sr_wait_http URL [SECS]    wait until URL answers at all
 #   sr_kill_pidfile FILE [SECS]  TERM the process in FILE, KILL it after SECS
 #   sr_log / sr_die            messages on stderr
+#   sr_runtime_dir             where the demo keeps what httpd and PostgreSQL read and write
+#   sr_unreachable USER PATH   the first directory on the way to PATH that USER cannot search
+#   sr_require_reachable USER HINT PATH...  die (saying what is in the way, then HINT) unless
+#                              USER can reach every PATH
 
 # The repository root, whichever script sourced us.
 SR_ROOT=${SR_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}
@@ -112,6 +116,57 @@ sr_build() {
     [ -f "$build/.libs/mod_slotrecovery.so" ] || sr_die "make did not produce $build/.libs/mod_slotrecovery.so"
 }
 
+# The demo's runtime: everything httpd's children (www-data) and PostgreSQL
+# (postgres) read or write. Not in the checkout, which may sit where no other
+# user can search (root clones into /root, 0700): one directory per checkout,
+# /var/lib/mod_slotrecovery/<checkout name>-<hash of its path>, root-owned and
+# searchable by every user. SR_RUNTIME_DIR overrides it.
+sr_runtime_dir() {
+    if [ -n "${SR_RUNTIME_DIR:-}" ]; then
+        printf '%s\n' "$SR_RUNTIME_DIR"
+        return 0
+    fi
+    local real name hash
+    real=$(cd "$SR_ROOT" && pwd -P)
+    name=$(basename "$real" | tr -c 'A-Za-z0-9._\n-' '_')
+    hash=$(printf '%s' "$real" | sha256sum | cut -c1-12)
+    printf '/var/lib/mod_slotrecovery/%s-%s\n' "$name" "$hash"
+}
+
+# sr_unreachable USER PATH: prints the first directory on the way to PATH that
+# USER cannot search, or PATH itself when USER cannot read it (search it, for a
+# directory); prints nothing when USER can reach it.
+sr_unreachable() {
+    # shellcheck disable=SC2016 # the script expands its own variables, as $1
+    (cd / && runuser -u "$1" -- /bin/bash -c '
+        path=${1%/} acc=
+        IFS=/ read -r -a parts <<<"${path#/}"
+        for c in "${parts[@]}"; do
+            [ -n "$c" ] || continue
+            acc+=/$c
+            [ "$acc" != "$path" ] || break
+            [ -x "$acc" ] || { printf "%s\n" "$acc"; exit 0; }
+        done
+        if [ -d "$path" ]; then
+            [ -x "$path" ] || printf "%s\n" "$path"
+        elif [ ! -r "$path" ]; then
+            printf "%s\n" "$path"
+        fi' sr_unreachable "$2")
+}
+
+# sr_require_reachable USER HINT PATH...: dies unless USER can reach every
+# PATH, naming the directory in the way (with its mode) and then HINT, the fix.
+sr_require_reachable() {
+    local user=$1 hint=$2 path bad
+    shift 2
+    for path in "$@"; do
+        bad=$(sr_unreachable "$user" "$path")
+        [ -n "$bad" ] || continue
+        sr_die "user $user cannot reach $path: $bad ($(stat -c '%A %U:%G' "$bad" 2>/dev/null || echo '?')) is not \
+$([ "$bad" = "$path" ] && [ ! -d "$path" ] && echo readable || echo searchable) by $user. $hint"
+    done
+}
+
 # The newest PostgreSQL server installed (/usr/lib/postgresql/<version>/bin).
 sr_pg_bindir() {
     local dir
@@ -139,7 +194,9 @@ sr_pg_start() {
     chown postgres:postgres "$dir"
     chmod 0700 "$dir"
     if ! runuser -u postgres -- test -w "$dir"; then
-        sr_die "user postgres cannot reach $dir (a parent directory is not searchable by others)"
+        sr_require_reachable postgres "Keep the cluster where every directory on the way is searchable by others \
+(scripts/demo keeps it in its runtime directory, t/run-suite under \$TMPDIR)." "$dir"
+        sr_die "user postgres cannot write $dir"
     fi
     if [ ! -s "$dir/data/PG_VERSION" ]; then
         rm -rf "$dir/data"

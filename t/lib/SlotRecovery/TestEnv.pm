@@ -11,6 +11,7 @@ package SlotRecovery::TestEnv;
 use strict;
 use warnings;
 
+use Fcntl qw(S_ISDIR);
 use File::Basename qw(dirname);
 use File::Spec::Functions qw(catfile rel2abs);
 
@@ -50,5 +51,38 @@ sub get {
 }
 
 sub top_dir { $top }
+
+# unreachable($user, @paths): for each path that $user cannot read (or search,
+# for a directory) because of it or of a directory on the way, [path, the first
+# path in the way, its mode "drwx------ root:root"]. Asks scripts/lib.sh's
+# sr_unreachable, which tries as $user (runuser: root only).
+sub unreachable {
+    my ($user, @paths) = @_;
+    my @bad;
+    for my $path (@paths) {
+        open my $fh, '-|', 'bash', '-c', '. "$1"; sr_unreachable "$2" "$3"', 'sr_unreachable',
+            catfile($top, 'scripts', 'lib.sh'), $user, $path
+            or die "cannot run bash: $!";
+        chomp(my $blocker = do { local $/; <$fh> } // '');
+        close $fh;
+        next unless length $blocker;
+        my @st = stat $blocker;
+        my $mode = @st
+            ? sprintf('%s %s:%s', _mode_string($st[2]), scalar(getpwuid $st[4]) // $st[4], scalar(getgrgid $st[5]) // $st[5])
+            : 'missing';
+        push @bad, [ $path, $blocker, $mode ];
+    }
+    return @bad;
+}
+
+sub _mode_string {
+    my ($mode) = @_;
+    my $s = S_ISDIR($mode) ? 'd' : '-';
+    for my $shift (6, 3, 0) {
+        my $bits = ($mode >> $shift) & 7;
+        $s .= ($bits & 4 ? 'r' : '-') . ($bits & 2 ? 'w' : '-') . ($bits & 1 ? 'x' : '-');
+    }
+    return $s;
+}
 
 1;
