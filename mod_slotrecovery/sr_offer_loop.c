@@ -159,7 +159,8 @@ static sr_status_t record_sends_work(sr_db_t *db, void *baton)
         sr_result_t *res;
 
         if (sent->message_sid) {
-            if (sr_db_exec(db, SR_Q_LOOP_MARK_SENT, SR_ARGS(sent->message_sid, id)) < 0) {
+            if (sr_db_exec(db, SR_Q_LOOP_MARK_SENT,
+                           SR_ARGS(seconds_arg(p, w->conf->offer_cutoff), sent->message_sid, id)) < 0) {
                 return SR_UNAVAILABLE;
             }
             continue;
@@ -202,6 +203,21 @@ static sr_status_t record_sends(sr_loop_t *loop, record_work_t *record)
     }
 }
 
+typedef struct {
+    const char *offer_id, *cutoff, *limit, *lease;
+    sr_result_t *claimed;
+} claim_work_t;
+
+/* Like sr_db_claim, with the cutoff: an offer whose slot is past it is not sent. */
+static sr_status_t claim_work(sr_db_t *db, void *baton)
+{
+    claim_work_t *w = baton;
+
+    w->claimed = sr_db_select(db, SR_Q_LOOP_CLAIM_DUE_OFFERS,
+                              SR_ARGS(w->offer_id, w->offer_id, w->cutoff, w->limit, w->lease, w->cutoff));
+    return w->claimed ? SR_OK : SR_UNAVAILABLE;
+}
+
 /*
  * Claims due offers (one, or a batch) and sends their SMS, all at once, after
  * the claim has committed. Slots whose offer failed for good are added to
@@ -211,8 +227,9 @@ static sr_status_t record_sends(sr_loop_t *loop, record_work_t *record)
 static int send_due_offers(sr_loop_t *loop, const char *offer_id, apr_array_header_t *failed_slots, sr_advance_t *one)
 {
     apr_pool_t *p = loop->pool;
-    sr_result_t *claimed = sr_db_claim(loop->db, SR_Q_LOOP_CLAIM_DUE_OFFERS, offer_id, offer_id ? 1 : SR_SEND_BATCH,
-                                       loop->conf->http_timeout + apr_time_from_sec(60));
+    claim_work_t claim = {offer_id, seconds_arg(p, loop->conf->offer_cutoff), apr_itoa(p, offer_id ? 1 : SR_SEND_BATCH),
+                          seconds_arg(p, loop->conf->http_timeout + apr_time_from_sec(60)), NULL};
+    sr_result_t *claimed = sr_db_transaction(loop->db, claim_work, &claim) == SR_OK ? claim.claimed : NULL;
     sr_twilio_sms_t *sms;
     sr_twilio_send_t *sent;
     record_work_t record;

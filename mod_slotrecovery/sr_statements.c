@@ -198,9 +198,11 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                                     "AND f.status IN ('pending', 'sent'))"},
     /*
      * Claims pending offers whose (next) attempt is due, outside their shop's
-     * quiet hours: counts the attempt and leases the offer until the lease
-     * ends, so no other process sends it meanwhile. Arguments: one offer id
-     * or NULL for any, the batch size, the lease in seconds.
+     * quiet hours and before the slot's offer cutoff: counts the attempt and
+     * leases the offer until the lease ends, so no other process sends it
+     * meanwhile. The ttl is what the SMS promises: the shop's, or less when
+     * the cutoff comes first. Arguments: one offer id or NULL for any (twice),
+     * the cutoff, the batch size, the lease in seconds, the cutoff again.
      */
     [SR_Q_LOOP_CLAIM_DUE_OFFERS] =
         {"sr_loop_claim_due_offers",
@@ -209,7 +211,7 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
          "JOIN shops s ON s.id = o.shop_id "
          "WHERE f.status = 'pending' AND f.next_attempt_at <= now() "
          "AND (%s::bigint IS NULL OR f.id = %s::bigint) "
-         "AND o.status = 'open' "
+         "AND o.status = 'open' AND o.starts_at > now() + make_interval(secs => %s::integer) "
          "AND NOT sr_in_quiet_hours(s.timezone, s.quiet_hours_start, "
          "s.quiet_hours_end, now()) "
          "ORDER BY f.next_attempt_at, f.id LIMIT %s::integer "
@@ -222,11 +224,15 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
          "RETURNING f.id::text AS id, f.slot_opening_id::text AS slot_opening_id, "
          "o.public_url_prefix AS public_url_prefix, f.attempts AS attempts, c.phone AS phone, s.sms_from AS sms_from, "
          "s.name AS shop_name, s.deposit_amount AS deposit_amount, "
-         "s.currency AS currency, s.offer_ttl_seconds AS ttl, "
+         "s.currency AS currency, "
+         "least(s.offer_ttl_seconds, floor(extract(epoch FROM o.starts_at - now()))::integer - %s::integer) AS ttl, "
          "to_char(o.starts_at AT TIME ZONE s.timezone, 'Dy DD Mon HH24:MI') "
          "AS slot_time"},
+    /* An offer never outlives its slot: it ends at the cutoff (argument 1) if that comes first. */
     [SR_Q_LOOP_MARK_SENT] = {"sr_loop_mark_sent", "UPDATE slot_offers f SET status = 'sent', sent_at = now(), "
-                                                  "expires_at = now() + make_interval(secs => s.offer_ttl_seconds), "
+                                                  "expires_at = least(now() + "
+                                                  "make_interval(secs => s.offer_ttl_seconds), "
+                                                  "o.starts_at - make_interval(secs => %s::integer)), "
                                                   "provider_message_id = %s, last_error = NULL "
                                                   "FROM slot_openings o, shops s "
                                                   "WHERE f.id = %s::bigint AND f.status = 'pending' "
@@ -424,7 +430,6 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                                  "VALUES (%s, %s, %s, 'received') ON CONFLICT (id) DO NOTHING RETURNING id"},
     [SR_Q_STRIPE_EVENT_RECORD] = {"sr_stripe_event_record",
                                   "UPDATE stripe_events SET outcome = %s, payment_id = %s::bigint WHERE id = %s"},
-
 
     /* hardening: money */
 
