@@ -170,6 +170,26 @@ static sr_status_t set_consent(sr_db_t *db, inbound_work_t *w, int opt_in, const
     return SR_OK;
 }
 
+/* Opted in again: the slots of the sender's shops that waited for a customer are offered after the commit. */
+static sr_status_t wake_waiting_slots(sr_db_t *db, inbound_work_t *w, const sr_result_t *sender)
+{
+    apr_array_header_t *shops = apr_array_make(sr_db_pool(db), sender->nrows, sizeof(const char *));
+    sr_result_t *woken;
+    int i;
+
+    for (i = 0; i < sender->nrows; i++) {
+        APR_ARRAY_PUSH(shops, const char *) = sr_result_get(sender, i, "shop_id");
+    }
+    if (!(woken = sr_offer_loop_wake(db, shops))) {
+        return SR_UNAVAILABLE;
+    }
+    /* The first few now; being awake, the others are the sweep's. */
+    for (i = 0; i < woken->nrows && i < SR_WAKE_AT_ONCE; i++) {
+        APR_ARRAY_PUSH(w->slots_to_advance, const char *) = sr_result_get(woken, i, "id");
+    }
+    return SR_OK;
+}
+
 /* Records what was done and the answer with the message, for redeliveries. */
 static sr_status_t record_reply_work(sr_db_t *db, void *baton)
 {
@@ -232,6 +252,9 @@ static sr_status_t inbound_work(sr_db_t *db, void *baton)
             break;
         case KW_START:
             status = set_consent(db, w, 1, shop_name);
+            if (status == SR_OK) {
+                status = wake_waiting_slots(db, w, res);
+            }
             break;
         default:
             w->out->action = "help";

@@ -56,6 +56,12 @@ static int expire_slots(sr_db_t *db, const char *slot_ids, const char *reason)
            sr_db_exec(db, SR_Q_LOOP_EXPIRE_LIVE_OFFERS, SR_ARGS(slot_ids)) >= 0;
 }
 
+/* A slot reaches its cutoff: still waiting, nobody could have taken it; else time ran out. */
+static const char *expiry_reason(int waiting)
+{
+    return waiting ? "no_eligible_customer" : "too_close_to_start";
+}
+
 static sr_status_t expire_slot(sr_db_t *db, const char *slot_id, const char *reason, sr_advance_t *out)
 {
     if (!expire_slots(db, one_id_array(sr_db_pool(db), slot_id), reason)) {
@@ -89,7 +95,7 @@ static sr_status_t advance_work(sr_db_t *db, void *baton)
         return SR_OK;
     }
     if (sr_result_bool(res, 0, "too_late")) {
-        return expire_slot(db, w->slot_id, "too_close_to_start", out);
+        return expire_slot(db, w->slot_id, expiry_reason(sr_result_bool(res, 0, "waiting")), out);
     }
     live = sr_db_select(db, SR_Q_LOOP_HAS_LIVE_OFFER, SR_ARGS(w->slot_id));
     if (!live) {
@@ -104,11 +110,13 @@ static sr_status_t advance_work(sr_db_t *db, void *baton)
         return SR_OK;
     }
     res = sr_db_select(db, SR_Q_LOOP_OFFER_NEXT_CUSTOMER, SR_ARGS(one_id_array(p, w->slot_id)));
-    if (!res) {
+    if (!res || sr_db_exec(db, SR_Q_LOOP_SET_WAITING, SR_ARGS(one_id_array(p, w->slot_id))) < 0) {
         return SR_UNAVAILABLE;
     }
     if (res->nrows == 0) {
-        return expire_slot(db, w->slot_id, "no_eligible_customer", out);
+        /* Not the end: the slot stays open until its cutoff, and a customer who joins wakes it. */
+        out->reason = "nobody on the waitlist can take it yet: waiting for a customer";
+        return SR_OK;
     }
     out->action = SR_ADVANCE_OFFERED;
     out->reason = "offered to the next customer on the waitlist";
@@ -341,10 +349,11 @@ static sr_status_t advance_batch_work(sr_db_t *db, void *baton)
 {
     advance_batch_work_t *w = baton;
     apr_pool_t *p = sr_db_pool(db);
-    apr_array_header_t *too_late = apr_array_make(p, 4, sizeof(const char *));
+    apr_array_header_t *too_late[2] = {apr_array_make(p, 4, sizeof(const char *)),
+                                       apr_array_make(p, 4, sizeof(const char *))}; /* offered, waiting */
     apr_array_header_t *ready = apr_array_make(p, 64, sizeof(const char *));
     sr_result_t *locked, *offered;
-    int i, unoffered;
+    int i, waiting;
 
     w->offered = w->expired = 0;
     locked = sr_db_select(db, SR_Q_LOOP_LOCK_SLOTS, SR_ARGS(seconds_arg(p, w->loop->conf->offer_cutoff), w->slot_ids));
@@ -355,28 +364,30 @@ static sr_status_t advance_batch_work(sr_db_t *db, void *baton)
         const char *id = sr_result_get(locked, i, "id");
 
         if (sr_result_bool(locked, i, "too_late")) {
-            APR_ARRAY_PUSH(too_late, const char *) = id;
+            APR_ARRAY_PUSH(too_late[sr_result_bool(locked, i, "waiting")], const char *) = id;
         }
         else if (!sr_result_bool(locked, i, "quiet")) {
             APR_ARRAY_PUSH(ready, const char *) = id;
         }
     }
-    if (too_late->nelts > 0) {
-        if (!expire_slots(db, id_array(p, too_late), "too_close_to_start")) {
-            return SR_UNAVAILABLE;
+    for (waiting = 0; waiting < 2; waiting++) {
+        if (too_late[waiting]->nelts > 0) {
+            if (!expire_slots(db, id_array(p, too_late[waiting]), expiry_reason(waiting))) {
+                return SR_UNAVAILABLE;
+            }
+            w->expired += too_late[waiting]->nelts;
         }
-        w->expired += too_late->nelts;
     }
     if (ready->nelts == 0) {
         return SR_OK;
     }
-    /* The new offers wait as pending: the sweep sends them in batches next. */
+    /* The new offers wait as pending: the sweep sends them in batches next. The
+     * slots nobody can take yet wait for a customer (and drop out of the sweep). */
     offered = sr_db_select(db, SR_Q_LOOP_OFFER_NEXT_CUSTOMER, SR_ARGS(id_array(p, ready)));
-    if (!offered || (unoffered = sr_db_exec(db, SR_Q_LOOP_EXPIRE_UNOFFERED, SR_ARGS(id_array(p, ready)))) < 0) {
+    if (!offered || sr_db_exec(db, SR_Q_LOOP_SET_WAITING, SR_ARGS(id_array(p, ready))) < 0) {
         return SR_UNAVAILABLE;
     }
     w->offered = offered->nrows;
-    w->expired += unoffered;
     return SR_OK;
 }
 
@@ -484,7 +495,7 @@ sr_status_t sr_offer_loop_sweep(sr_loop_t *loop, sr_sweep_report_t *report)
 
     /* 2. Open slots left without a live offer, and slots too close to their start. */
     w = (batch_work_t){SR_Q_LOOP_SLOTS_TO_ADVANCE, seconds_arg(p, loop->conf->offer_cutoff),
-                       apr_itoa(p, SR_SWEEP_BATCH), NULL};
+                       seconds_arg(p, loop->conf->offer_cutoff), NULL};
     if (sr_db_read(loop->db, batch_work, &w) != SR_OK) {
         return SR_UNAVAILABLE;
     }
@@ -505,6 +516,34 @@ sr_status_t sr_offer_loop_sweep(sr_loop_t *loop, sr_sweep_report_t *report)
     while (sr_payments_charge_due(loop, NULL, NULL) > 0) {
     }
     return SR_OK;
+}
+
+/* --- waking slots that wait for a customer ------------------------------------ */
+
+sr_result_t *sr_offer_loop_wake(sr_db_t *db, const apr_array_header_t *shop_ids)
+{
+    const char *shops = id_array(sr_db_pool(db), shop_ids);
+
+    if (!sr_db_select(db, SR_Q_LOOP_LOCK_OPEN_SLOTS, SR_ARGS(shops))) {
+        return NULL;
+    }
+    return sr_db_select(db, SR_Q_LOOP_WAKE_WAITING, SR_ARGS(shops));
+}
+
+void sr_offer_loop_advance_woken(sr_loop_t *loop, const sr_result_t *woken)
+{
+    int i;
+
+    for (i = 0; i < woken->nrows && i < SR_WAKE_AT_ONCE; i++) {
+        sr_advance_t adv = {0};
+
+        sr_offer_loop_advance(loop, sr_result_get(woken, i, "id"), &adv);
+    }
+    if (woken->nrows > 0) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, loop->s,
+                     SR_LOG_PREFIX "%d waiting slot openings woken, %d of them advanced now, the rest by the sweep",
+                     woken->nrows, i);
+    }
 }
 
 typedef struct {

@@ -95,6 +95,7 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                                "o.filled_by_appointment_id::text AS \"filledByAppointmentId\", "
                                "sr_rfc3339(o.filled_at) AS \"filledAt\", "
                                "sr_rfc3339(o.expired_at) AS \"expiredAt\", "
+                               "(o.status = 'open' AND o.waiting_since IS NOT NULL) AS \"waiting\", "
                                "sr_rfc3339(o.created_at) AS \"createdAt\", "
                                "sr_rfc3339(o.updated_at) AS \"updatedAt\" "
                                "FROM slot_openings o WHERE o.id = %s::bigint"},
@@ -136,7 +137,8 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                              "o.starts_at <= now() + make_interval(secs => %s::integer) AS too_late, "
                              "sr_in_quiet_hours(s.timezone, s.quiet_hours_start, s.quiet_hours_end, now()) "
                              "AS quiet, "
-                             "to_char(s.quiet_hours_end, 'HH24:MI') AS quiet_until "
+                             "to_char(s.quiet_hours_end, 'HH24:MI') AS quiet_until, "
+                             "o.waiting_since IS NOT NULL AS waiting "
                              "FROM slot_openings o JOIN shops s ON s.id = o.shop_id "
                              "WHERE o.id = %s::bigint FOR UPDATE OF o"},
     /* A statement of its own, after the lock: its snapshot sees what the previous holder committed. */
@@ -185,17 +187,11 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
     [SR_Q_LOOP_LOCK_SLOTS] = {"sr_loop_lock_slots",
                               "SELECT o.id::text AS id, "
                               "o.starts_at <= now() + make_interval(secs => %s::integer) AS too_late, "
-                              "sr_in_quiet_hours(s.timezone, s.quiet_hours_start, s.quiet_hours_end, now()) AS quiet "
+                              "sr_in_quiet_hours(s.timezone, s.quiet_hours_start, s.quiet_hours_end, now()) AS quiet, "
+                              "o.waiting_since IS NOT NULL AS waiting "
                               "FROM slot_openings o JOIN shops s ON s.id = o.shop_id "
                               "WHERE o.id = ANY (%s::bigint[]) AND o.status = 'open' "
                               "ORDER BY o.id FOR UPDATE OF o SKIP LOCKED"},
-    /* After sr_loop_offer_next_customer: the locked slots it found nobody for. */
-    [SR_Q_LOOP_EXPIRE_UNOFFERED] = {"sr_loop_expire_unoffered",
-                                    "UPDATE slot_openings o SET status = 'expired', expired_at = now(), "
-                                    "expired_reason = 'no_eligible_customer' "
-                                    "WHERE o.id = ANY (%s::bigint[]) AND o.status = 'open' "
-                                    "AND NOT EXISTS (SELECT 1 FROM slot_offers f WHERE f.slot_opening_id = o.id "
-                                    "AND f.status IN ('pending', 'sent'))"},
     /*
      * Claims pending offers whose (next) attempt is due, outside their shop's
      * quiet hours and before the slot's offer cutoff: counts the attempt and
@@ -262,14 +258,33 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                                      "ORDER BY expires_at LIMIT " SWEEP_BATCH " FOR UPDATE SKIP LOCKED) "
                                      "UPDATE slot_offers f SET status = 'expired' FROM due WHERE f.id = due.id "
                                      "RETURNING f.slot_opening_id::text AS slot_opening_id"},
-    /* Open slots with no live offer (a lost trigger, quiet hours over), or too close to start. */
+    /*
+     * What the sweep passes on: open slots too close to their start (to
+     * expire them, quiet hours or not), then open slots left without a live
+     * offer (a lost trigger, quiet hours over) and not waiting for a customer,
+     * taken in turns across the shops outside their quiet hours (every shop's
+     * earliest, then every shop's second, ...), so that one shop's many slots
+     * cannot crowd out the others'. Each shop's are walked in start order on
+     * slot_openings_to_offer_idx, a batch at most; quiet shops' not at all.
+     * Arguments: the cutoff, twice. The batch size is written in (see below).
+     */
     [SR_Q_LOOP_SLOTS_TO_ADVANCE] = {"sr_loop_slots_to_advance",
-                                    "SELECT o.id::text AS id FROM slot_openings o "
+                                    "SELECT due.id::text AS id FROM ("
+                                    "SELECT o.id, 0::bigint AS turn, o.starts_at FROM slot_openings o "
                                     "WHERE o.status = 'open' "
-                                    "AND (o.starts_at <= now() + make_interval(secs => %s::integer) "
-                                    "OR NOT EXISTS (SELECT 1 FROM slot_offers f WHERE f.slot_opening_id = o.id "
-                                    "AND f.status IN ('pending', 'sent'))) "
-                                    "ORDER BY o.starts_at LIMIT %s::integer"},
+                                    "AND o.starts_at <= now() + make_interval(secs => %s::integer) "
+                                    "UNION ALL "
+                                    "SELECT c.id, c.turn, c.starts_at FROM shops s CROSS JOIN LATERAL ("
+                                    "SELECT o.id, o.starts_at, row_number() OVER (ORDER BY o.starts_at, o.id) AS turn "
+                                    "FROM slot_openings o "
+                                    "WHERE o.shop_id = s.id AND o.status = 'open' AND o.waiting_since IS NULL "
+                                    "AND o.starts_at > now() + make_interval(secs => %s::integer) "
+                                    "AND NOT EXISTS (SELECT 1 FROM slot_offers f WHERE f.slot_opening_id = o.id "
+                                    "AND f.status IN ('pending', 'sent')) "
+                                    "ORDER BY o.starts_at, o.id LIMIT " SWEEP_BATCH ") c "
+                                    "WHERE NOT sr_in_quiet_hours(s.timezone, s.quiet_hours_start, s.quiet_hours_end, "
+                                    "now())) due "
+                                    "ORDER BY due.turn, due.starts_at, due.id LIMIT " SWEEP_BATCH},
     /*
      * A Twilio delivery report. An undelivered or failed SMS for a live offer
      * fails the offer so the loop can move on at once.
@@ -285,6 +300,37 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                                    "RETURNING slot_opening_id::text AS slot_opening_id, status AS status"},
 
     /* hardening: offers and slots */
+
+    /*
+     * Slots waiting for a customer (migration 008). After
+     * sr_loop_offer_next_customer, on locked slots (an array): one that got
+     * no offer waits, one that got one no longer does. Only rows whose state
+     * changes are written.
+     */
+    [SR_Q_LOOP_SET_WAITING] = {"sr_loop_set_waiting",
+                               "UPDATE slot_openings o "
+                               "SET waiting_since = CASE WHEN o.waiting_since IS NULL THEN now() END "
+                               "WHERE o.id = ANY (%s::bigint[]) AND o.status = 'open' "
+                               "AND (o.waiting_since IS NULL) = NOT EXISTS (SELECT 1 FROM slot_offers f "
+                               "WHERE f.slot_opening_id = o.id AND f.status IN ('pending', 'sent')) "
+                               "RETURNING o.id::text AS id, o.waiting_since IS NOT NULL AS waiting"},
+    /*
+     * Waking the waiting slots of some shops (an array) when a customer joins
+     * the waitlist or opts in again, in that customer's transaction. Every
+     * open slot of those shops is locked first: an advance in flight, which
+     * cannot see the new customer, commits its "waiting" before the wake
+     * reads it (a later one waits for the commit and sees the customer).
+     */
+    [SR_Q_LOOP_LOCK_OPEN_SLOTS] = {"sr_loop_lock_open_slots",
+                                   "SELECT count(*) AS locked FROM (SELECT 1 FROM slot_openings o "
+                                   "WHERE o.shop_id = ANY (%s::bigint[]) AND o.status = 'open' "
+                                   "ORDER BY o.id FOR UPDATE) l"},
+    /* Then the wake itself: the woken slots, earliest first. */
+    [SR_Q_LOOP_WAKE_WAITING] = {"sr_loop_wake_waiting",
+                                "WITH woken AS (UPDATE slot_openings o SET waiting_since = NULL "
+                                "WHERE o.shop_id = ANY (%s::bigint[]) AND o.status = 'open' "
+                                "AND o.waiting_since IS NOT NULL RETURNING o.id, o.starts_at) "
+                                "SELECT id::text AS id FROM woken ORDER BY starts_at, id"},
 
     /*
      * Inbound SMS. The claim inserts the message first: a concurrent
@@ -482,7 +528,8 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                              "to_char(o.starts_at AT TIME ZONE s.timezone, 'Dy DD Mon YYYY HH24:MI') AS starts, "
                              "to_char(o.ends_at AT TIME ZONE s.timezone, 'HH24:MI') AS ends, o.status AS status, "
                              "to_char(o.created_at AT TIME ZONE s.timezone, 'DD Mon YYYY HH24:MI') AS created, "
-                             "o.filled_by_appointment_id::text AS booking_id "
+                             "o.filled_by_appointment_id::text AS booking_id, "
+                             "(o.status = 'open' AND o.waiting_since IS NOT NULL) AS waiting "
                              "FROM slot_openings o JOIN shops s ON s.id = o.shop_id "
                              "WHERE o.shop_id = %s::bigint " SLOT_FILTERS
                              "ORDER BY o.created_at DESC, o.id DESC LIMIT %s::integer OFFSET %s::integer"},
@@ -510,7 +557,8 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                                "to_char(o.ends_at AT TIME ZONE s.timezone, 'HH24:MI') AS ends, "
                                "to_char(o.created_at AT TIME ZONE s.timezone, 'DD Mon YYYY HH24:MI') AS created, "
                                "src.id::text AS source_id, sc.name AS source_customer, "
-                               "o.filled_by_appointment_id::text AS booking_id, fc.name AS booked_customer "
+                               "o.filled_by_appointment_id::text AS booking_id, fc.name AS booked_customer, "
+                               "(o.status = 'open' AND o.waiting_since IS NOT NULL) AS waiting "
                                "FROM slot_openings o JOIN shops s ON s.id = o.shop_id "
                                "JOIN appointments src ON src.id = o.source_appointment_id "
                                "JOIN customers sc ON sc.id = src.customer_id "
