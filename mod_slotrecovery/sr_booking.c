@@ -4,6 +4,7 @@
 #include "sr_booking.h"
 #include "sr_format.h"
 #include "sr_payments.h"
+#include "sr_sms.h"
 
 typedef enum { KW_YES, KW_NO, KW_STOP, KW_START, KW_HELP } keyword_t;
 
@@ -86,9 +87,8 @@ static sr_status_t book(sr_db_t *db, inbound_work_t *w)
         }
         APR_ARRAY_PUSH(w->slots_to_advance, const char *) = slot_id;
         w->out->action = "declined";
-        w->out->reply =
-            apr_pstrcat(p, "Sorry, booking this slot needs a card on file with ", sr_result_get(slot, 0, "shop_name"),
-                        ". We'll offer it to someone else.", (char *)NULL);
+        w->out->reply = sr_sms_text(p, "Sorry, booking this slot needs a card on file with ",
+                                    sr_result_get(slot, 0, "shop_name"), ". We'll offer it to someone else.");
         return SR_OK;
     }
     if (sr_db_exec(db, SR_Q_BOOK_ACCEPT_OFFER, SR_ARGS(offer_id)) != 1) {
@@ -107,12 +107,14 @@ static sr_status_t book(sr_db_t *db, inbound_work_t *w)
     }
     w->payment_id = sr_result_scalar(res);
     w->out->action = "booked";
-    w->out->reply = apr_pstrcat(
-        p, "Booked: ", sr_result_get(slot, 0, "shop_name"), ", ", sr_result_get(slot, 0, "slot_time"), ".",
-        w->payment_id ? apr_pstrcat(p, " Your ", sr_format_money(p, deposit, sr_result_get(slot, 0, "currency")),
-                                    " deposit is charged to your saved card.", (char *)NULL)
-                      : " See you then!",
-        (char *)NULL);
+    w->out->reply = sr_sms_text(
+        p, "Booked: ", sr_result_get(slot, 0, "shop_name"),
+        apr_pstrcat(p, ", ", sr_result_get(slot, 0, "slot_time"), ".",
+                    w->payment_id
+                        ? apr_pstrcat(p, " Your ", sr_format_money(p, deposit, sr_result_get(slot, 0, "currency")),
+                                      " deposit is charged to your saved card.", (char *)NULL)
+                        : " See you then!",
+                    (char *)NULL));
     return SR_OK;
 }
 
@@ -152,8 +154,7 @@ static sr_status_t set_consent(sr_db_t *db, inbound_work_t *w, int opt_in, const
     }
     if (opt_in) {
         w->out->action = "opted_in";
-        w->out->reply =
-            apr_pstrcat(p, shop_name, ": you will get slot offers again. Reply STOP to opt out.", (char *)NULL);
+        w->out->reply = sr_sms_text(p, "", shop_name, ": you will get slot offers again. Reply STOP to opt out.");
         return SR_OK;
     }
     /* An offer waiting for this customer is declined and the slot moves on. */
@@ -258,10 +259,9 @@ static sr_status_t inbound_work(sr_db_t *db, void *baton)
             break;
         default:
             w->out->action = "help";
-            w->out->reply = apr_pstrcat(p, shop_name,
+            w->out->reply = sr_sms_text(p, "", shop_name,
                                         ": we text you when a slot opens. Reply YES to take an offer, NO to pass, "
-                                        "STOP to opt out.",
-                                        (char *)NULL);
+                                        "STOP to opt out.");
             status = SR_OK;
             break;
         }

@@ -5,6 +5,7 @@
 #include "sr_format.h"
 #include "sr_offer_loop.h"
 #include "sr_payments.h"
+#include "sr_sms.h"
 #include "sr_twilio.h"
 
 #define SR_SEND_BATCH 100
@@ -14,7 +15,6 @@
 #define SR_RECORD_RETRY_DELAY apr_time_from_sec(1)
 /* Bounds the work one trigger may do when sends fail for good one after another. */
 #define SR_ADVANCE_MAX_HOPS 10
-#define SR_SHOP_NAME_IN_SMS 40
 
 static const char *seconds_arg(apr_pool_t *p, apr_interval_time_t t)
 {
@@ -127,23 +127,22 @@ static sr_status_t advance_work(sr_db_t *db, void *baton)
 
 /* --- sending offers ------------------------------------------------------------- */
 
-/* The offer text: kept to one SMS segment for ordinary shop names. */
+/* The offer text: one GSM-7 segment, or two UCS-2 ones, the shop's name cut to fit (sr_sms_text). */
 static const char *offer_sms_body(apr_pool_t *p, const sr_result_t *res, int row)
 {
     const char *shop = sr_result_get(res, row, "shop_name");
     const char *deposit = sr_result_get(res, row, "deposit_amount");
     const char *pay = "";
 
-    if (strlen(shop) > SR_SHOP_NAME_IN_SMS) {
-        shop = apr_pstrcat(p, apr_pstrmemdup(p, shop, SR_SHOP_NAME_IN_SMS - 3), "...", (char *)NULL);
-    }
     if (apr_atoi64(deposit) > 0) {
         pay = apr_pstrcat(p, " (", sr_format_money(p, deposit, sr_result_get(res, row, "currency")), " deposit)",
                           (char *)NULL);
     }
-    return apr_pstrcat(p, shop, ": a slot opened on ", sr_result_get(res, row, "slot_time"), ". Reply YES to book it",
-                       pay, " or NO to pass. Offer ends in ",
-                       sr_format_duration(p, apr_atoi64(sr_result_get(res, row, "ttl"))), ".", (char *)NULL);
+    return sr_sms_text(p, "", shop,
+                       apr_pstrcat(p, ": a slot opened on ", sr_result_get(res, row, "slot_time"),
+                                   ". Reply YES to book it", pay, " or NO to pass. Offer ends in ",
+                                   sr_format_duration(p, apr_atoi64(sr_result_get(res, row, "ttl"))), ".",
+                                   (char *)NULL));
 }
 
 typedef struct {
