@@ -529,6 +529,33 @@ sr_result_t *sr_offer_loop_wake(sr_db_t *db, const apr_array_header_t *shop_ids)
     return sr_db_select(db, SR_Q_LOOP_WAKE_WAITING, SR_ARGS(shops));
 }
 
+typedef struct {
+    const char *appointment_id;
+    sr_result_t *woken;
+} wake_work_t;
+
+static sr_status_t wake_overlapping_work(sr_db_t *db, void *baton)
+{
+    wake_work_t *w = baton;
+
+    if (!sr_db_select(db, SR_Q_LOOP_LOCK_OVERLAPPING, SR_ARGS(w->appointment_id))) {
+        return SR_UNAVAILABLE;
+    }
+    w->woken = sr_db_select(db, SR_Q_LOOP_WAKE_OVERLAPPING, SR_ARGS(w->appointment_id));
+    return w->woken ? SR_OK : SR_UNAVAILABLE;
+}
+
+sr_status_t sr_offer_loop_wake_for_cancellation(sr_loop_t *loop, const char *appointment_id)
+{
+    wake_work_t w = {appointment_id, NULL};
+    sr_status_t status = sr_db_transaction(loop->db, wake_overlapping_work, &w);
+
+    if (status == SR_OK) {
+        sr_offer_loop_advance_woken(loop, w.woken);
+    }
+    return status;
+}
+
 void sr_offer_loop_advance_woken(sr_loop_t *loop, const sr_result_t *woken)
 {
     int i;

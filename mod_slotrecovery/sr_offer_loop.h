@@ -62,6 +62,12 @@ sr_status_t sr_offer_loop_advance(sr_loop_t *loop, const char *slot_opening_id, 
 sr_result_t *sr_offer_loop_wake(sr_db_t *db, const apr_array_header_t *shop_ids);
 /* After that transaction's commit: advances the first SR_WAKE_AT_ONCE of them. */
 void sr_offer_loop_advance_woken(sr_loop_t *loop, const sr_result_t *woken);
+/*
+ * After a cancellation's commit: its customer is free at that time, so the
+ * shop's waiting slots overlapping it are woken (a transaction of its own)
+ * and the first few advanced.
+ */
+sr_status_t sr_offer_loop_wake_for_cancellation(sr_loop_t *loop, const char *appointment_id);
 
 /* One sweep: expiries, due retries, slots left without a live offer. */
 sr_status_t sr_offer_loop_sweep(sr_loop_t *loop, sr_sweep_report_t *report);

@@ -1,4 +1,6 @@
 /* SMS text: segments, encodings, names cut on character boundaries. APR only. */
+#include <string.h>
+
 #include <apr_strings.h>
 
 #include "sr_sms.h"

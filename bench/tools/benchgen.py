@@ -289,6 +289,8 @@ EXPLAIN = [
     ("sr_appointment_get", ["{booking}"]),
     ("sr_loop_lock_open_slots", ["{{{shop}}}"]),
     ("sr_loop_wake_waiting", ["{{{shop}}}"], MAKE_WAITING),
+    ("sr_loop_lock_overlapping", ["{booking}"]),
+    ("sr_loop_wake_overlapping", ["{booking}"], MAKE_WAITING),
 ]
 
 

@@ -1,7 +1,8 @@
 # No waitlist yet is not the end: a slot nobody can take stays open, waiting
 # for a customer (the API's "waiting", the dashboard says so), the sweep leaves
-# it alone, a customer who joins the waitlist (smsOptIn true) or texts START is
-# offered it at once, and only its cutoff expires it.
+# it alone, a customer who joins the waitlist (smsOptIn true), texts START, or
+# is freed by cancelling their own appointment at that time is offered it at
+# once, and only its cutoff expires it.
 use strict;
 use warnings;
 
@@ -107,6 +108,22 @@ ok !slot_view($slot->{id})->{waiting}, '... no longer waiting';
     like $start->{message} // '', qr/you will get slot offers again/, 'START: opted in again' or diag $start->dump;
     ok offered_to($s->{id}, $back), '... and offered the waiting slot at once';
     is sms_count_to($back), 1, '... by SMS';
+}
+
+# A customer freed by the cancellation of their own appointment at that time is offered the slot that waited.
+{
+    my $s4 = make_shop(name => 'Freed Up', smsFrom => '+15005550013');
+    my $cx = make_customer($s4->{id}, name => 'First to cancel');
+    my $busy = make_customer($s4->{id}, name => 'Busy then');
+    my ($from, $to) = (iso_in(3 * 86400), iso_in(3 * 86400 + 3600));
+    my $first = make_appointment($s4->{id}, $cx->{id}, startsAt => $from, endsAt => $to);
+    my $theirs = make_appointment($s4->{id}, $busy->{id}, startsAt => $from, endsAt => $to);
+    my $w = cancel($first->{id})->json->{slotOpening};
+    ok $w->{waiting}, 'setup: the only other customer is busy at that time: the slot waits';
+    my $r = cancel($theirs->{id});
+    is $r->status, 200, 'that customer cancels their own appointment then' or diag $r->dump;
+    ok offered_to($w->{id}, $busy), '... and is offered the slot that waited, at once';
+    ok !slot_view($w->{id})->{waiting}, '... which no longer waits';
 }
 
 # Many waiting slots: the first five (earliest first) at once, the others by the next sweep.
