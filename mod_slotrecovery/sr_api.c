@@ -272,9 +272,15 @@ int sr_api_shop_user_grant(sr_req_t *req)
 
 /* --- customers -------------------------------------------------------------- */
 
+typedef struct {
+    api_work_t api;
+    sr_result_t *woken; /* the shop's slots that waited for a customer */
+} customer_work_t;
+
 static sr_status_t customer_create_work(sr_db_t *db, void *baton)
 {
-    api_work_t *w = baton;
+    customer_work_t *cw = baton;
+    api_work_t *w = &cw->api;
     sr_result_t *res = sr_db_select(db, SR_Q_SHOP_GET, SR_ARGS(w->args[0]));
 
     if (!res) {
@@ -294,25 +300,48 @@ static sr_status_t customer_create_work(sr_db_t *db, void *baton)
         return SR_CONFLICT;
     }
     w->view = sr_view_row(sr_db_pool(db), res, 0);
+    cw->woken = NULL;
+    if (!strcmp(w->args[4], "true")) {
+        /* Joining the waitlist wakes the shop's slots that waited for somebody. */
+        apr_array_header_t *shop = apr_array_make(sr_db_pool(db), 1, sizeof(const char *));
+
+        APR_ARRAY_PUSH(shop, const char *) = w->args[0];
+        if (!(cw->woken = sr_offer_loop_wake(db, shop))) {
+            return SR_UNAVAILABLE;
+        }
+    }
     return SR_OK;
 }
 
 int sr_api_customer_create(sr_req_t *req)
 {
-    api_work_t w = {.id = NULL};
+    customer_work_t cw = {{.id = NULL}, NULL};
+    api_work_t *w = &cw.api;
     sr_fields_t f;
+    sr_db_t *db;
+    sr_status_t status;
+    sr_loop_t loop;
     int rc = read_fields(req, &f);
 
     if (rc != OK) {
         return rc;
     }
-    if (!(sr_field_id(&f, "shopId", 1, &w.args[0]) && sr_field_text(&f, "name", 1, SR_NAME_MAX, &w.args[1]) &&
-          sr_field_phone(&f, "phone", 1, &w.args[2]) && sr_field_email(&f, "email", 0, &w.args[3]) &&
-          sr_field_bool(&f, "smsOptIn", 1, &w.args[4]) && sr_field_token(&f, "stripeCustomerId", 0, &w.args[5]) &&
-          sr_field_token(&f, "stripePaymentMethodId", 0, &w.args[6]))) {
+    if (!(sr_field_id(&f, "shopId", 1, &w->args[0]) && sr_field_text(&f, "name", 1, SR_NAME_MAX, &w->args[1]) &&
+          sr_field_phone(&f, "phone", 1, &w->args[2]) && sr_field_email(&f, "email", 0, &w->args[3]) &&
+          sr_field_bool(&f, "smsOptIn", 1, &w->args[4]) && sr_field_token(&f, "stripeCustomerId", 0, &w->args[5]) &&
+          sr_field_token(&f, "stripePaymentMethodId", 0, &w->args[6]))) {
         return sr_send_error(req, HTTP_BAD_REQUEST, "%s", f.error);
     }
-    return run(req, customer_create_work, &w, 1, HTTP_CREATED);
+    if (!(db = sr_db_acquire(req->r))) {
+        return sr_send_status(req, SR_UNAVAILABLE, NULL);
+    }
+    status = sr_db_transaction(db, customer_create_work, &cw);
+    if (status == SR_OK && cw.woken) {
+        /* Committed: the new customer is offered those slots now (the sweep does it if this fails). */
+        sr_offer_loop_for_request(&loop, req->r, req->conf, db);
+        sr_offer_loop_advance_woken(&loop, cw.woken);
+    }
+    return answer(req, status, HTTP_CREATED, w);
 }
 
 /* --- appointments ----------------------------------------------------------- */

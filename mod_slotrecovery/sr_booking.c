@@ -4,6 +4,7 @@
 #include "sr_booking.h"
 #include "sr_format.h"
 #include "sr_payments.h"
+#include "sr_sms.h"
 
 typedef enum { KW_YES, KW_NO, KW_STOP, KW_START, KW_HELP } keyword_t;
 
@@ -89,9 +90,8 @@ static sr_status_t book(sr_db_t *db, inbound_work_t *w)
         }
         APR_ARRAY_PUSH(w->slots_to_advance, const char *) = slot_id;
         w->out->action = "declined";
-        w->out->reply =
-            apr_pstrcat(p, "Sorry, booking this slot needs a card on file with ", sr_result_get(slot, 0, "shop_name"),
-                        ". We'll offer it to someone else.", (char *)NULL);
+        w->out->reply = sr_sms_text(p, "Sorry, booking this slot needs a card on file with ",
+                                    sr_result_get(slot, 0, "shop_name"), ". We'll offer it to someone else.");
         return SR_OK;
     }
     if (sr_db_exec(db, SR_Q_BOOK_ACCEPT_OFFER, SR_ARGS(offer_id)) != 1) {
@@ -112,12 +112,14 @@ static sr_status_t book(sr_db_t *db, inbound_work_t *w)
     }
     w->shop_name = sr_result_get(slot, 0, "shop_name");
     w->out->action = "booked";
-    w->out->reply = apr_pstrcat(
-        p, "Booked: ", sr_result_get(slot, 0, "shop_name"), ", ", sr_result_get(slot, 0, "slot_time"), ".",
-        w->payment_id ? apr_pstrcat(p, " Your ", sr_format_money(p, deposit, sr_result_get(slot, 0, "currency")),
-                                    " deposit is charged to your saved card.", (char *)NULL)
-                      : " See you then!",
-        (char *)NULL);
+    w->out->reply = sr_sms_text(
+        p, "Booked: ", sr_result_get(slot, 0, "shop_name"),
+        apr_pstrcat(p, ", ", sr_result_get(slot, 0, "slot_time"), ".",
+                    w->payment_id
+                        ? apr_pstrcat(p, " Your ", sr_format_money(p, deposit, sr_result_get(slot, 0, "currency")),
+                                      " deposit is charged to your saved card.", (char *)NULL)
+                        : " See you then!",
+                    (char *)NULL));
     return SR_OK;
 }
 
@@ -157,8 +159,7 @@ static sr_status_t set_consent(sr_db_t *db, inbound_work_t *w, int opt_in, const
     }
     if (opt_in) {
         w->out->action = "opted_in";
-        w->out->reply =
-            apr_pstrcat(p, shop_name, ": you will get slot offers again. Reply STOP to opt out.", (char *)NULL);
+        w->out->reply = sr_sms_text(p, "", shop_name, ": you will get slot offers again. Reply STOP to opt out.");
         return SR_OK;
     }
     /* An offer waiting for this customer is declined and the slot moves on. */
@@ -172,6 +173,26 @@ static sr_status_t set_consent(sr_db_t *db, inbound_work_t *w, int opt_in, const
     w->out->action = "opted_out";
     /* Twilio (and the carriers) confirm an opt-out themselves: no reply of ours. */
     w->out->reply = NULL;
+    return SR_OK;
+}
+
+/* Opted in again: the slots of the sender's shops that waited for a customer are offered after the commit. */
+static sr_status_t wake_waiting_slots(sr_db_t *db, inbound_work_t *w, const sr_result_t *sender)
+{
+    apr_array_header_t *shops = apr_array_make(sr_db_pool(db), sender->nrows, sizeof(const char *));
+    sr_result_t *woken;
+    int i;
+
+    for (i = 0; i < sender->nrows; i++) {
+        APR_ARRAY_PUSH(shops, const char *) = sr_result_get(sender, i, "shop_id");
+    }
+    if (!(woken = sr_offer_loop_wake(db, shops))) {
+        return SR_UNAVAILABLE;
+    }
+    /* The first few now; being awake, the others are the sweep's. */
+    for (i = 0; i < woken->nrows && i < SR_WAKE_AT_ONCE; i++) {
+        APR_ARRAY_PUSH(w->slots_to_advance, const char *) = sr_result_get(woken, i, "id");
+    }
     return SR_OK;
 }
 
@@ -237,13 +258,15 @@ static sr_status_t inbound_work(sr_db_t *db, void *baton)
             break;
         case KW_START:
             status = set_consent(db, w, 1, shop_name);
+            if (status == SR_OK) {
+                status = wake_waiting_slots(db, w, res);
+            }
             break;
         default:
             w->out->action = "help";
-            w->out->reply = apr_pstrcat(p, shop_name,
+            w->out->reply = sr_sms_text(p, "", shop_name,
                                         ": we text you when a slot opens. Reply YES to take an offer, NO to pass, "
-                                        "STOP to opt out.",
-                                        (char *)NULL);
+                                        "STOP to opt out.");
             status = SR_OK;
             break;
         }

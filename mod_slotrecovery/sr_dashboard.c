@@ -381,6 +381,9 @@ static void render_upcoming(request_rec *r, const dash_t *d, const sr_result_t *
     ap_rputs("</tbody>\n</table>\n</section>\n", r);
 }
 
+/* An open slot nobody on the waitlist can take yet (until a customer joins or its cutoff). */
+#define SR_WAITING_TEXT "waiting for a waitlist customer"
+
 static void render_slot_openings(request_rec *r, const dash_t *d, const filters_t *f, const sr_result_t *res)
 {
     int i, rows = res->nrows > SR_PAGE_SIZE ? SR_PAGE_SIZE : res->nrows;
@@ -404,6 +407,9 @@ static void render_slot_openings(request_rec *r, const dash_t *d, const filters_
                                         sr_result_get(res, i, "ends"), (char *)NULL));
             ap_rputs("</td><td>", r);
             sr_html_badge(r, sr_result_get(res, i, "status"));
+            if (sr_result_bool(res, i, "waiting")) {
+                ap_rputs(" <span class=\"waiting\">" SR_WAITING_TEXT "</span>", r);
+            }
             ap_rputs("</td><td>", r);
             sr_html_text(r, sr_result_get(res, i, "created"));
             ap_rputs("</td><td>", r);
@@ -533,6 +539,9 @@ int sr_dashboard_slot_opening(sr_req_t *req)
         r, "Time",
         apr_pstrcat(r->pool, sr_result_get(m, 0, "starts"), "\xe2\x80\x93", sr_result_get(m, 0, "ends"), (char *)NULL));
     field_row(r, "Status", sr_result_get(m, 0, "status"));
+    if (sr_result_bool(m, 0, "waiting")) {
+        field_row(r, "Waiting", SR_WAITING_TEXT ": nobody on the waitlist can take it yet");
+    }
     if (sr_result_get(m, 0, "expired_reason")) {
         field_row(r, "Why it expired", sr_result_get(m, 0, "expired_reason"));
     }

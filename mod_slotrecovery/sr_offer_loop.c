@@ -5,6 +5,7 @@
 #include "sr_format.h"
 #include "sr_offer_loop.h"
 #include "sr_payments.h"
+#include "sr_sms.h"
 #include "sr_twilio.h"
 
 #define SR_SEND_BATCH 100
@@ -14,7 +15,6 @@
 #define SR_RECORD_RETRY_DELAY apr_time_from_sec(1)
 /* Bounds the work one trigger may do when sends fail for good one after another. */
 #define SR_ADVANCE_MAX_HOPS 10
-#define SR_SHOP_NAME_IN_SMS 40
 
 static const char *seconds_arg(apr_pool_t *p, apr_interval_time_t t)
 {
@@ -56,6 +56,12 @@ static int expire_slots(sr_db_t *db, const char *slot_ids, const char *reason)
            sr_db_exec(db, SR_Q_LOOP_EXPIRE_LIVE_OFFERS, SR_ARGS(slot_ids)) >= 0;
 }
 
+/* A slot reaches its cutoff: still waiting, nobody could have taken it; else time ran out. */
+static const char *expiry_reason(int waiting)
+{
+    return waiting ? "no_eligible_customer" : "too_close_to_start";
+}
+
 static sr_status_t expire_slot(sr_db_t *db, const char *slot_id, const char *reason, sr_advance_t *out)
 {
     if (!expire_slots(db, one_id_array(sr_db_pool(db), slot_id), reason)) {
@@ -89,7 +95,7 @@ static sr_status_t advance_work(sr_db_t *db, void *baton)
         return SR_OK;
     }
     if (sr_result_bool(res, 0, "too_late")) {
-        return expire_slot(db, w->slot_id, "too_close_to_start", out);
+        return expire_slot(db, w->slot_id, expiry_reason(sr_result_bool(res, 0, "waiting")), out);
     }
     live = sr_db_select(db, SR_Q_LOOP_HAS_LIVE_OFFER, SR_ARGS(w->slot_id));
     if (!live) {
@@ -104,11 +110,13 @@ static sr_status_t advance_work(sr_db_t *db, void *baton)
         return SR_OK;
     }
     res = sr_db_select(db, SR_Q_LOOP_OFFER_NEXT_CUSTOMER, SR_ARGS(one_id_array(p, w->slot_id)));
-    if (!res) {
+    if (!res || sr_db_exec(db, SR_Q_LOOP_SET_WAITING, SR_ARGS(one_id_array(p, w->slot_id))) < 0) {
         return SR_UNAVAILABLE;
     }
     if (res->nrows == 0) {
-        return expire_slot(db, w->slot_id, "no_eligible_customer", out);
+        /* Not the end: the slot stays open until its cutoff, and a customer who joins wakes it. */
+        out->reason = "nobody on the waitlist can take it yet: waiting for a customer";
+        return SR_OK;
     }
     out->action = SR_ADVANCE_OFFERED;
     out->reason = "offered to the next customer on the waitlist";
@@ -119,7 +127,7 @@ static sr_status_t advance_work(sr_db_t *db, void *baton)
 
 /* --- sending offers ------------------------------------------------------------- */
 
-/* The offer text: kept to one SMS segment for ordinary shop names. */
+/* The offer text: one GSM-7 segment, or two UCS-2 ones, the shop's name cut to fit (sr_sms_text). */
 static const char *offer_sms_body(apr_pool_t *p, const sr_result_t *res, int row)
 {
     const char *shop = sr_result_get(res, row, "shop_name");
@@ -127,16 +135,15 @@ static const char *offer_sms_body(apr_pool_t *p, const sr_result_t *res, int row
     const char *deposit = sr_result_get(res, row, "offer_deposit_amount");
     const char *pay = "";
 
-    if (strlen(shop) > SR_SHOP_NAME_IN_SMS) {
-        shop = apr_pstrcat(p, apr_pstrmemdup(p, shop, SR_SHOP_NAME_IN_SMS - 3), "...", (char *)NULL);
-    }
     if (apr_atoi64(deposit) > 0) {
         pay = apr_pstrcat(p, " (", sr_format_money(p, deposit, sr_result_get(res, row, "offer_currency")), " deposit)",
                           (char *)NULL);
     }
-    return apr_pstrcat(p, shop, ": a slot opened on ", sr_result_get(res, row, "slot_time"), ". Reply YES to book it",
-                       pay, " or NO to pass. Offer ends in ",
-                       sr_format_duration(p, apr_atoi64(sr_result_get(res, row, "ttl"))), ".", (char *)NULL);
+    return sr_sms_text(p, "", shop,
+                       apr_pstrcat(p, ": a slot opened on ", sr_result_get(res, row, "slot_time"),
+                                   ". Reply YES to book it", pay, " or NO to pass. Offer ends in ",
+                                   sr_format_duration(p, apr_atoi64(sr_result_get(res, row, "ttl"))), ".",
+                                   (char *)NULL));
 }
 
 typedef struct {
@@ -160,7 +167,8 @@ static sr_status_t record_sends_work(sr_db_t *db, void *baton)
         sr_result_t *res;
 
         if (sent->message_sid) {
-            if (sr_db_exec(db, SR_Q_LOOP_MARK_SENT, SR_ARGS(sent->message_sid, id)) < 0) {
+            if (sr_db_exec(db, SR_Q_LOOP_MARK_SENT,
+                           SR_ARGS(seconds_arg(p, w->conf->offer_cutoff), sent->message_sid, id)) < 0) {
                 return SR_UNAVAILABLE;
             }
             continue;
@@ -207,6 +215,21 @@ static sr_status_t record_sends(sr_loop_t *loop, record_work_t *record)
     "Twilio is not configured for this server (SlotRecoveryTwilioAccountSid / SlotRecoveryTwilioAuthToken): "          \
     "the offer waits for a sweep that can send it"
 
+typedef struct {
+    const char *offer_id, *cutoff, *limit, *lease;
+    sr_result_t *claimed;
+} claim_work_t;
+
+/* Like sr_db_claim, with the cutoff: an offer whose slot is past it is not sent. */
+static sr_status_t claim_work(sr_db_t *db, void *baton)
+{
+    claim_work_t *w = baton;
+
+    w->claimed = sr_db_select(db, SR_Q_LOOP_CLAIM_DUE_OFFERS,
+                              SR_ARGS(w->offer_id, w->offer_id, w->cutoff, w->limit, w->lease, w->cutoff));
+    return w->claimed ? SR_OK : SR_UNAVAILABLE;
+}
+
 /*
  * Claims due offers (one, or a batch) and sends their SMS, all at once, after
  * the claim has committed. Slots whose offer failed for good are added to
@@ -216,6 +239,8 @@ static sr_status_t record_sends(sr_loop_t *loop, record_work_t *record)
 static int send_due_offers(sr_loop_t *loop, const char *offer_id, apr_array_header_t *failed_slots, sr_advance_t *one)
 {
     apr_pool_t *p = loop->pool;
+    claim_work_t claim = {offer_id, seconds_arg(p, loop->conf->offer_cutoff), apr_itoa(p, offer_id ? 1 : SR_SEND_BATCH),
+                          seconds_arg(p, loop->conf->http_timeout + apr_time_from_sec(60)), NULL};
     sr_result_t *claimed;
     sr_twilio_sms_t *sms;
     sr_twilio_send_t *sent;
@@ -231,8 +256,7 @@ static int send_due_offers(sr_loop_t *loop, const char *offer_id, apr_array_head
         }
         return 0;
     }
-    claimed = sr_db_claim(loop->db, SR_Q_LOOP_CLAIM_DUE_OFFERS, offer_id, offer_id ? 1 : SR_SEND_BATCH,
-                          loop->conf->http_timeout + apr_time_from_sec(60));
+    claimed = sr_db_transaction(loop->db, claim_work, &claim) == SR_OK ? claim.claimed : NULL;
     if (!claimed) {
         return -1;
     }
@@ -339,10 +363,11 @@ static sr_status_t advance_batch_work(sr_db_t *db, void *baton)
 {
     advance_batch_work_t *w = baton;
     apr_pool_t *p = sr_db_pool(db);
-    apr_array_header_t *too_late = apr_array_make(p, 4, sizeof(const char *));
+    apr_array_header_t *too_late[2] = {apr_array_make(p, 4, sizeof(const char *)),
+                                       apr_array_make(p, 4, sizeof(const char *))}; /* offered, waiting */
     apr_array_header_t *ready = apr_array_make(p, 64, sizeof(const char *));
     sr_result_t *locked, *offered;
-    int i, unoffered;
+    int i, waiting;
 
     w->offered = w->expired = 0;
     locked = sr_db_select(db, SR_Q_LOOP_LOCK_SLOTS, SR_ARGS(seconds_arg(p, w->loop->conf->offer_cutoff), w->slot_ids));
@@ -353,28 +378,30 @@ static sr_status_t advance_batch_work(sr_db_t *db, void *baton)
         const char *id = sr_result_get(locked, i, "id");
 
         if (sr_result_bool(locked, i, "too_late")) {
-            APR_ARRAY_PUSH(too_late, const char *) = id;
+            APR_ARRAY_PUSH(too_late[sr_result_bool(locked, i, "waiting")], const char *) = id;
         }
         else if (!sr_result_bool(locked, i, "quiet")) {
             APR_ARRAY_PUSH(ready, const char *) = id;
         }
     }
-    if (too_late->nelts > 0) {
-        if (!expire_slots(db, id_array(p, too_late), "too_close_to_start")) {
-            return SR_UNAVAILABLE;
+    for (waiting = 0; waiting < 2; waiting++) {
+        if (too_late[waiting]->nelts > 0) {
+            if (!expire_slots(db, id_array(p, too_late[waiting]), expiry_reason(waiting))) {
+                return SR_UNAVAILABLE;
+            }
+            w->expired += too_late[waiting]->nelts;
         }
-        w->expired += too_late->nelts;
     }
     if (ready->nelts == 0) {
         return SR_OK;
     }
-    /* The new offers wait as pending: the sweep sends them in batches next. */
+    /* The new offers wait as pending: the sweep sends them in batches next. The
+     * slots nobody can take yet wait for a customer (and drop out of the sweep). */
     offered = sr_db_select(db, SR_Q_LOOP_OFFER_NEXT_CUSTOMER, SR_ARGS(id_array(p, ready)));
-    if (!offered || (unoffered = sr_db_exec(db, SR_Q_LOOP_EXPIRE_UNOFFERED, SR_ARGS(id_array(p, ready)))) < 0) {
+    if (!offered || sr_db_exec(db, SR_Q_LOOP_SET_WAITING, SR_ARGS(id_array(p, ready))) < 0) {
         return SR_UNAVAILABLE;
     }
     w->offered = offered->nrows;
-    w->expired += unoffered;
     return SR_OK;
 }
 
@@ -482,7 +509,7 @@ sr_status_t sr_offer_loop_sweep(sr_loop_t *loop, sr_sweep_report_t *report)
 
     /* 2. Open slots left without a live offer, and slots too close to their start. */
     w = (batch_work_t){SR_Q_LOOP_SLOTS_TO_ADVANCE, seconds_arg(p, loop->conf->offer_cutoff),
-                       apr_itoa(p, SR_SWEEP_BATCH), NULL};
+                       seconds_arg(p, loop->conf->offer_cutoff), NULL};
     if (sr_db_read(loop->db, batch_work, &w) != SR_OK) {
         return SR_UNAVAILABLE;
     }
@@ -502,6 +529,61 @@ sr_status_t sr_offer_loop_sweep(sr_loop_t *loop, sr_sweep_report_t *report)
     /* 4. Deposits whose PaymentIntent Stripe has not answered yet, refunds due, texts to customers. */
     sr_payments_sweep(loop);
     return SR_OK;
+}
+
+/* --- waking slots that wait for a customer ------------------------------------ */
+
+sr_result_t *sr_offer_loop_wake(sr_db_t *db, const apr_array_header_t *shop_ids)
+{
+    const char *shops = id_array(sr_db_pool(db), shop_ids);
+
+    if (!sr_db_select(db, SR_Q_LOOP_LOCK_OPEN_SLOTS, SR_ARGS(shops))) {
+        return NULL;
+    }
+    return sr_db_select(db, SR_Q_LOOP_WAKE_WAITING, SR_ARGS(shops));
+}
+
+typedef struct {
+    const char *appointment_id;
+    sr_result_t *woken;
+} wake_work_t;
+
+static sr_status_t wake_overlapping_work(sr_db_t *db, void *baton)
+{
+    wake_work_t *w = baton;
+
+    if (!sr_db_select(db, SR_Q_LOOP_LOCK_OVERLAPPING, SR_ARGS(w->appointment_id))) {
+        return SR_UNAVAILABLE;
+    }
+    w->woken = sr_db_select(db, SR_Q_LOOP_WAKE_OVERLAPPING, SR_ARGS(w->appointment_id));
+    return w->woken ? SR_OK : SR_UNAVAILABLE;
+}
+
+sr_status_t sr_offer_loop_wake_for_cancellation(sr_loop_t *loop, const char *appointment_id)
+{
+    wake_work_t w = {appointment_id, NULL};
+    sr_status_t status = sr_db_transaction(loop->db, wake_overlapping_work, &w);
+
+    if (status == SR_OK) {
+        sr_offer_loop_advance_woken(loop, w.woken);
+    }
+    return status;
+}
+
+void sr_offer_loop_advance_woken(sr_loop_t *loop, const sr_result_t *woken)
+{
+    int i;
+
+    for (i = 0; i < woken->nrows && i < SR_WAKE_AT_ONCE; i++) {
+        sr_advance_t adv = {0};
+
+        sr_offer_loop_advance(loop, sr_result_get(woken, i, "id"), &adv);
+    }
+    if (woken->nrows > 0) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, loop->s,
+                     SR_LOG_PREFIX "%d waiting slot openings woken, %d of them advanced now, the rest by the sweep",
+                     woken->nrows, i);
+    }
 }
 
 typedef struct {

@@ -14,6 +14,8 @@
 
 /* Rows one sweep statement handles at a time (offers expired, slots passed on). */
 #define SR_SWEEP_BATCH 500
+/* Woken slots a request advances before it answers; the sweep takes the others. */
+#define SR_WAKE_AT_ONCE 5
 
 typedef struct {
     sr_db_t *db;
@@ -50,6 +52,22 @@ void sr_offer_loop_for_request(sr_loop_t *loop, request_rec *r, const sr_server_
 
 /* Moves a slot opening on: SR_NOT_FOUND for an unknown one. */
 sr_status_t sr_offer_loop_advance(sr_loop_t *loop, const char *slot_opening_id, sr_advance_t *out);
+
+/*
+ * Wakes the slot openings of some shops (ids) that wait for a customer, in the
+ * caller's transaction, when a customer joins or opts in again: they are no
+ * longer waiting, so the sweep offers them if nothing else does. Returns the
+ * woken ones (column "id"), earliest first; NULL when the database failed.
+ */
+sr_result_t *sr_offer_loop_wake(sr_db_t *db, const apr_array_header_t *shop_ids);
+/* After that transaction's commit: advances the first SR_WAKE_AT_ONCE of them. */
+void sr_offer_loop_advance_woken(sr_loop_t *loop, const sr_result_t *woken);
+/*
+ * After a cancellation's commit: its customer is free at that time, so the
+ * shop's waiting slots overlapping it are woken (a transaction of its own)
+ * and the first few advanced.
+ */
+sr_status_t sr_offer_loop_wake_for_cancellation(sr_loop_t *loop, const char *appointment_id);
 
 /* One sweep: expiries, due retries, slots left without a live offer. */
 sr_status_t sr_offer_loop_sweep(sr_loop_t *loop, sr_sweep_report_t *report);

@@ -87,5 +87,7 @@ sr_status_t sr_slots_cancel_and_offer(sr_loop_t *loop, const char *appointment_i
         sr_db_read(loop->db, slot_opening_view_work, &w) == SR_OK) {
         out->slot_opening = w.view;
     }
+    /* Its customer is free at that time now: slots that waited for somebody then may have them. */
+    sr_offer_loop_wake_for_cancellation(loop, appointment_id);
     return SR_OK;
 }

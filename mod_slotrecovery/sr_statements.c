@@ -95,6 +95,7 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                                "o.filled_by_appointment_id::text AS \"filledByAppointmentId\", "
                                "sr_rfc3339(o.filled_at) AS \"filledAt\", "
                                "sr_rfc3339(o.expired_at) AS \"expiredAt\", "
+                               "(o.status = 'open' AND o.waiting_since IS NOT NULL) AS \"waiting\", "
                                "sr_rfc3339(o.created_at) AS \"createdAt\", "
                                "sr_rfc3339(o.updated_at) AS \"updatedAt\" "
                                "FROM slot_openings o WHERE o.id = %s::bigint"},
@@ -136,7 +137,8 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                              "o.starts_at <= now() + make_interval(secs => %s::integer) AS too_late, "
                              "sr_in_quiet_hours(s.timezone, s.quiet_hours_start, s.quiet_hours_end, now()) "
                              "AS quiet, "
-                             "to_char(s.quiet_hours_end, 'HH24:MI') AS quiet_until "
+                             "to_char(s.quiet_hours_end, 'HH24:MI') AS quiet_until, "
+                             "o.waiting_since IS NOT NULL AS waiting "
                              "FROM slot_openings o JOIN shops s ON s.id = o.shop_id "
                              "WHERE o.id = %s::bigint FOR UPDATE OF o"},
     /* A statement of its own, after the lock: its snapshot sees what the previous holder committed. */
@@ -185,22 +187,18 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
     [SR_Q_LOOP_LOCK_SLOTS] = {"sr_loop_lock_slots",
                               "SELECT o.id::text AS id, "
                               "o.starts_at <= now() + make_interval(secs => %s::integer) AS too_late, "
-                              "sr_in_quiet_hours(s.timezone, s.quiet_hours_start, s.quiet_hours_end, now()) AS quiet "
+                              "sr_in_quiet_hours(s.timezone, s.quiet_hours_start, s.quiet_hours_end, now()) AS quiet, "
+                              "o.waiting_since IS NOT NULL AS waiting "
                               "FROM slot_openings o JOIN shops s ON s.id = o.shop_id "
                               "WHERE o.id = ANY (%s::bigint[]) AND o.status = 'open' "
                               "ORDER BY o.id FOR UPDATE OF o SKIP LOCKED"},
-    /* After sr_loop_offer_next_customer: the locked slots it found nobody for. */
-    [SR_Q_LOOP_EXPIRE_UNOFFERED] = {"sr_loop_expire_unoffered",
-                                    "UPDATE slot_openings o SET status = 'expired', expired_at = now(), "
-                                    "expired_reason = 'no_eligible_customer' "
-                                    "WHERE o.id = ANY (%s::bigint[]) AND o.status = 'open' "
-                                    "AND NOT EXISTS (SELECT 1 FROM slot_offers f WHERE f.slot_opening_id = o.id "
-                                    "AND f.status IN ('pending', 'sent'))"},
     /*
      * Claims pending offers whose (next) attempt is due, outside their shop's
-     * quiet hours: counts the attempt and leases the offer until the lease
-     * ends, so no other process sends it meanwhile. Arguments: one offer id
-     * or NULL for any, the batch size, the lease in seconds.
+     * quiet hours and before the slot's offer cutoff: counts the attempt and
+     * leases the offer until the lease ends, so no other process sends it
+     * meanwhile. The ttl is what the SMS promises: the shop's, or less when
+     * the cutoff comes first. Arguments: one offer id or NULL for any (twice),
+     * the cutoff, the batch size, the lease in seconds, the cutoff again.
      */
     [SR_Q_LOOP_CLAIM_DUE_OFFERS] =
         {"sr_loop_claim_due_offers",
@@ -209,7 +207,7 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
          "JOIN shops s ON s.id = o.shop_id "
          "WHERE f.status = 'pending' AND f.next_attempt_at <= now() "
          "AND (%s::bigint IS NULL OR f.id = %s::bigint) "
-         "AND o.status = 'open' "
+         "AND o.status = 'open' AND o.starts_at > now() + make_interval(secs => %s::integer) "
          "AND NOT sr_in_quiet_hours(s.timezone, s.quiet_hours_start, "
          "s.quiet_hours_end, now()) "
          "ORDER BY f.next_attempt_at, f.id LIMIT %s::integer "
@@ -224,11 +222,15 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
          "f.deposit_amount AS offer_deposit_amount, f.currency AS offer_currency, "
          "o.public_url_prefix AS public_url_prefix, f.attempts AS attempts, c.phone AS phone, s.sms_from AS sms_from, "
          "s.name AS shop_name, s.deposit_amount AS deposit_amount, "
-         "s.currency AS currency, s.offer_ttl_seconds AS ttl, "
+         "s.currency AS currency, "
+         "least(s.offer_ttl_seconds, floor(extract(epoch FROM o.starts_at - now()))::integer - %s::integer) AS ttl, "
          "to_char(o.starts_at AT TIME ZONE s.timezone, 'Dy DD Mon HH24:MI') "
          "AS slot_time"},
+    /* An offer never outlives its slot: it ends at the cutoff (argument 1) if that comes first. */
     [SR_Q_LOOP_MARK_SENT] = {"sr_loop_mark_sent", "UPDATE slot_offers f SET status = 'sent', sent_at = now(), "
-                                                  "expires_at = now() + make_interval(secs => s.offer_ttl_seconds), "
+                                                  "expires_at = least(now() + "
+                                                  "make_interval(secs => s.offer_ttl_seconds), "
+                                                  "o.starts_at - make_interval(secs => %s::integer)), "
                                                   "provider_message_id = %s, last_error = NULL "
                                                   "FROM slot_openings o, shops s "
                                                   "WHERE f.id = %s::bigint AND f.status = 'pending' "
@@ -258,14 +260,34 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                                      "ORDER BY expires_at LIMIT " SWEEP_BATCH " FOR UPDATE SKIP LOCKED) "
                                      "UPDATE slot_offers f SET status = 'expired' FROM due WHERE f.id = due.id "
                                      "RETURNING f.slot_opening_id::text AS slot_opening_id"},
-    /* Open slots with no live offer (a lost trigger, quiet hours over), or too close to start. */
-    [SR_Q_LOOP_SLOTS_TO_ADVANCE] = {"sr_loop_slots_to_advance",
-                                    "SELECT o.id::text AS id FROM slot_openings o "
-                                    "WHERE o.status = 'open' "
-                                    "AND (o.starts_at <= now() + make_interval(secs => %s::integer) "
-                                    "OR NOT EXISTS (SELECT 1 FROM slot_offers f WHERE f.slot_opening_id = o.id "
-                                    "AND f.status IN ('pending', 'sent'))) "
-                                    "ORDER BY o.starts_at LIMIT %s::integer"},
+    /*
+     * What the sweep passes on: open slots too close to their start (to
+     * expire them, quiet hours or not), then open slots left without a live
+     * offer (a lost trigger, quiet hours over) and not waiting for a customer,
+     * taken in turns across the shops outside their quiet hours (every shop's
+     * earliest, then every shop's second, ...), so that one shop's many slots
+     * cannot crowd out the others'. The plan walks the shops, skips those in
+     * quiet hours before reading any of their slots, reads the others' on
+     * slot_openings_to_offer_idx and drops those with a live offer in one
+     * hash anti join (a probe per slot read 20 times the buffers). Arguments:
+     * the cutoff, twice. The batch size is written in (see below).
+     */
+    [SR_Q_LOOP_SLOTS_TO_ADVANCE] =
+        {"sr_loop_slots_to_advance",
+         "SELECT due.id::text AS id FROM ("
+         "SELECT o.id, 0::bigint AS turn, o.starts_at FROM slot_openings o "
+         "WHERE o.status = 'open' "
+         "AND o.starts_at <= now() + make_interval(secs => %s::integer) "
+         "UNION ALL "
+         "SELECT o.id, row_number() OVER (PARTITION BY o.shop_id ORDER BY o.starts_at, o.id), "
+         "o.starts_at FROM slot_openings o JOIN shops s ON s.id = o.shop_id "
+         "WHERE o.status = 'open' AND o.waiting_since IS NULL "
+         "AND o.starts_at > now() + make_interval(secs => %s::integer) "
+         "AND NOT sr_in_quiet_hours(s.timezone, s.quiet_hours_start, s.quiet_hours_end, "
+         "now()) "
+         "AND NOT EXISTS (SELECT 1 FROM slot_offers f WHERE f.slot_opening_id = o.id "
+         "AND f.status IN ('pending', 'sent'))) due "
+         "ORDER BY due.turn, due.starts_at, due.id LIMIT " SWEEP_BATCH},
     /*
      * A Twilio delivery report. An undelivered or failed SMS for a live offer
      * fails the offer so the loop can move on at once.
@@ -281,6 +303,57 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                                    "RETURNING slot_opening_id::text AS slot_opening_id, status AS status"},
 
     /* hardening: offers and slots */
+
+    /*
+     * Slots waiting for a customer (migration 008). After
+     * sr_loop_offer_next_customer, on locked slots (an array): one that got
+     * no offer waits, one that got one no longer does. Only rows whose state
+     * changes are written.
+     */
+    [SR_Q_LOOP_SET_WAITING] = {"sr_loop_set_waiting",
+                               "UPDATE slot_openings o "
+                               "SET waiting_since = CASE WHEN o.waiting_since IS NULL THEN now() END "
+                               "WHERE o.id = ANY (%s::bigint[]) AND o.status = 'open' "
+                               "AND (o.waiting_since IS NULL) = NOT EXISTS (SELECT 1 FROM slot_offers f "
+                               "WHERE f.slot_opening_id = o.id AND f.status IN ('pending', 'sent')) "
+                               "RETURNING o.id::text AS id, o.waiting_since IS NOT NULL AS waiting"},
+    /*
+     * Waking the waiting slots of some shops (an array) when a customer joins
+     * the waitlist or opts in again, in that customer's transaction. Every
+     * open slot of those shops is locked first: an advance in flight, which
+     * cannot see the new customer, commits its "waiting" before the wake
+     * reads it (a later one waits for the commit and sees the customer).
+     */
+    [SR_Q_LOOP_LOCK_OPEN_SLOTS] = {"sr_loop_lock_open_slots",
+                                   "SELECT count(*) AS locked FROM (SELECT 1 FROM slot_openings o "
+                                   "WHERE o.shop_id = ANY (%s::bigint[]) AND o.status = 'open' "
+                                   "ORDER BY o.id FOR UPDATE) l"},
+    /* Then the wake itself: the woken slots, earliest first. */
+    [SR_Q_LOOP_WAKE_WAITING] = {"sr_loop_wake_waiting",
+                                "WITH woken AS (UPDATE slot_openings o SET waiting_since = NULL "
+                                "WHERE o.shop_id = ANY (%s::bigint[]) AND o.status = 'open' "
+                                "AND o.waiting_since IS NOT NULL RETURNING o.id, o.starts_at) "
+                                "SELECT id::text AS id FROM woken ORDER BY starts_at, id"},
+    /*
+     * The same for a cancelled appointment, after its commit: its customer
+     * (if opted in) is free for the shop's open slots at that time. Locked
+     * first for the same reason.
+     */
+    [SR_Q_LOOP_LOCK_OVERLAPPING] = {"sr_loop_lock_overlapping",
+                                    "SELECT count(*) AS locked FROM (SELECT 1 FROM slot_openings o "
+                                    "JOIN appointments a ON a.shop_id = o.shop_id "
+                                    "JOIN customers c ON c.id = a.customer_id AND c.sms_opt_in "
+                                    "WHERE a.id = %s::bigint AND o.status = 'open' "
+                                    "AND o.starts_at < a.ends_at AND o.ends_at > a.starts_at "
+                                    "ORDER BY o.id FOR UPDATE OF o) l"},
+    [SR_Q_LOOP_WAKE_OVERLAPPING] = {"sr_loop_wake_overlapping",
+                                    "WITH woken AS (UPDATE slot_openings o SET waiting_since = NULL "
+                                    "FROM appointments a JOIN customers c ON c.id = a.customer_id AND c.sms_opt_in "
+                                    "WHERE a.id = %s::bigint AND o.shop_id = a.shop_id AND o.status = 'open' "
+                                    "AND o.waiting_since IS NOT NULL "
+                                    "AND o.starts_at < a.ends_at AND o.ends_at > a.starts_at "
+                                    "RETURNING o.id, o.starts_at) "
+                                    "SELECT id::text AS id FROM woken ORDER BY starts_at, id"},
 
     /*
      * Inbound SMS. The claim inserts the message first: a concurrent
@@ -617,7 +690,8 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                              "to_char(o.starts_at AT TIME ZONE s.timezone, 'Dy DD Mon YYYY HH24:MI') AS starts, "
                              "to_char(o.ends_at AT TIME ZONE s.timezone, 'HH24:MI') AS ends, o.status AS status, "
                              "to_char(o.created_at AT TIME ZONE s.timezone, 'DD Mon YYYY HH24:MI') AS created, "
-                             "o.filled_by_appointment_id::text AS booking_id "
+                             "o.filled_by_appointment_id::text AS booking_id, "
+                             "(o.status = 'open' AND o.waiting_since IS NOT NULL) AS waiting "
                              "FROM slot_openings o JOIN shops s ON s.id = o.shop_id "
                              "WHERE o.shop_id = %s::bigint " SLOT_FILTERS
                              "ORDER BY o.created_at DESC, o.id DESC LIMIT %s::integer OFFSET %s::integer"},
@@ -651,7 +725,8 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                                "to_char(o.ends_at AT TIME ZONE s.timezone, 'HH24:MI') AS ends, "
                                "to_char(o.created_at AT TIME ZONE s.timezone, 'DD Mon YYYY HH24:MI') AS created, "
                                "src.id::text AS source_id, sc.name AS source_customer, "
-                               "o.filled_by_appointment_id::text AS booking_id, fc.name AS booked_customer "
+                               "o.filled_by_appointment_id::text AS booking_id, fc.name AS booked_customer, "
+                               "(o.status = 'open' AND o.waiting_since IS NOT NULL) AS waiting "
                                "FROM slot_openings o JOIN shops s ON s.id = o.shop_id "
                                "JOIN appointments src ON src.id = o.source_appointment_id "
                                "JOIN customers sc ON sc.id = src.customer_id "

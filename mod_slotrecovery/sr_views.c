@@ -11,7 +11,7 @@ static const struct {
     sr_field_type_t type;
 } typed_fields[] = {
     {"depositAmount", SR_FIELD_INT}, {"offerTtlSeconds", SR_FIELD_INT}, {"amount", SR_FIELD_INT},
-    {"attempts", SR_FIELD_INT},      {"smsOptIn", SR_FIELD_BOOL},
+    {"attempts", SR_FIELD_INT},      {"smsOptIn", SR_FIELD_BOOL},       {"waiting", SR_FIELD_BOOL},
 };
 
 static sr_field_type_t field_type(const char *name)

@@ -49,5 +49,9 @@ INSERT INTO restored SELECT 'slots filled again', count(*) FROM x;
 WITH x AS (UPDATE slot_offers f SET status = 'accepted', last_error = NULL
            FROM bench.pay_targets t WHERE f.id = t.accepted_offer_id AND f.status <> 'accepted' RETURNING 1)
 INSERT INTO restored SELECT 'accepted offers restored', count(*) FROM x;
+-- Slots a run left waiting for a customer (migration 008).
+WITH x AS (UPDATE slot_openings o SET waiting_since = NULL FROM touched_slots t
+           WHERE o.id = t.slot_id AND o.waiting_since IS NOT NULL RETURNING 1)
+INSERT INTO restored SELECT 'slots no longer waiting', count(*) FROM x;
 SELECT what, n FROM restored WHERE n > 0;
 COMMIT;

@@ -93,10 +93,11 @@ PATHS = {
             ("sr_loop_offer_next_customer", ["'{{:l_slot_opening_id}}'"], "o_"),
             "COMMIT",
             "BEGIN",
-            ("sr_loop_claim_due_offers", ["':o_id'", "':o_id'", "'1'", "'%s'" % SEND_LEASE], None),
+            ("sr_loop_claim_due_offers", ["':o_id'", "':o_id'", "'%s'" % CUTOFF, "'1'", "'%s'" % SEND_LEASE,
+                                           "'%s'" % CUTOFF], None),
             "COMMIT",
             "BEGIN",
-            ("sr_loop_mark_sent", ["'SM{tag}_:t_n'", "':o_id'"], None),
+            ("sr_loop_mark_sent", ["'%s'" % CUTOFF, "'SM{tag}_:t_n'", "':o_id'"], None),
             "COMMIT",
             ("endif",),
         ],
@@ -182,10 +183,11 @@ PATHS = {
             ("sr_loop_offer_next_customer", ["'{{:d_slot_opening_id}}'"], "x_"),
             "COMMIT",
             "BEGIN",
-            ("sr_loop_claim_due_offers", ["':x_id'", "':x_id'", "'1'", "'%s'" % SEND_LEASE], None),
+            ("sr_loop_claim_due_offers", ["':x_id'", "':x_id'", "'%s'" % CUTOFF, "'1'", "'%s'" % SEND_LEASE,
+                                           "'%s'" % CUTOFF], None),
             "COMMIT",
             "BEGIN",
-            ("sr_loop_mark_sent", ["'SM{tag}x_:t_n'", "':x_id'"], None),
+            ("sr_loop_mark_sent", ["'%s'" % CUTOFF, "'SM{tag}x_:t_n'", "':x_id'"], None),
             "COMMIT",
             ("endif",),
         ],
@@ -227,6 +229,9 @@ MAKE_DUE = ("UPDATE slot_offers SET expires_at = now() - interval '1 second' WHE
 MAKE_PENDING = ("UPDATE slot_offers SET status = 'pending', sent_at = NULL, expires_at = NULL, "
                 "provider_message_id = NULL, next_attempt_at = now() - interval '1 second' WHERE id IN "
                 "(SELECT offer_id FROM bench.offer_targets ORDER BY k LIMIT 200)")
+# 100 of a shop's open slots waiting for a customer (what sr_loop_wake_waiting wakes).
+MAKE_WAITING = ("UPDATE slot_openings SET waiting_since = now() WHERE id IN (SELECT id FROM slot_openings "
+                "WHERE shop_id = {shop} AND status = 'open' ORDER BY id LIMIT 100)")
 MAKE_PAY_PENDING = ("UPDATE payments SET status = 'pending', stripe_payment_intent_id = NULL, "
                     "next_attempt_at = now() - interval '1 second' WHERE id IN "
                     "(SELECT payment_id::bigint FROM bench.pay_targets ORDER BY k LIMIT 100)")
@@ -252,13 +257,13 @@ EXPLAIN = [
     ("sr_loop_expire_slot", ["no_eligible_customer", "{{{slot_open}}}"]),
     ("sr_loop_expire_live_offers", ["{{{slot_open}}}"]),
     ("sr_loop_lock_slots", ["300", "{{{slot_open}}}"]),
-    ("sr_loop_expire_unoffered", ["{{{slot_open}}}"]),
-    ("sr_loop_claim_due_offers", [None, None, "100", "70"], MAKE_PENDING),
-    ("sr_loop_claim_due_offers", ["{offer_live}", "{offer_live}", "1", "70"], MAKE_PENDING),
-    ("sr_loop_mark_sent", ["SMexplain", "{offer_live}"], MAKE_PENDING),
+    ("sr_loop_set_waiting", ["{{{slot_open}}}"]),
+    ("sr_loop_claim_due_offers", [None, None, "300", "100", "70", "300"], MAKE_PENDING),
+    ("sr_loop_claim_due_offers", ["{offer_live}", "{offer_live}", "300", "1", "70", "300"], MAKE_PENDING),
+    ("sr_loop_mark_sent", ["300", "SMexplain", "{offer_live}"], MAKE_PENDING),
     ("sr_loop_mark_send_failed", ["Twilio answered 503", "false", "3", "30", "{offer_live}"], MAKE_PENDING),
     ("sr_loop_expire_due_offers", [], MAKE_DUE),
-    ("sr_loop_slots_to_advance", ["300", "500"]),
+    ("sr_loop_slots_to_advance", ["300", "300"]),
     ("sr_loop_delivery_status", ["delivered", "delivered", "delivered", "delivered", None, "{message_sid}"]),
     ("sr_inbound_claim", ["SMexplain", "{phone}", "{sms_from}", "YES"]),
     ("sr_inbound_sender", ["{phone}", "{sms_from}"]),
@@ -282,6 +287,10 @@ EXPLAIN = [
     ("sr_slot_opening_get", ["{slot_open}"]),
     ("sr_slot_offers_of_opening", ["{slot_open}"]),
     ("sr_appointment_get", ["{booking}"]),
+    ("sr_loop_lock_open_slots", ["{{{shop}}}"]),
+    ("sr_loop_wake_waiting", ["{{{shop}}}"], MAKE_WAITING),
+    ("sr_loop_lock_overlapping", ["{booking}"]),
+    ("sr_loop_wake_overlapping", ["{booking}"], MAKE_WAITING),
 ]
 
 

@@ -40,6 +40,8 @@ my ($appt, $slot);
     is_json_kind($r, 'slotOpening.id', 'string', 'slotOpening: id is a JSON string');
     is $slot->{shopId}, $shop->{id}, 'slotOpening: shopId';
     is $slot->{status}, 'open', 'slotOpening: open';
+    ok !$slot->{waiting}, 'slotOpening: not waiting (it has an offer)';
+    is_json_kind($r, 'slotOpening.waiting', 'boolean', 'slotOpening: waiting is a JSON boolean');
     is $slot->{startsAt}, $appt->{startsAt}, "slotOpening: the appointment's start";
     is $slot->{endsAt}, $appt->{endsAt}, "slotOpening: the appointment's end";
     is $slot->{sourceAppointmentId}, $appt->{id}, 'slotOpening: sourceAppointmentId';
@@ -137,12 +139,14 @@ my ($appt, $slot);
     is $r->status, 200, 'cancel in a shop with no one else on the list: 200' or diag $r->dump;
     my $s = $r->json->{slotOpening};
     ok $s, '... a slot opening was created';
-    is $s && $s->{status}, 'expired', '... and expired at once';
+    is $s && $s->{status}, 'open', '... and stays open';
+    ok $s && $s->{waiting}, '... waiting for a customer ("waiting": true)';
+    is_json_kind($r, 'slotOpening.waiting', 'boolean', '... a JSON boolean');
     is_deeply $s && $s->{offers}, [], '... without offers';
-    my $row = db_row('SELECT status, expired_reason, expired_at FROM slot_openings WHERE source_appointment_id = ?',
-        $a->{id});
-    is $row->{expired_reason}, 'no_eligible_customer', "row: expired_reason 'no_eligible_customer'";
-    ok defined $row->{expired_at}, 'row: expired_at set';
+    my $row = db_row('SELECT status, expired_reason, expired_at, waiting_since FROM slot_openings
+                       WHERE source_appointment_id = ?', $a->{id});
+    ok !defined $row->{expired_reason} && !defined $row->{expired_at}, 'row: not expired';
+    ok defined $row->{waiting_since}, 'row: waiting_since set';
     is scalar @{ twilio_messages() }, 0, 'no SMS';
 }
 

@@ -129,15 +129,15 @@ sub nothing_booked {
     like $r->{message}, TOO_LATE_RE, 'YES after NO: too late';
     nothing_booked($s->{slot_id}, 'YES after NO');
 
-    # "n" is NO too; the last eligible customer passing expires the slot.
+    # "n" is NO too; after the last eligible customer passes the slot waits for another.
     $r = sms($c2->{phone}, ' n ');
     is offer_of($s->{slot_id}, $c2->{id})->{status}, 'declined', '"n" declines';
     is offer_of($s->{slot_id}, $c3->{id})->{status}, 'sent', '... third customer offered';
     $r = sms($c3->{phone}, 'no!');
     is offer_of($s->{slot_id}, $c3->{id})->{status}, 'declined', '"no!" declines';
     my $slot = slot($s->{slot_id});
-    is $slot->{status}, 'expired', 'nobody left: slot expired';
-    is $slot->{expired_reason}, 'no_eligible_customer', '... no_eligible_customer';
+    is $slot->{status}, 'open', 'nobody left: the slot stays open';
+    ok defined $slot->{waiting_since}, '... waiting for a customer';
     is scalar @{ offer_sms_to($s->{canceller}{phone}) }, 0, 'the canceller was never offered their own slot';
 
     # NO without any offer.

@@ -72,7 +72,9 @@ db_do(q{UPDATE slot_openings SET filled_at = created_at + interval '150 seconds'
 # booking page fits a phone: use a fixed one (the example id of Stripe's docs).
 db_do(q{UPDATE payments SET stripe_payment_intent_id = 'pi_3MtwBwLkdIwHu7ix28a3tqPa' WHERE appointment_id = ?}, $booking);
 my $s2 = cancel_api($a2->{id});                     # open, a live offer to Wendy
-my $s3 = cancel_api($a3->{id});                     # nobody free at T1: expired
+my $s3 = cancel_api($a3->{id});                     # nobody free at T1: waits ...
+db_do(q{UPDATE slot_openings SET status = 'expired', expired_at = now(), expired_reason = 'no_eligible_customer'
+        WHERE id = ?}, $s3);                        # ... until its cutoff expires it
 is db_row('SELECT status FROM slot_openings WHERE id = ?', $s2)->{status}, 'open', 'setup: an open slot opening';
 is db_row('SELECT status FROM slot_openings WHERE id = ?', $s3)->{status}, 'expired', 'setup: an expired one';
 

@@ -63,13 +63,19 @@ for my $i (1 .. @spec) {
     my ($when, $status, $name, $fill, $pay) = @{ $spec[ $i - 1 ] };
     my $start = local_epoch($when);
     my $a = make_appointment($shop->{id}, $canceller->{id}, startsAt => iso_at($start), endsAt => iso_at($start + 1800));
-    my $id = cancel_api($a->{id});    # nobody is eligible: the slot expires at once
+    my $id = cancel_api($a->{id});    # nobody is eligible: the slot waits for a customer
     $slot[$i] = $id;
     # Created one minute apart, slot 25 newest.
     db_do(q{UPDATE slot_openings SET created_at = date_trunc('second', now()) - make_interval(mins => ?) WHERE id = ?},
         60 - $i, $id);
-    if ($status eq 'open') {
-        db_do(q{UPDATE slot_openings SET status = 'open', expired_at = NULL, expired_reason = NULL WHERE id = ?}, $id);
+    if ($status eq 'expired') {
+        # As its cutoff would.
+        db_do(q{UPDATE slot_openings SET status = 'expired', expired_at = now(), expired_reason = 'no_eligible_customer'
+                WHERE id = ?}, $id);
+    }
+    elsif ($status eq 'open') {
+        db_do(q{UPDATE slot_openings SET status = 'open', expired_at = NULL, expired_reason = NULL, waiting_since = NULL
+                WHERE id = ?}, $id);
         # A live offer keeps the sweep from expiring it again.
         db_do(q{INSERT INTO slot_offers (slot_opening_id, customer_id, status, sent_at, expires_at, attempts)
                 VALUES (?, ?, 'sent', now(), now() + interval '1 hour', 1)}, $id, $waiter->{id});

@@ -177,10 +177,10 @@ twilio_reset();
         'offered in waitlist order (ties by id), skipping opted-out, busy, the canceller and other shops'
         or diag explain \@offered;
 
-    my $row = db_row('SELECT status, expired_reason FROM slot_openings WHERE id = ?', $slot->{id});
-    is $row->{status}, 'expired', 'nobody left: the slot opening expired';
-    is $row->{expired_reason}, 'no_eligible_customer', "... reason 'no_eligible_customer'";
-    is slot_view($slot->{id})->{status}, 'expired', '... in the view too';
+    my $row = db_row('SELECT status, expired_reason, waiting_since FROM slot_openings WHERE id = ?', $slot->{id});
+    is $row->{status}, 'open', 'nobody left: the slot opening stays open';
+    ok defined $row->{waiting_since} && !defined $row->{expired_reason}, '... waiting for a customer, not expired';
+    ok slot_view($slot->{id})->{waiting}, '... "waiting" in the view';
 
     my $sent = sent_messages();
     is_deeply [ map { $_->{form}{To} } @$sent ], [ map { $c{$_}{phone} } @expected ],
@@ -196,6 +196,12 @@ twilio_reset();
     is scalar @{ sent_messages() }, scalar @expected, 'a sweep after expiry sends nothing more';
 
     # --- POST /api/jobs/offer-loop on that slot -----------------------------------------------------
+    $r = offer_loop($slot->{id});
+    is $r->status, 200, 'offer-loop on a waiting slot: 200' or diag $r->dump;
+    is $r->json->{action}, 'noop', '... noop';
+    like $r->json->{reason}, qr/waiting for a customer/, '... because it waits for a customer';
+    db_do(q{UPDATE slot_openings SET status = 'expired', expired_at = now(), expired_reason = 'no_eligible_customer'
+            WHERE id = ?}, $slot->{id});
     $r = offer_loop($slot->{id});
     is $r->status, 200, 'offer-loop on an expired slot: 200' or diag $r->dump;
     is $r->json->{action}, 'noop', '... noop';

@@ -1,7 +1,8 @@
 # POST /api/jobs/sweep: offers past their expiry are expired and the slot
-# goes to the next customer (with the shop's current TTL); nobody left expires
-# the slot ('no_eligible_customer'); a slot about to start expires
-# ('too_close_to_start'); an open slot without a live offer is offered again;
+# goes to the next customer (with the shop's current TTL); nobody left: the
+# slot waits for a customer until its cutoff expires it ('no_eligible_customer');
+# a slot about to start expires ('too_close_to_start'); an open slot without a
+# live offer is offered again;
 # offers not yet due are left alone. Time is driven by UPDATE-ing expires_at.
 # Last, the watchdog does the same on its own.
 use strict;
@@ -89,7 +90,7 @@ is $by_offer->{status}, 'sent', 'the bystander slot has a live offer';
     like sent_messages()->[-1]{form}{Body}, qr/Offer ends in 2 min\.$/, '... and the SMS says 2 min';
 }
 
-# --- nobody left: the slot expires ------------------------------------------------------------------------------------
+# --- nobody left: the slot waits, then its cutoff expires it -----------------------------------------------------------
 {
     my $live = live_offer($slot->{id});
     my $n = scalar @{ twilio_messages() };
@@ -97,8 +98,20 @@ is $by_offer->{status}, 'sent', 'the bystander slot has a live offer';
     expire_offer($live->{id});
     my $rep = sweep();
     sweep_counts_ok($rep, { offersExpired => 1, slotsAdvanced => 0, offersSent => 0, offersFailed => 0,
-        slotsExpired => 1 }, $mark, 'the sweep expired the last offer and the slot');
-    my $row = db_row('SELECT status, expired_reason, expired_at FROM slot_openings WHERE id = ?', $slot->{id});
+        slotsExpired => 0 }, $mark, 'the sweep expired the last offer, not the slot');
+    my $row = db_row('SELECT status, waiting_since FROM slot_openings WHERE id = ?', $slot->{id});
+    is $row->{status}, 'open', 'the slot opening stays open';
+    ok defined $row->{waiting_since}, '... waiting for a customer';
+    ok slot_view($slot->{id})->{waiting}, '... "waiting" in the view';
+    # Its cutoff comes: expired, for want of an eligible customer.
+    my $cutoff = conf_value('SlotRecoveryOfferCutoff') // 300;
+    db_do(q{UPDATE slot_openings SET starts_at = now() + make_interval(secs => ?), ends_at = now() + interval '2 hours'
+            WHERE id = ?}, int($cutoff / 2), $slot->{id});
+    $mark = log_mark();
+    $rep = sweep();
+    sweep_counts_ok($rep, { offersExpired => 0, slotsAdvanced => 0, offersSent => 0, offersFailed => 0,
+        slotsExpired => 1 }, $mark, 'at its cutoff the sweep expires it');
+    $row = db_row('SELECT status, expired_reason, expired_at FROM slot_openings WHERE id = ?', $slot->{id});
     is $row->{status}, 'expired', 'the slot opening expired';
     is $row->{expired_reason}, 'no_eligible_customer', "... 'no_eligible_customer'";
     ok defined $row->{expired_at}, '... expired_at set';

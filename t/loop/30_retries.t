@@ -189,7 +189,7 @@ sub due_in_ok {
     twilio_behave({});
 }
 
-# --- everyone unreachable for good: the slot expires ---------------------------------------------------------------------------
+# --- everyone unreachable for good: the slot waits ------------------------------------------------------------------------------
 {
     twilio_reset();
     my $shop = make_shop(name => 'Unreachable Shop');
@@ -201,9 +201,8 @@ sub due_in_ok {
     my $slot = $r->json->{slotOpening};
     is_deeply [ map { $_->{status} } @{ $slot->{offers} || [] } ], [qw(failed failed failed)],
         'each customer failed in turn';
-    is $slot->{status}, 'expired', '... and the slot expired';
-    is db_row('SELECT expired_reason FROM slot_openings WHERE id = ?', $slot->{id})->{expired_reason},
-        'no_eligible_customer', "... 'no_eligible_customer'";
+    is $slot->{status}, 'open', '... and the slot stays open';
+    ok $slot->{waiting}, '... waiting for a customer';
     is scalar @{ twilio_messages() }, 3, 'three attempts, one each';
     twilio_behave({});
 }

@@ -121,15 +121,15 @@ my $offer_b;
     is scalar @{ sent_messages() }, 3, '... a third SMS';
 }
 
-# --- the last one undelivered: the slot expires --------------------------------------------------------------
+# --- the last one undelivered: the slot waits -----------------------------------------------------------------
 {
     my $live = live_offer($slot->{id});
     my $r = status_callback(report($live->{provider_message_id}, 'undelivered'));
     is $r->status, 204, "'undelivered' (no ErrorCode) for C: 204" or diag $r->dump;
     like offers_of($slot->{id})->[2]{last_error}, qr/undelivered/, "C's offer failed (undelivered)";
-    my $row = db_row('SELECT status, expired_reason FROM slot_openings WHERE id = ?', $slot->{id});
-    is $row->{status}, 'expired', 'nobody left: the slot expired';
-    is $row->{expired_reason}, 'no_eligible_customer', "... 'no_eligible_customer'";
+    my $row = db_row('SELECT status, waiting_since FROM slot_openings WHERE id = ?', $slot->{id});
+    is $row->{status}, 'open', 'nobody left: the slot stays open';
+    ok defined $row->{waiting_since}, '... waiting for a customer';
     is scalar @{ twilio_messages() }, 3, '... no SMS';
 }
 

@@ -3,7 +3,7 @@
 # batch sent at once), an SMS Twilio refuses for good fails its offer and the
 # same sweep offers that slot to the next customer; each slot ends with exactly
 # one live offer and each offer got exactly one SMS. Then nobody is left: the
-# slots expire.
+# slots wait for a customer (they no longer expire at once).
 use strict;
 use warnings;
 
@@ -60,16 +60,16 @@ is_deeply [ sort keys %sids ],
 my %bodies = map { $_->{form}{Body} => 1 } @$to_third;
 is scalar keys %bodies, $N, '... each names its own slot time';
 
-# --- nobody left: every slot expires -----------------------------------------------------------
+# --- nobody left: every slot waits ------------------------------------------------------------
 twilio_behave({});
 $mark = log_mark();
 expire_offer(live_offer($_)->{id}) for @slots;
 $rep = sweep();
 sweep_counts_ok($rep, { offersExpired => $N, offersFailed => 0, slotsAdvanced => 0, offersSent => 0,
-    slotsExpired => $N }, $mark, "one sweep: $N offers expired, no one left, $N slots expired");
-is scalar(grep { my $s = db_row('SELECT status, expired_reason FROM slot_openings WHERE id = ?', $_);
-        $s->{status} eq 'expired' && $s->{expired_reason} eq 'no_eligible_customer' } @slots),
-    $N, "every slot opening is expired: no_eligible_customer";
+    slotsExpired => 0 }, $mark, "one sweep: $N offers expired, no one left, no slot expired");
+is scalar(grep { my $s = db_row('SELECT status, waiting_since FROM slot_openings WHERE id = ?', $_);
+        $s->{status} eq 'open' && defined $s->{waiting_since} } @slots),
+    $N, "every slot opening stays open, waiting for a customer";
 is db_count(q{slot_offers WHERE status IN ('pending', 'sent')}), 0, 'no live offer is left';
 is scalar @{ twilio_messages() }, 3 * $N, 'no SMS after the last sweep (three per slot in all)';
 

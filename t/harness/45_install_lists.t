@@ -1,0 +1,22 @@
+# make install puts every migration where scripts/migrate finds it: the list in
+# Makefile.am (automake has no wildcards) names each file of sql/migrations/.
+use strict;
+use warnings;
+
+use Apache::Test qw(plan ok);
+use Apache::TestUtil qw(t_cmp);
+use FindBin;
+
+my $root = "$FindBin::Bin/../..";
+opendir my $dh, "$root/sql/migrations" or die "sql/migrations: $!";
+my @on_disk = sort grep { /^\d{3}_.+\.sql$/ } readdir $dh;
+closedir $dh;
+
+open my $fh, '<', "$root/Makefile.am" or die "Makefile.am: $!";
+my $makefile = do { local $/; <$fh> };
+close $fh;
+my %listed = map { $_ => 1 } $makefile =~ m{sql/migrations/(\d{3}_[^\s\\]+\.sql)}g;
+
+plan tests => 1 + @on_disk;
+ok t_cmp(scalar(keys %listed), scalar(@on_disk), 'Makefile.am lists as many migrations as sql/migrations/ holds');
+ok $listed{$_}, "Makefile.am installs sql/migrations/$_" for @on_disk;
