@@ -587,14 +587,14 @@ int sr_dashboard_appointment(sr_req_t *req)
 int sr_dashboard_cancel(sr_req_t *req)
 {
     request_rec *r = req->r;
-    apr_array_header_t *pairs = NULL;
+    apr_array_header_t *params = NULL;
     const char *token = NULL;
     sr_cancellation_t c = {0};
     sr_status_t status;
     detail_work_t w;
     sr_loop_t loop;
     dash_t d;
-    int i, rc = load_detail(req, &d, &w, appointment_detail_work, "appointment");
+    int rc = load_detail(req, &d, &w, appointment_detail_work, "appointment");
 
     if (rc != OK) {
         return rc;
@@ -603,21 +603,10 @@ int sr_dashboard_cancel(sr_req_t *req)
         return dash_error(req, HTTP_SERVICE_UNAVAILABLE,
                           "Cancelling from the dashboard needs SlotRecoveryInternalSecret to be configured.");
     }
-    if ((rc = ap_parse_form_data(r, NULL, &pairs, 16, 8192)) != OK) {
-        return dash_error(req, rc, "Unreadable form.");
+    if ((rc = sr_read_form(req, &params)) != OK) {
+        return rc;
     }
-    for (i = 0; pairs && i < pairs->nelts; i++) {
-        ap_form_pair_t *pair = &APR_ARRAY_IDX(pairs, i, ap_form_pair_t);
-
-        if (!strcmp(pair->name, "csrf")) {
-            char value[128];
-            apr_size_t len = sizeof(value) - 1;
-
-            apr_brigade_flatten(pair->value, value, &len);
-            value[len] = '\0';
-            token = apr_pstrdup(r->pool, value);
-        }
-    }
+    token = sr_form_get(params, "csrf");
     if (!sr_secret_equals(token, d.csrf)) {
         return dash_error(req, HTTP_FORBIDDEN, "The form has expired or did not come from this dashboard.");
     }
