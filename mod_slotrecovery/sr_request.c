@@ -92,7 +92,7 @@ static apr_pool_t *body_pool(request_rec *r)
         return r->pool;
     }
     apr_allocator_max_free_set(allocator, 1);
-    if (apr_pool_create_unmanaged_ex(&pool, NULL, allocator) != APR_SUCCESS) {
+    if (apr_pool_create_unmanaged_ex(&pool, apr_pool_abort_get(r->pool), allocator) != APR_SUCCESS) {
         apr_allocator_destroy(allocator);
         return r->pool;
     }
