@@ -38,10 +38,4 @@ typedef enum {
     SR_UNAVAILABLE /* PostgreSQL (or a provider) is unreachable: 503, retry later */
 } sr_status_t;
 
-/* A decoded form field (application/x-www-form-urlencoded). */
-typedef struct {
-    const char *name;
-    const char *value;
-} sr_param_t;
-
 #endif /* MOD_SLOTRECOVERY_H */

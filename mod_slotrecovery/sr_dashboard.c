@@ -690,7 +690,7 @@ int sr_dashboard_appointment(sr_req_t *req)
 int sr_dashboard_cancel(sr_req_t *req)
 {
     request_rec *r = req->r;
-    apr_array_header_t *pairs = NULL;
+    apr_array_header_t *params = NULL;
     const char *token = NULL;
     sr_cancellation_t c = {0};
     sr_status_t status;
@@ -698,7 +698,7 @@ int sr_dashboard_cancel(sr_req_t *req)
     detail_work_t w;
     sr_loop_t loop;
     dash_t d;
-    int i, rc = load_detail(req, &d, &w, appointment_detail_work, "appointment");
+    int rc = load_detail(req, &d, &w, appointment_detail_work, "appointment");
 
     if (rc != OK) {
         return rc;
@@ -707,21 +707,10 @@ int sr_dashboard_cancel(sr_req_t *req)
         return dash_error(req, HTTP_SERVICE_UNAVAILABLE,
                           "Cancelling from the dashboard needs the database's CSRF key (run scripts/migrate).");
     }
-    if ((rc = ap_parse_form_data(r, NULL, &pairs, 16, 8192)) != OK) {
-        return dash_error(req, rc, "Unreadable form.");
+    if ((rc = sr_read_form(req, &params)) != OK) {
+        return rc;
     }
-    for (i = 0; pairs && i < pairs->nelts; i++) {
-        ap_form_pair_t *pair = &APR_ARRAY_IDX(pairs, i, ap_form_pair_t);
-
-        if (!strcmp(pair->name, "csrf")) {
-            char value[128];
-            apr_size_t len = sizeof(value) - 1;
-
-            apr_brigade_flatten(pair->value, value, &len);
-            value[len] = '\0';
-            token = apr_pstrdup(r->pool, value);
-        }
-    }
+    token = sr_form_get(params, "csrf");
     if ((csrf = csrf_check(&d, token)) != SR_CSRF_OK) {
         return dash_error(req, HTTP_FORBIDDEN,
                           csrf == SR_CSRF_STALE ? "The form has expired. Reload the page and try again."

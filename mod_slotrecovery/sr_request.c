@@ -1,4 +1,6 @@
 /* Request bodies, JSON answers, errors and the internal secret. */
+#include <apr_lib.h>
+
 #include "sr_crypto.h"
 #include "sr_request.h"
 
@@ -69,11 +71,42 @@ int sr_send_status(sr_req_t *req, sr_status_t status, const char *what)
     }
 }
 
-int sr_read_body(sr_req_t *req, const char **body, apr_size_t *len)
+static apr_status_t destroy_pool(void *pool)
+{
+    apr_pool_destroy(pool);
+    return APR_SUCCESS;
+}
+
+/*
+ * A pool for what a request body takes (the body, a form's fields), gone with
+ * the request. Its own allocator hands freed blocks straight back to malloc:
+ * from the request pool, a 256 KiB body's block would stay with the worker
+ * thread's allocator (up to MaxMemFree), ThreadsPerChild times per child.
+ */
+static apr_pool_t *body_pool(request_rec *r)
+{
+    apr_allocator_t *allocator;
+    apr_pool_t *pool;
+
+    if (apr_allocator_create(&allocator) != APR_SUCCESS) {
+        return r->pool;
+    }
+    apr_allocator_max_free_set(allocator, 1);
+    if (apr_pool_create_unmanaged_ex(&pool, apr_pool_abort_get(r->pool), allocator) != APR_SUCCESS) {
+        apr_allocator_destroy(allocator);
+        return r->pool;
+    }
+    apr_allocator_owner_set(allocator, pool);
+    apr_pool_cleanup_register(r->pool, pool, destroy_pool, apr_pool_cleanup_null);
+    return pool;
+}
+
+/* sr_read_body, from pool into a buffer the caller may change (len + 1 bytes, NUL-terminated). */
+static int read_body(sr_req_t *req, apr_pool_t *pool, char **body, apr_size_t *len)
 {
     request_rec *r = req->r;
     apr_off_t limit = req->conf->max_body;
-    apr_size_t used = 0, cap = 8192;
+    apr_size_t used = 0, cap;
     char *buf;
     int rc;
 
@@ -86,7 +119,10 @@ int sr_read_body(sr_req_t *req, const char **body, apr_size_t *len)
         return sr_send_error(req, HTTP_REQUEST_ENTITY_TOO_LARGE, "request body larger than %" APR_OFF_T_FMT " bytes",
                              limit);
     }
-    buf = apr_palloc(r->pool, cap + 1);
+    /* An announced length is read into one buffer of that size (and a byte
+     * more, for the read that sees the end); a chunked body grows it. */
+    cap = r->remaining > 0 ? (apr_size_t)r->remaining + 1 : 8192;
+    buf = apr_palloc(pool, cap + 1);
     if (ap_should_client_block(r)) {
         for (;;) {
             long n;
@@ -95,7 +131,7 @@ int sr_read_body(sr_req_t *req, const char **body, apr_size_t *len)
                 char *bigger;
 
                 cap *= 2;
-                bigger = apr_palloc(r->pool, cap + 1);
+                bigger = apr_palloc(pool, cap + 1);
                 memcpy(bigger, buf, used);
                 buf = bigger;
             }
@@ -121,6 +157,15 @@ int sr_read_body(sr_req_t *req, const char **body, apr_size_t *len)
     return OK;
 }
 
+int sr_read_body(sr_req_t *req, const char **body, apr_size_t *len)
+{
+    char *buf;
+    int rc = read_body(req, body_pool(req->r), &buf, len);
+
+    *body = buf;
+    return rc;
+}
+
 int sr_read_json_object(sr_req_t *req, sr_json_t **obj)
 {
     const char *body, *error = NULL;
@@ -141,6 +186,48 @@ int sr_read_json_object(sr_req_t *req, sr_json_t **obj)
         return sr_send_error(req, HTTP_BAD_REQUEST, "the request body must be a JSON object");
     }
     return OK;
+}
+
+/* Whether a Content-Type is application/x-www-form-urlencoded, parameters (charset) or not. */
+static int is_form_type(const char *type)
+{
+    static const char form[] = "application/x-www-form-urlencoded";
+    const char *rest;
+
+    if (!type || ap_cstr_casecmpn(type, form, sizeof(form) - 1)) {
+        return 0;
+    }
+    rest = type + sizeof(form) - 1;
+    while (apr_isspace(*rest)) {
+        rest++;
+    }
+    return !*rest || *rest == ';';
+}
+
+int sr_read_form(sr_req_t *req, apr_array_header_t **params)
+{
+    request_rec *r = req->r;
+    apr_pool_t *pool = body_pool(r);
+    apr_size_t len, where = 0;
+    char *body;
+    int rc;
+
+    if ((rc = read_body(req, pool, &body, &len)) != OK) {
+        return rc;
+    }
+    if (len && !is_form_type(apr_table_get(r->headers_in, "Content-Type"))) {
+        return sr_send_error(req, HTTP_UNSUPPORTED_MEDIA_TYPE,
+                             "a form body (Content-Type: application/x-www-form-urlencoded) is required");
+    }
+    switch (sr_form_parse(pool, body, len, SR_FORM_MAX_PAIRS, params, &where)) {
+    case SR_FORM_TOO_MANY:
+        return sr_send_error(req, HTTP_REQUEST_ENTITY_TOO_LARGE, "form with more than %d fields", SR_FORM_MAX_PAIRS);
+    case SR_FORM_BAD_ESCAPE:
+        return sr_send_error(req, HTTP_BAD_REQUEST, "malformed %%-escape in the form body at byte %" APR_SIZE_T_FMT,
+                             where);
+    default:
+        return OK;
+    }
 }
 
 int sr_require_internal_secret(sr_req_t *req)

@@ -4,6 +4,7 @@
 
 #include "mod_slotrecovery.h"
 #include "sr_config.h"
+#include "sr_form.h"
 #include "sr_json.h"
 
 /* One routed request. */
@@ -25,6 +26,14 @@ int sr_status_to_http(sr_status_t status);
 int sr_read_body(sr_req_t *req, const char **body, apr_size_t *len);
 /* Reads the body as a JSON object; OK, or DONE when it has answered. */
 int sr_read_json_object(sr_req_t *req, sr_json_t **obj);
+/*
+ * Reads an application/x-www-form-urlencoded body (sr_form_parse): *params
+ * gets its fields (sr_param_t). OK, or DONE when it has answered: 413 past
+ * the size limit or SR_FORM_MAX_PAIRS fields, 400 for a malformed %-escape,
+ * 415 for a non-empty body of another type. Every form the module reads goes
+ * through here.
+ */
+int sr_read_form(sr_req_t *req, apr_array_header_t **params);
 
 /* Sends a JSON document with the given status; returns OK for the handler. */
 int sr_send_json(sr_req_t *req, int status, const sr_json_t *doc);

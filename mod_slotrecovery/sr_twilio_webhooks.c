@@ -8,22 +8,6 @@
 #include "sr_twilio.h"
 #include "sr_twilio_webhooks.h"
 
-#include <util_script.h> /* after httpd.h: it uses request_rec */
-
-static const char *param_get(const apr_array_header_t *params, const char *name)
-{
-    int i;
-
-    for (i = 0; i < params->nelts; i++) {
-        const sr_param_t *pair = &APR_ARRAY_IDX(params, i, sr_param_t);
-
-        if (!strcmp(pair->name, name)) {
-            return pair->value;
-        }
-    }
-    return NULL;
-}
-
 /*
  * The URLs Twilio may have signed for this request: the public URL as
  * configured, and, as Twilio's own validators accept, the same without its
@@ -47,42 +31,26 @@ static const char *const *signed_url_candidates(apr_pool_t *p, const char *url)
 }
 
 /*
- * Reads the form-encoded body and checks X-Twilio-Signature over the public
- * URL of this request. OK with the decoded fields, or DONE with 403/503 sent.
+ * Reads the form body (sr_read_form: bounded, every field also as repaired
+ * UTF-8 text) and checks X-Twilio-Signature over the public URL of this
+ * request and the fields' raw bytes. OK with the fields, or DONE with the
+ * answer (403, 503, or the form reader's 4xx) sent.
  */
 static int read_signed_form(sr_req_t *req, apr_array_header_t **params)
 {
     request_rec *r = req->r;
-    apr_array_header_t *pairs = NULL;
     const char *signature = apr_table_get(r->headers_in, "X-Twilio-Signature");
     const char *const *urls;
     const char *url;
-    int rc, i;
+    int rc;
 
     if (!req->conf->twilio_auth_token || !req->conf->public_base_url) {
         return sr_send_error(req, HTTP_SERVICE_UNAVAILABLE,
                              "Twilio webhooks disabled: SlotRecoveryTwilioAuthToken and "
                              "SlotRecoveryPublicBaseUrl must both be configured");
     }
-    rc = ap_parse_form_data(r, NULL, &pairs, -1, (apr_size_t)req->conf->max_body);
-    if (rc != OK) {
-        return sr_send_error(req, rc, "unreadable form body");
-    }
-    *params = apr_array_make(r->pool, pairs ? pairs->nelts : 0, sizeof(sr_param_t));
-    for (i = 0; pairs && i < pairs->nelts; i++) {
-        ap_form_pair_t *pair = &APR_ARRAY_IDX(pairs, i, ap_form_pair_t);
-        sr_param_t *param = apr_array_push(*params);
-        apr_off_t len;
-        apr_size_t size;
-        char *value;
-
-        apr_brigade_length(pair->value, 1, &len);
-        size = (apr_size_t)len;
-        value = apr_palloc(r->pool, size + 1);
-        apr_brigade_flatten(pair->value, value, &size);
-        value[size] = '\0';
-        param->name = pair->name;
-        param->value = value;
+    if ((rc = sr_read_form(req, params)) != OK) {
+        return rc;
     }
     url = apr_pstrcat(r->pool, req->conf->public_base_url, r->unparsed_uri, (char *)NULL);
     for (urls = signed_url_candidates(r->pool, url); *urls; urls++) {
@@ -107,8 +75,8 @@ int sr_twilio_status_webhook(sr_req_t *req)
     if (http != OK) {
         return http;
     }
-    sid = param_get(params, "MessageSid");
-    status = param_get(params, "MessageStatus");
+    sid = sr_form_get(params, "MessageSid");
+    status = sr_form_get(params, "MessageStatus");
     if (!sid || !*sid || !status || !*status || strlen(status) > 32) {
         return sr_send_error(req, HTTP_BAD_REQUEST, "MessageSid and MessageStatus are required");
     }
@@ -116,7 +84,7 @@ int sr_twilio_status_webhook(sr_req_t *req)
         return sr_send_status(req, SR_UNAVAILABLE, NULL);
     }
     sr_offer_loop_for_request(&loop, req->r, req->conf, db);
-    rc = sr_offer_loop_delivery_report(&loop, sid, status, param_get(params, "ErrorCode"));
+    rc = sr_offer_loop_delivery_report(&loop, sid, status, sr_form_get(params, "ErrorCode"));
     if (rc == SR_UNAVAILABLE) {
         return sr_send_status(req, rc, NULL);
     }
@@ -156,13 +124,13 @@ int sr_twilio_inbound_webhook(sr_req_t *req)
     if (http != OK) {
         return http;
     }
-    sms.message_sid = param_get(params, "MessageSid");
+    sms.message_sid = sr_form_get(params, "MessageSid");
     if (!sms.message_sid) {
-        sms.message_sid = param_get(params, "SmsMessageSid");
+        sms.message_sid = sr_form_get(params, "SmsMessageSid");
     }
-    sms.from = param_get(params, "From");
-    sms.to = param_get(params, "To");
-    sms.body = param_get(params, "Body");
+    sms.from = sr_form_get(params, "From");
+    sms.to = sr_form_get(params, "To");
+    sms.body = sr_form_get(params, "Body");
     if (!sms.message_sid || !*sms.message_sid || strlen(sms.message_sid) > 64 || !sms.from || !*sms.from || !sms.to ||
         !*sms.to) {
         return sr_send_error(req, HTTP_BAD_REQUEST, "MessageSid, From and To are required");

@@ -4,6 +4,7 @@
     report.py explain-summary DIR            JSON summary of bench/explain/*.txt
     report.py readme RESULTS.jsonl README    rewrite the bench:results block of README
     report.py block README NAME FILE         replace the bench:NAME block of README with FILE
+    report.py flood RESULTS.jsonl            Markdown of the form flood run (the bench:flood block)
 
 A block is the text between "<!-- bench:NAME:begin -->" and "<!-- bench:NAME:end -->".
 """
@@ -251,6 +252,39 @@ def f(n):
     return "{:,}".format(n)
 
 
+FLOOD_SHAPES = {
+    "pairs": "`a=&` repeated (87,382 fields)",
+    "value": "`Body=` and one value of `%FF` repeated",
+}
+
+
+def render_flood(results):
+    by = {r["kind"]: r for r in results}
+    fl, machine = by["flood"], by.get("machine", {})
+    out = ["`bench/run --only flood`, %s, %s cores, load average %s; each run %s s of wrk (2 threads) at "
+           "`POST /api/twilio/inbound` with a wrong `X-Twilio-Signature`, one 256 KiB body over and over."
+           % (machine.get("date", "?"), machine.get("cores", "?"), " ".join(fl["load"]["loadavg"]),
+              machine.get("duration", "?")), ""]
+    out.append("| body | connections | requests | answers | req/s | p50 ms | p99 ms | max ms | children's VmRSS "
+               "before -> after (kB) |")
+    out.append("| --- | --: | --: | --- | --: | --: | --: | --: | --- |")
+    seen = set()
+    for r in fl["runs"]:
+        w = r["wrk"]
+        again = (r["shape"], r["conc"]) in seen
+        seen.add((r["shape"], r["conc"]))
+        rss = ", ".join("%s -> %s" % (f(kb), f(r["rss_after"].get(pid, 0))) for pid, kb in sorted(r["rss_before"].items()))
+        out.append("| %s, %s bytes | %d%s | %s | %s | %s | %s | %s | %s | %s |" % (
+            FLOOD_SHAPES.get(r["shape"], r["shape"]), f(r["bytes"]), r["conc"], " (again)" if again else "",
+            f(w["requests"]),
+            ", ".join("%s %s" % (f(v), k) for k, v in sorted(w["statuses"].items())), f(round(w["rps"])),
+            ms(w["p50_us"]), ms(w["p99_us"]), ms(w["max_us"]), rss))
+    out.append("")
+    out.append("VmRSS of the children (kB) before the first flood request: %s; each body shape first had 3 s of warm-up "
+               "at 16 connections." % ", ".join(f(kb) for _, kb in sorted(fl["rss_start"].items())))
+    return "\n".join(out) + "\n"
+
+
 def replace_block(readme, name, content):
     begin, end = "<!-- bench:%s:begin -->" % name, "<!-- bench:%s:end -->" % name
     text = open(readme).read() if os.path.exists(readme) else ""
@@ -271,6 +305,8 @@ def main():
     elif cmd == "readme":
         results = [json.loads(line) for line in open(sys.argv[2]) if line.strip()]
         replace_block(sys.argv[3], "results", render(results))
+    elif cmd == "flood":
+        sys.stdout.write(render_flood([json.loads(line) for line in open(sys.argv[2]) if line.strip()]))
     elif cmd == "block":
         replace_block(sys.argv[2], sys.argv[3], open(sys.argv[4]).read())
     else:

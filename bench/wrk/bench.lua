@@ -9,7 +9,9 @@
 --   BENCH_KIND=plain   BENCH_METHOD BENCH_PATH with BENCH_HEADERS ("Name: value"
 --                      separated by "|") and BENCH_BODY, in which {slot} becomes a
 --                      random open slot opening of the seed (shop 1..BENCH_NSHOPS,
---                      j % 10 in 7..9, see bench/sql/seed.sql).
+--                      j % 10 in 7..9, see bench/sql/seed.sql); or the contents of
+--                      the file BENCH_BODY_FILE as the body (too large for the
+--                      environment: the form flood's 256 KiB).
 --   BENCH_KIND=mix     round robin of: the dashboard, the offer-loop job, GET
 --                      /api/slot-openings/{slot}, and a signed HELP message from
 --                      BENCH_DATA (the memory run).
@@ -77,6 +79,11 @@ function init(args)
         path = os.getenv("BENCH_PATH")
         headers = parse_headers(os.getenv("BENCH_HEADERS"))
         body = os.getenv("BENCH_BODY")
+        if os.getenv("BENCH_BODY_FILE") then
+            local f = assert(io.open(os.getenv("BENCH_BODY_FILE"), "rb"))
+            body = f:read("*a")
+            f:close()
+        end
         if body == "" then body = nil end
         dynamic = body and body:find("{slot}", 1, true)
         if not dynamic then

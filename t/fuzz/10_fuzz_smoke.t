@@ -15,7 +15,7 @@ use FindBin ();
 my $root = abs_path("$FindBin::Bin/../..");
 my $run = "$root/bench/fuzz/run";
 my @targets = qw(fuzz_path fuzz_stripe_signature fuzz_stripe_event fuzz_rfc3339 fuzz_fields fuzz_twilio_signature
-    fuzz_sms);
+    fuzz_form fuzz_sms);
 my $seconds = $ENV{SR_FUZZ_SMOKE_SECONDS} || 4;
 
 my $clang = `sh -c 'command -v clang' 2>/dev/null`;

@@ -2,46 +2,42 @@
  * sr_twilio_signature_valid (mod_slotrecovery/sr_twilio.c) over form params.
  *
  * Input: the URL, '\n', the X-Twilio-Signature value, '\n', an
- * application/x-www-form-urlencoded body. The body is decoded as httpd's
- * ap_parse_form_data does (split on '&', '=', '+' is a space, %XX decoded; a
- * value ends at a decoded NUL as the module's C strings do). Besides the given
+ * application/x-www-form-urlencoded body, read by the module's own form parser
+ * (sr_form_parse: the fields' raw bytes, NULs included). Besides the given
  * signature, the signature computed here independently (sorted by name, then
- * value; url + name + value; HMAC-SHA1; base64) must be accepted and that one
- * with a character changed refused.
+ * value, as bytes; url + name + value in one buffer; HMAC-SHA1; base64) must
+ * be accepted and that one with a character changed refused.
  */
 #include <openssl/hmac.h>
 
 #include <apr_base64.h>
-#include <apr_escape.h>
 #include <apr_strings.h>
 #include <apr_tables.h>
 
 #include "fuzz_common.h"
+#include "sr_form.h"
 #include "sr_twilio.h"
 
 #define TOKEN "fuzz-twilio-auth-token"
 
-static char *decode(apr_pool_t *p, const char *s, size_t len)
+static int cmp_bytes(const char *a, size_t an, const char *b, size_t bn)
 {
-    char *raw = apr_pstrmemdup(p, s, len), *c;
-    char *out;
+    size_t i;
 
-    for (c = raw; *c; c++) {
-        if (*c == '+') {
-            *c = ' ';
+    for (i = 0; i < an && i < bn; i++) {
+        if (a[i] != b[i]) {
+            return (unsigned char)a[i] < (unsigned char)b[i] ? -1 : 1;
         }
     }
-    out = (char *)apr_punescape_url(p, raw, NULL, NULL, 0);
-    /* Malformed escapes: kept as sent. */
-    return fuzz_strndup((const uint8_t *)(out ? out : raw), strlen(out ? out : raw));
+    return an == bn ? 0 : an < bn ? -1 : 1;
 }
 
 static int cmp(const void *a, const void *b)
 {
     const sr_param_t *x = a, *y = b;
-    int c = strcmp(x->name, y->name);
+    int c = cmp_bytes(x->raw_name, x->raw_name_len, y->raw_name, y->raw_name_len);
 
-    return c ? c : strcmp(x->value, y->value);
+    return c ? c : cmp_bytes(x->raw_value, x->raw_value_len, y->raw_value, y->raw_value_len);
 }
 
 static char *reference_signature(apr_pool_t *p, const char *url, const apr_array_header_t *params)
@@ -49,16 +45,28 @@ static char *reference_signature(apr_pool_t *p, const char *url, const apr_array
     apr_array_header_t *sorted = apr_array_copy(p, params);
     unsigned char mac[EVP_MAX_MD_SIZE];
     unsigned int mac_len = 0;
-    char *data = apr_pstrdup(p, url), *out;
+    size_t size = strlen(url), used;
+    char *data, *out;
     int i;
 
     qsort(sorted->elts, (size_t)sorted->nelts, sizeof(sr_param_t), cmp);
     for (i = 0; i < sorted->nelts; i++) {
         const sr_param_t *pair = &APR_ARRAY_IDX(sorted, i, sr_param_t);
 
-        data = apr_pstrcat(p, data, pair->name, pair->value, NULL);
+        size += pair->raw_name_len + pair->raw_value_len;
     }
-    HMAC(EVP_sha1(), TOKEN, (int)strlen(TOKEN), (unsigned char *)data, strlen(data), mac, &mac_len);
+    data = malloc(size + 1);
+    memcpy(data, url, used = strlen(url));
+    for (i = 0; i < sorted->nelts; i++) {
+        const sr_param_t *pair = &APR_ARRAY_IDX(sorted, i, sr_param_t);
+
+        memcpy(data + used, pair->raw_name, pair->raw_name_len);
+        used += pair->raw_name_len;
+        memcpy(data + used, pair->raw_value, pair->raw_value_len);
+        used += pair->raw_value_len;
+    }
+    HMAC(EVP_sha1(), TOKEN, (int)strlen(TOKEN), (unsigned char *)data, used, mac, &mac_len);
+    free(data);
     out = apr_palloc(p, (apr_size_t)apr_base64_encode_len((int)mac_len));
     apr_base64_encode(out, (const char *)mac, (int)mac_len);
     return fuzz_strndup((const uint8_t *)out, strlen(out));
@@ -74,19 +82,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *url = fuzz_strndup(data, url_len);
     char *signature = fuzz_strndup(rest, sig_len);
     char *form = fuzz_strndup(body, body_len);
-    apr_array_header_t *params;
-    char *expected, *state = NULL, *pair;
+    apr_array_header_t *params = NULL;
+    apr_size_t where;
+    char *expected;
 
     fuzz_init();
     apr_pool_create(&p, fuzz_root);
-    params = apr_array_make(p, 8, sizeof(sr_param_t));
-    for (pair = apr_strtok(apr_pstrdup(p, form), "&", &state); pair && params->nelts < 32;
-         pair = apr_strtok(NULL, "&", &state)) {
-        char *eq = strchr(pair, '=');
-        sr_param_t *param = apr_array_push(params);
-
-        param->name = decode(p, pair, eq ? (size_t)(eq - pair) : strlen(pair));
-        param->value = eq ? decode(p, eq + 1, strlen(eq + 1)) : fuzz_strndup((const uint8_t *)"", 0);
+    if (sr_form_parse(p, form, body_len, SR_FORM_MAX_PAIRS, &params, &where) != SR_FORM_OK) {
+        /* Refused before any signature is computed. */
+        apr_pool_destroy(p);
+        fuzz_free_all();
+        return 0;
     }
     (void)sr_twilio_signature_valid(p, TOKEN, url, params, signature);
     FUZZ_CHECK(!sr_twilio_signature_valid(p, TOKEN, url, params, NULL));
