@@ -12,7 +12,7 @@ use POSIX ();
 use Time::HiRes ();
 use SlotRecovery::Test qw(:all);
 
-plan tests => 36;
+plan tests => 38;
 
 my $ua = HTTP::Tiny->new(timeout => 30, keep_alive => 0);
 
@@ -112,6 +112,12 @@ stripe_reset();
     stripe_reset();
     my ($r) = create(\%CHARGE, api_key => 'rk_test_restricted0123');
     is $r->{status}, 200, 'a restricted key (rk_test_...) works, as the README says';
+    stripe_behave({ restrictedPermissions => ['rak_payment_intent_read'] });
+    my $b;
+    ($r, $b) = create(\%CHARGE, api_key => 'rk_test_restricted0123');
+    is $r->{status}, 403, 'a restricted key without PaymentIntents write: 403';
+    like $b->{error}{message} // '', qr/rak_payment_intent_write/, '... naming the permission';
+    stripe_behave({});
     ($r) = create(\%CHARGE, api_key => 'pk_test_publishable0123');
     is $r->{status}, 401, 'a publishable key: 401';
     ($r) = create(\%CHARGE, api_key => '');

@@ -74,6 +74,11 @@ Control API: see stubbase.py. Behaviour (POST /_control/behave), all optional:
     {"failCount": 1}                   decline/failAll/fail/unreachable apply to the next
                                        1 request only
     {"delay": 2}                       sleep before answering (seconds)
+    {"restrictedPermissions": ["rak_payment_intent_write"]}
+                                       what rk_ keys may do (default: everything); a request
+                                       needing another answers 403 invalid_request_error, as
+                                       Stripe does (rak_payment_intent_read/_write,
+                                       rak_refund_read/_write; write includes read)
     {"refundStatus": "pending"}        the status of new refunds ("succeeded" by default;
                                        "failed" comes with failure_reason)
     {"refundSettle": "succeeded"}      a pending refund has this status when next fetched
@@ -179,6 +184,14 @@ class StripeHandler(StubHandler):
                                 "Authorization header, using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').")
         if not KEY_RE.match(auth):
             return stripe_error(401, "invalid_request_error", "Invalid API Key provided: %s********" % auth[7:15])
+        needed = self._permission(req)
+        granted = behaviour.get("restrictedPermissions")
+        if auth.startswith("Bearer rk_") and granted is not None and needed and needed not in granted and not (
+                needed.endswith("_read") and needed[:-5] + "_write" in granted):
+            return stripe_error(403, "invalid_request_error",
+                                "The provided key '%s********' does not have the required permissions for this "
+                                "endpoint on account 'acct_1SlotRecoveryTest'. Having the '%s' permission would "
+                                "allow this request to continue." % (auth[7:15], needed))
         if behaviour.get("only") and not req["path"].startswith(behaviour["only"]):
             behaviour = {k: v for k, v in behaviour.items()
                          if k not in ("decline", "declineCustomers", "failAll", "fail", "unreachable", "delay")}
@@ -226,6 +239,13 @@ class StripeHandler(StubHandler):
                                 code="resource_missing", param="id")
         return stripe_error(404, "invalid_request_error",
                             "Unrecognized request URL (%s: %s)." % (req["method"], req["path"]))
+
+    @staticmethod
+    def _permission(req):
+        for prefix, resource in (("/v1/payment_intents", "payment_intent"), ("/v1/refunds", "refund")):
+            if req["path"].startswith(prefix):
+                return "rak_%s_%s" % (resource, "read" if req["method"] == "GET" else "write")
+        return None
 
     def _list(self, req):
         q = req["query"]
