@@ -540,6 +540,7 @@ int sr_payments_charge_due(sr_loop_t *loop, const char *payment_id, sr_charge_ve
 typedef struct {
     const char *refund_id, *payment_id, *prior_status;
     int attempts;
+    int key_retry; /* > 0: Stripe keeps a 5xx under this try's key, the next takes the key of that attempt */
     sr_status_t stripe_status;
     const sr_stripe_refund_t *refund;
     const sr_server_conf_t *conf;
@@ -576,6 +577,10 @@ static sr_status_t refund_record_work(sr_db_t *db, void *baton)
                               "): check the payment in Stripe and refund by hand", (char *)NULL);
         break;
     default:
+        if (w->key_retry &&
+            sr_db_exec(db, SR_Q_REFUND_KEY_SPENT, SR_ARGS(apr_itoa(p, w->key_retry), w->refund_id)) < 0) {
+            return SR_UNAVAILABLE;
+        }
         if (!strcmp(status, "due") && w->attempts == w->conf->payment_max_attempts) {
             /* Still retried (the money is owed, the key makes it safe), but a person should know. */
             w->flag = apr_psprintf(p,
@@ -608,7 +613,7 @@ static int refunds_due(sr_loop_t *loop)
     for (i = 0; i < claimed->nrows; i++) {
         refund_work_t w;
         sr_stripe_refund_t refund;
-        const char *stripe_id = sr_result_get(claimed, i, "stripe_refund_id");
+        const char *stripe_id = sr_result_get(claimed, i, "stripe_refund_id"), *key_retry;
 
         memset(&w, 0, sizeof(w));
         memset(&refund, 0, sizeof(refund));
@@ -639,7 +644,18 @@ static int refunds_due(sr_loop_t *loop)
             in.payment_id = w.payment_id;
             /* One key per payment and installation: a retry (or another server) cannot refund twice. */
             in.idempotency_key = sr_stripe_idempotency_key(p, in.installation_id, "refund", w.payment_id, NULL);
-            w.stripe_status = sr_stripe_create_refund(p, loop->conf, &in, &refund);
+            key_retry = sr_result_get(claimed, i, "key_retry");
+            if (atoi(key_retry) > 0) {
+                /* Stripe replays the 5xx saved under the key before: adopt what that request made, else a new key. */
+                in.idempotency_key = apr_pstrcat(p, in.idempotency_key, "-r", key_retry, (char *)NULL);
+                w.stripe_status = sr_stripe_find_refund(p, loop->conf, &in, &refund);
+            }
+            if (w.stripe_status == SR_NOT_FOUND || atoi(key_retry) == 0) {
+                w.stripe_status = sr_stripe_create_refund(p, loop->conf, &in, &refund);
+            }
+            if (w.stripe_status == SR_UNAVAILABLE && refund.key_spent) {
+                w.key_retry = w.attempts + 1;
+            }
         }
         if (sr_db_transaction(loop->db, refund_record_work, &w) != SR_OK) {
             /* The lease runs out and a later sweep asks again, with the same key. */

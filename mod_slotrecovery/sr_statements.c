@@ -493,7 +493,8 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                                "FROM due, payments p WHERE r.id = due.id AND p.id = r.payment_id "
                                "RETURNING r.id::text AS refund_id, r.payment_id::text AS payment_id, "
                                "r.amount AS amount, r.status AS status, r.stripe_refund_id AS stripe_refund_id, "
-                               "r.attempts AS attempts, p.stripe_payment_intent_id AS payment_intent, "
+                               "r.attempts AS attempts, r.key_retry AS key_retry, "
+                               "p.stripe_payment_intent_id AS payment_intent, "
                                "(SELECT id FROM installation) AS installation_id"},
     /*
      * What Stripe said of a refund. Arguments: refund id at Stripe (or NULL),
@@ -562,6 +563,10 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
      */
     [SR_Q_PAY_KEY_SPENT] = {"sr_pay_key_spent", "UPDATE payments SET key_retry = %s::integer WHERE id = %s::bigint "
                                                 "AND status = 'pending' AND stripe_payment_intent_id IS NULL"},
+    /* The same for a refund still without its id at Stripe. */
+    [SR_Q_REFUND_KEY_SPENT] = {"sr_refund_key_spent",
+                               "UPDATE refunds SET key_retry = %s::integer WHERE id = %s::bigint "
+                               "AND status = 'due' AND stripe_refund_id IS NULL"},
 
     /*
      * The dashboard. Every query names the shop of the signed-in user, so

@@ -260,23 +260,88 @@ sr_status_t sr_stripe_find_payment_intent(apr_pool_t *p, const sr_server_conf_t 
 
 /* --- refunds ---------------------------------------------------------------------------- */
 
+/* Reads a Refund object into out. */
+static sr_status_t refund_object(const sr_json_t *doc, sr_stripe_refund_t *out)
+{
+    if (sr_json_get_string(doc, "id", &out->id) != SR_JSON_FOUND ||
+        sr_json_get_string(doc, "status", &out->status) != SR_JSON_FOUND ||
+        sr_json_get_int(doc, "amount", &out->amount) != SR_JSON_FOUND) {
+        out->id = out->status = NULL;
+        out->error = "Stripe answered without a Refund id, status and amount";
+        return SR_UNAVAILABLE;
+    }
+    sr_json_get_string(doc, "failure_reason", &out->failure_reason);
+    return SR_OK;
+}
+
 static sr_status_t refund_answer(const stripe_answer_t *a, sr_stripe_refund_t *out)
 {
     sr_status_t status = stripe_verdict(a, &out->permanent);
 
     out->error = status == SR_INVALID && a->message ? a->message : a->error;
-    if (status != SR_OK) {
-        return status;
+    out->key_spent = status == SR_UNAVAILABLE && a->doc && a->status >= 500;
+    return status == SR_OK ? refund_object(a->doc, out) : status;
+}
+
+/* Whether a listed Refund is the one asked for this payment, and may still stand. */
+static int refund_matches(const sr_json_t *re, const sr_stripe_refund_request_t *in)
+{
+    sr_json_t *metadata = sr_json_get_object(re, "metadata");
+    const char *payment_id = NULL, *installation_id = NULL, *status = NULL;
+
+    if (!metadata) {
+        return 0;
     }
-    if (sr_json_get_string(a->doc, "id", &out->id) != SR_JSON_FOUND ||
-        sr_json_get_string(a->doc, "status", &out->status) != SR_JSON_FOUND ||
-        sr_json_get_int(a->doc, "amount", &out->amount) != SR_JSON_FOUND) {
-        out->id = out->status = NULL;
-        out->error = "Stripe answered without a Refund id, status and amount";
+    sr_json_get_string(metadata, "payment_id", &payment_id);
+    sr_json_get_string(metadata, "installation_id", &installation_id);
+    sr_json_get_string(re, "status", &status);
+    return payment_id && !strcmp(payment_id, in->payment_id) && installation_id && in->installation_id &&
+           !strcmp(installation_id, in->installation_id) && status && strcmp(status, "failed") &&
+           strcmp(status, "canceled");
+}
+
+sr_status_t sr_stripe_find_refund(apr_pool_t *p, const sr_server_conf_t *conf, const sr_stripe_refund_request_t *in,
+                                  sr_stripe_refund_t *out)
+{
+    const char *after = NULL;
+    int page;
+
+    memset(out, 0, sizeof(*out));
+    if (!conf->stripe_secret_key) {
+        out->error = "Stripe is not configured (SlotRecoveryStripeSecretKey)";
         return SR_UNAVAILABLE;
     }
-    sr_json_get_string(a->doc, "failure_reason", &out->failure_reason);
-    return SR_OK;
+    for (page = 0; page < SR_STRIPE_LIST_PAGES; page++) {
+        sr_http_request_t req;
+        stripe_answer_t a;
+        sr_json_t *data, *re;
+        apr_size_t i, n;
+        int has_more = 0;
+
+        stripe_request(
+            p, conf, &req, "GET",
+            apr_pstrcat(p, "/v1/refunds?limit=100&payment_intent=", apr_pescape_urlencoded(p, in->payment_intent),
+                        after ? "&starting_after=" : "", after ? apr_pescape_urlencoded(p, after) : "", (char *)NULL),
+            NULL, NULL);
+        stripe_perform(p, &req, &a);
+        if (stripe_verdict(&a, &out->permanent) != SR_OK) {
+            out->error = apr_pstrcat(p, "cannot look the refund up: ", a.error, (char *)NULL);
+            return SR_UNAVAILABLE;
+        }
+        data = sr_json_get_object(a.doc, "data");
+        n = sr_json_array_size(data);
+        for (i = 0; i < n; i++) {
+            if ((re = sr_json_array_get(data, i)) && refund_matches(re, in)) {
+                return refund_object(re, out);
+            }
+        }
+        sr_json_get_bool(a.doc, "has_more", &has_more);
+        if (!has_more || n == 0 || sr_json_get_string(sr_json_array_get(data, n - 1), "id", &after) != SR_JSON_FOUND) {
+            return SR_NOT_FOUND;
+        }
+    }
+    out->error = "cannot look the refund up: too many refunds to list";
+    return SR_UNAVAILABLE;
 }
 
 sr_status_t sr_stripe_create_refund(apr_pool_t *p, const sr_server_conf_t *conf, const sr_stripe_refund_request_t *in,

@@ -78,6 +78,7 @@ typedef struct {
     const char *failure_reason; /* when failed */
     const char *error;          /* why there is no Refund */
     int permanent;              /* 401/403 */
+    int key_spent;              /* Stripe answered a 5xx: saved under the Idempotency-Key, replayed to every retry */
 } sr_stripe_refund_t;
 
 /*
@@ -87,6 +88,16 @@ typedef struct {
  */
 sr_status_t sr_stripe_create_refund(apr_pool_t *p, const sr_server_conf_t *conf, const sr_stripe_refund_request_t *in,
                                     sr_stripe_refund_t *out);
+
+/*
+ * The refund an earlier request for this payment made, if any: GET
+ * {base}/v1/refunds?payment_intent=... (paged), matched on metadata
+ * payment_id and installation_id; a failed or canceled one is not counted.
+ * SR_OK with the Refund, SR_NOT_FOUND when there is none, SR_UNAVAILABLE when
+ * Stripe could not tell.
+ */
+sr_status_t sr_stripe_find_refund(apr_pool_t *p, const sr_server_conf_t *conf, const sr_stripe_refund_request_t *in,
+                                  sr_stripe_refund_t *out);
 
 /* GET {base}/v1/refunds/{id}: where a pending refund stands. */
 sr_status_t sr_stripe_get_refund(apr_pool_t *p, const sr_server_conf_t *conf, const char *refund_id,

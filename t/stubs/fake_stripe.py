@@ -43,6 +43,8 @@ Answers, on 127.0.0.1:PORT:
         charge_already_refunded (or amount_too_large).
     GET  /v1/refunds/{id}
         the Refund as last answered (see refundSettle).
+    GET  /v1/refunds?payment_intent=pi_...&limit=N&starting_after=re_...
+        the list of Refunds, newest first, as for PaymentIntents.
 Control API: see stubbase.py. Behaviour (POST /_control/behave), all optional:
     {"decline": true}                  402 card_error / card_declined (generic_decline);
                                        the embedded payment_intent has status
@@ -55,7 +57,7 @@ Control API: see stubbase.py. Behaviour (POST /_control/behave), all optional:
                                        else "requires_confirmation"
     {"failAll": 500}                   answer with a Stripe api_error and that status
                                        (stored for the Idempotency-Key, as Stripe does)
-    {"failAfterCreate": true}          with failAll: the PaymentIntent is made (and kept)
+    {"failAfterCreate": true}          with failAll: the PaymentIntent (or Refund) is made (and kept)
                                        before the error is answered, as an indeterminate
                                        Stripe 500 may have done
     {"slowCreate": 12}                 POSTs hold their Idempotency-Key this many seconds
@@ -213,7 +215,7 @@ class StripeHandler(StubHandler):
                 return stripe_error(status, etype, message, **extra)
             create = self._create if req["path"] == "/v1/payment_intents" else self._refund
             return self._idempotent(req, behaviour, create)
-        if req["method"] == "GET" and req["path"] == "/v1/payment_intents":
+        if req["method"] == "GET" and req["path"] in ("/v1/payment_intents", "/v1/refunds"):
             return self._list(req)
         m = FETCH_RE.match(req["path"])
         if m and req["method"] == "GET":
@@ -257,21 +259,25 @@ class StripeHandler(StubHandler):
             return stripe_error(400, "invalid_request_error",
                                 "This value must be greater than or equal to 1 and less than or equal to 100.",
                                 code="parameter_invalid_integer", param="limit")
+        refunds = req["path"] == "/v1/refunds"
         with self.state.lock:
             order = dict(self.state.extra.get("order", {}))
-            intents = [dict(pi) for pi in self.state.extra.get("intents", {}).values()]
-        intents.sort(key=lambda pi: order.get(pi["id"], 0), reverse=True)  # newest first
-        if q.get("customer"):
-            intents = [pi for pi in intents if pi.get("customer") == q["customer"]]
+            items = [dict(o) for o in self.state.extra.get("refunds" if refunds else "intents", {}).values()]
+        items.sort(key=lambda o: order.get(o["id"], 0), reverse=True)  # newest first
+        if refunds and q.get("payment_intent"):
+            items = [o for o in items if o.get("payment_intent") == q["payment_intent"]]
+        if not refunds and q.get("customer"):
+            items = [o for o in items if o.get("customer") == q["customer"]]
+        intents = items
         if q.get("starting_after"):
             ids = [pi["id"] for pi in intents]
             if q["starting_after"] not in ids:
                 return stripe_error(400, "invalid_request_error",
-                                    "No such payment_intent: '%s'" % q["starting_after"],
+                                    "No such object: '%s'" % q["starting_after"],
                                     code="resource_missing", param="starting_after")
             intents = intents[ids.index(q["starting_after"]) + 1:]
         return 200, {"object": "list", "data": intents[:limit], "has_more": len(intents) > limit,
-                     "url": "/v1/payment_intents"}, {"Request-Id": rand_id("req_", 14)}
+                     "url": req["path"]}, {"Request-Id": rand_id("req_", 14)}
 
     def _idempotent(self, req, behaviour, create):
         """Stripe's idempotency layer: the first saved answer for a key is the answer for that key."""
@@ -325,8 +331,9 @@ class StripeHandler(StubHandler):
         if not pi_id and not params.get("charge"):
             return validation_error("One of the following params should be provided for this request: "
                                     "payment_intent or charge.", "parameter_missing", "payment_intent")
-        if behaviour.get("failAll") and self._consume_failure():
-            return stripe_error(int(behaviour["failAll"]), "api_error",
+        fail_status = int(behaviour["failAll"]) if behaviour.get("failAll") and self._consume_failure() else 0
+        if fail_status and not behaviour.get("failAfterCreate"):
+            return stripe_error(fail_status, "api_error",
                                 "An unknown error occurred while processing your request.")
         with self.state.lock:
             pi = self.state.extra.get("intents", {}).get(pi_id)
@@ -371,6 +378,11 @@ class StripeHandler(StubHandler):
             if status != "failed":
                 self.state.extra["refunded"][pi_id] = refunded + amount
             self.state.extra.setdefault("refunds", {})[refund["id"]] = refund
+            order = self.state.extra.setdefault("order", {})
+            order[refund["id"]] = len(order)
+        if fail_status:  # made, then Stripe failed before answering
+            return stripe_error(fail_status, "api_error",
+                                "An unknown error occurred while processing your request.")
         return 200, dict(refund), {"Request-Id": rand_id("req_", 14)}
 
     def _create(self, req, behaviour):
