@@ -13,7 +13,7 @@ use SlotRecovery::Flows qw(:all);
 use SlotRecovery::Scenario qw(conf_value);
 use HTTP::Tiny ();
 
-plan tests => 27;
+plan tests => 28;
 
 my ($TIMEOUT) = conf_value('SlotRecoveryHttpTimeout', 10) =~ /^(\d+)/;
 
@@ -106,6 +106,9 @@ sub booking {
     make_payment_due($p->{id});
     sweep();
     is appt_status($a->{id}), 'confirmed', 'the next sweep: confirmed';
+    # Whatever the module sent must have finished at Stripe before the intents are counted.
+    ok wait_until(sub { !SlotRecovery::Test::_control(stripe_url(), GET => '/_control/inflight')->{inflight} },
+        timeout => 2 * $TIMEOUT + 10), '... every request to Stripe has finished';
     my @keys = map { $_->{headers}{'idempotency-key'} } @{ stripe_payment_intents() };
     is scalar(grep { $_ ne $keys[0] } @keys), 0, '... every try sent the same key';
     is scalar @{ intents_for($p->{id}, stripe_payment_intents()->[0]{form}{customer}) }, 1,

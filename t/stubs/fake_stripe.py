@@ -45,7 +45,9 @@ Answers, on 127.0.0.1:PORT:
         the Refund as last answered (see refundSettle).
     GET  /v1/refunds?payment_intent=pi_...&limit=N&starting_after=re_...
         the list of Refunds, newest first, as for PaymentIntents.
-Control API: see stubbase.py. Behaviour (POST /_control/behave), all optional:
+Control API: see stubbase.py; also GET /_control/inflight: {"inflight": N}, the
+POSTs still being processed (a client that gave up does not end them).
+Behaviour (POST /_control/behave), all optional:
     {"decline": true}                  402 card_error / card_declined (generic_decline);
                                        the embedded payment_intent has status
                                        "requires_payment_method"
@@ -166,6 +168,12 @@ def truthy(v):
 
 class StripeHandler(StubHandler):
     stub_name = "fake_stripe"
+
+    def _control(self, path, raw):
+        if path == "/_control/inflight" and self.command == "GET":
+            with self.state.lock:
+                return self.send_json(200, {"inflight": self.state.extra.get("inflight", 0)})
+        return super()._control(path, raw)
 
     def _consume_failure(self):
         """True if a configured failure applies to this request (honours failCount)."""
@@ -310,9 +318,15 @@ class StripeHandler(StubHandler):
                 headers["Idempotent-Replayed"] = "true"
                 headers["Idempotency-Key"] = key
                 return status, obj, headers
-        if slow:
-            time.sleep(slow)
-        status, obj, headers = create(req, behaviour)
+        with self.state.lock:
+            self.state.extra["inflight"] = self.state.extra.get("inflight", 0) + 1
+        try:
+            if slow:
+                time.sleep(slow)
+            status, obj, headers = create(req, behaviour)
+        finally:
+            with self.state.lock:
+                self.state.extra["inflight"] = self.state.extra.get("inflight", 1) - 1
         headers = dict(headers)
         not_saved = headers.pop(NOT_SAVED, None)
         if key:
