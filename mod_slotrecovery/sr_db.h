@@ -97,6 +97,9 @@ typedef enum {
     SR_Q_NOTIFY_MARK_FAILED,
     SR_Q_DASH_REFUND,
     SR_Q_SHOP_LOCK_DEPOSIT,
+    /* money: a new deposit key once Stripe saved a 5xx under the current one (issue 16) */
+    SR_Q_PAY_KEY_SPENT,
+    SR_Q_REFUND_KEY_SPENT,
     /* the dashboard */
     SR_Q_SHOP_USER_GRANT,
     SR_Q_DASH_SHOP_FOR_USER,

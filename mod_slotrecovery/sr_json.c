@@ -145,6 +145,18 @@ sr_json_t *sr_json_get_object(const sr_json_t *obj, const char *key)
     return wrap(obj->pool, json_incref(v));
 }
 
+apr_size_t sr_json_array_size(const sr_json_t *array)
+{
+    return array && json_is_array(array->value) ? json_array_size(array->value) : 0;
+}
+
+sr_json_t *sr_json_array_get(const sr_json_t *array, apr_size_t i)
+{
+    json_t *v = array && json_is_array(array->value) ? json_array_get(array->value, i) : NULL;
+
+    return v ? wrap(array->pool, json_incref(v)) : NULL;
+}
+
 void sr_json_set_string(sr_json_t *obj, const char *key, const char *value)
 {
     /* Values come from PostgreSQL (valid UTF-8); json_string refuses anything else. */

@@ -34,6 +34,9 @@ sr_json_get_t sr_json_get_bool(const sr_json_t *obj, const char *key, int *value
 sr_json_get_t sr_json_get_id(const sr_json_t *obj, const char *key, const char **value);
 /* A nested object or array member; NULL when absent or of another type. */
 sr_json_t *sr_json_get_object(const sr_json_t *obj, const char *key);
+/* An array's length (0 for anything else), and its element i (NULL past the end). */
+apr_size_t sr_json_array_size(const sr_json_t *array);
+sr_json_t *sr_json_array_get(const sr_json_t *array, apr_size_t i);
 
 /* Setters: a NULL string sets JSON null. */
 void sr_json_set_string(sr_json_t *obj, const char *key, const char *value);

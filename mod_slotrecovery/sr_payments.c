@@ -197,6 +197,7 @@ typedef struct {
     const char *payment_id;
     const char *slot_opening_id;
     int attempts;
+    int key_retry; /* > 0: Stripe keeps a 5xx under this try's key, the next takes the key of that attempt */
     const sr_stripe_intent_t *intent;
     sr_status_t stripe_status;
     int caller_tells; /* the YES reply tells the customer: no notification */
@@ -255,7 +256,9 @@ static sr_status_t record_failure(sr_db_t *db, record_work_t *w)
     }
     else {
         return sr_db_exec(db, SR_Q_PAY_RETRY_LATER,
-                          SR_ARGS(in->error, seconds_arg(p, w->conf->offer_retry_delay), w->payment_id)) < 0
+                          SR_ARGS(in->error, seconds_arg(p, w->conf->offer_retry_delay), w->payment_id)) < 0 ||
+                       (w->key_retry &&
+                        sr_db_exec(db, SR_Q_PAY_KEY_SPENT, SR_ARGS(apr_itoa(p, w->key_retry), w->payment_id)) < 0)
                    ? SR_UNAVAILABLE
                    : SR_OK;
     }
@@ -300,20 +303,28 @@ static sr_status_t record_work(sr_db_t *db, void *baton)
  * A payment from before migration 007 has no token: it keeps the key and the
  * parameters its first attempts were sent with (Stripe refuses a key reused
  * with other parameters), so a retry of one that reached Stripe cannot charge
- * twice.
+ * twice. Once Stripe saved a 5xx under the key (key_retry N > 0, migration
+ * 011), "-rN" follows: the key of attempt N, sent only after looking up what
+ * the request before it made.
  */
 static const char *deposit_key(sr_loop_t *loop, const sr_result_t *c, int row, const char **installation_id)
 {
     const char *payment_id = sr_result_get(c, row, "payment_id");
     const char *token = sr_result_get(c, row, "key_token");
+    const char *retry = sr_result_get(c, row, "key_retry");
     const char *key;
 
     if (!token) {
         *installation_id = NULL;
-        return apr_pstrcat(loop->pool, "slotrecovery-deposit-", payment_id, (char *)NULL);
+        key = apr_pstrcat(loop->pool, "slotrecovery-deposit-", payment_id, (char *)NULL);
+        return retry && atoi(retry) > 0 ? apr_pstrcat(loop->pool, key, "-r", retry, (char *)NULL) : key;
     }
     *installation_id = sr_result_get(c, row, "installation_id");
     key = sr_stripe_idempotency_key(loop->pool, *installation_id, "deposit", payment_id, token);
+    if (key && retry && atoi(retry) > 0) {
+        /* Stripe replays the 5xx it saved under the key before: this is the key of the attempt after it. */
+        key = apr_pstrcat(loop->pool, key, "-r", retry, (char *)NULL);
+    }
     if (!key) {
         ap_log_error(APLOG_MARK, APLOG_ERR, 0, loop->s,
                      SR_LOG_PREFIX "payment %s waits: table installation has no row (migration 005), so no "
@@ -463,8 +474,27 @@ int sr_payments_charge_due(sr_loop_t *loop, const char *payment_id, sr_charge_ve
             intent.error = "the customer has no saved card (stripeCustomerId and stripePaymentMethodId)";
             record.stripe_status = SR_INVALID;
         }
+        else if (in.idempotency_key && atoi(sr_result_get(c, i, "key_retry")) > 0) {
+            /*
+             * The key before this one got a 5xx, which Stripe saved: that request is over, yet may have made
+             * the intent. Adopt what it made; only if it made none is this new key sent (a later try after a
+             * timeout sends this same key again, and Stripe then answers for the request in flight).
+             */
+            record.stripe_status = sr_stripe_find_payment_intent(p, loop->conf, &in, &intent);
+            if (record.stripe_status == SR_NOT_FOUND) {
+                record.stripe_status = sr_stripe_create_payment_intent(p, loop->conf, &in, &intent);
+            }
+            else {
+                ap_log_error(APLOG_MARK, APLOG_INFO, 0, loop->s,
+                             SR_LOG_PREFIX "payment %s: looked up the PaymentIntent an earlier try made: %s",
+                             in.payment_id, intent.id ? intent.id : intent.error);
+            }
+        }
         else {
             record.stripe_status = sr_stripe_create_payment_intent(p, loop->conf, &in, &intent);
+        }
+        if (record.stripe_status == SR_UNAVAILABLE && intent.key_spent) {
+            record.key_retry = record.attempts + 1;
         }
         if (record.stripe_status == SR_UNAVAILABLE) {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, loop->s,
@@ -510,6 +540,7 @@ int sr_payments_charge_due(sr_loop_t *loop, const char *payment_id, sr_charge_ve
 typedef struct {
     const char *refund_id, *payment_id, *prior_status;
     int attempts;
+    int key_retry; /* > 0: Stripe keeps a 5xx under this try's key, the next takes the key of that attempt */
     sr_status_t stripe_status;
     const sr_stripe_refund_t *refund;
     const sr_server_conf_t *conf;
@@ -546,6 +577,10 @@ static sr_status_t refund_record_work(sr_db_t *db, void *baton)
                               "): check the payment in Stripe and refund by hand", (char *)NULL);
         break;
     default:
+        if (w->key_retry &&
+            sr_db_exec(db, SR_Q_REFUND_KEY_SPENT, SR_ARGS(apr_itoa(p, w->key_retry), w->refund_id)) < 0) {
+            return SR_UNAVAILABLE;
+        }
         if (!strcmp(status, "due") && w->attempts == w->conf->payment_max_attempts) {
             /* Still retried (the money is owed, the key makes it safe), but a person should know. */
             w->flag = apr_psprintf(p,
@@ -578,7 +613,7 @@ static int refunds_due(sr_loop_t *loop)
     for (i = 0; i < claimed->nrows; i++) {
         refund_work_t w;
         sr_stripe_refund_t refund;
-        const char *stripe_id = sr_result_get(claimed, i, "stripe_refund_id");
+        const char *stripe_id = sr_result_get(claimed, i, "stripe_refund_id"), *key_retry;
 
         memset(&w, 0, sizeof(w));
         memset(&refund, 0, sizeof(refund));
@@ -609,7 +644,18 @@ static int refunds_due(sr_loop_t *loop)
             in.payment_id = w.payment_id;
             /* One key per payment and installation: a retry (or another server) cannot refund twice. */
             in.idempotency_key = sr_stripe_idempotency_key(p, in.installation_id, "refund", w.payment_id, NULL);
-            w.stripe_status = sr_stripe_create_refund(p, loop->conf, &in, &refund);
+            key_retry = sr_result_get(claimed, i, "key_retry");
+            if (atoi(key_retry) > 0) {
+                /* Stripe replays the 5xx saved under the key before: adopt what that request made, else a new key. */
+                in.idempotency_key = apr_pstrcat(p, in.idempotency_key, "-r", key_retry, (char *)NULL);
+                w.stripe_status = sr_stripe_find_refund(p, loop->conf, &in, &refund);
+            }
+            if (w.stripe_status == SR_NOT_FOUND || atoi(key_retry) == 0) {
+                w.stripe_status = sr_stripe_create_refund(p, loop->conf, &in, &refund);
+            }
+            if (w.stripe_status == SR_UNAVAILABLE && refund.key_spent) {
+                w.key_retry = w.attempts + 1;
+            }
         }
         if (sr_db_transaction(loop->db, refund_record_work, &w) != SR_OK) {
             /* The lease runs out and a later sweep asks again, with the same key. */

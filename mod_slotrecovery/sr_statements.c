@@ -448,7 +448,7 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                             "RETURNING p.id::text AS payment_id, p.amount AS amount, p.currency AS currency, "
                             "p.attempts AS attempts, c.stripe_customer_id AS stripe_customer_id, "
                             "c.stripe_payment_method_id AS stripe_payment_method_id, "
-                            "i.id AS installation_id, p.key_token AS key_token, "
+                            "i.id AS installation_id, p.key_token AS key_token, p.key_retry AS key_retry, "
                             "a.id::text AS appointment_id, a.source_slot_opening_id::text AS slot_opening_id"},
     /* What Stripe answered at creation; a final status set by a webhook meanwhile stays. */
     [SR_Q_PAY_RECORD_INTENT] =
@@ -566,7 +566,8 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                                "FROM due, payments p WHERE r.id = due.id AND p.id = r.payment_id "
                                "RETURNING r.id::text AS refund_id, r.payment_id::text AS payment_id, "
                                "r.amount AS amount, r.status AS status, r.stripe_refund_id AS stripe_refund_id, "
-                               "r.attempts AS attempts, p.stripe_payment_intent_id AS payment_intent, "
+                               "r.attempts AS attempts, r.key_retry AS key_retry, "
+                               "p.stripe_payment_intent_id AS payment_intent, "
                                "(SELECT id FROM installation) AS installation_id"},
     /*
      * What Stripe said of a refund. Arguments: refund id at Stripe (or NULL),
@@ -628,6 +629,17 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                                             "FROM refunds r JOIN payments p ON p.id = r.payment_id "
                                             "JOIN appointments a ON a.id = p.appointment_id "
                                             "WHERE a.id = %s::bigint AND a.shop_id = %s::bigint"},
+    /*
+     * Stripe answered a 5xx for the deposit's current key, and replays it for
+     * that key: attempt N (the first argument) takes the key of its own (see
+     * migration 011). Only for a payment still waiting for its intent.
+     */
+    [SR_Q_PAY_KEY_SPENT] = {"sr_pay_key_spent", "UPDATE payments SET key_retry = %s::integer WHERE id = %s::bigint "
+                                                "AND status = 'pending' AND stripe_payment_intent_id IS NULL"},
+    /* The same for a refund still without its id at Stripe. */
+    [SR_Q_REFUND_KEY_SPENT] = {"sr_refund_key_spent",
+                               "UPDATE refunds SET key_retry = %s::integer WHERE id = %s::bigint "
+                               "AND status = 'due' AND stripe_refund_id IS NULL"},
 
     /*
      * The dashboard. Every query names the shop of the signed-in user, so

@@ -1,6 +1,7 @@
 /* Stripe client: its REST calls (PaymentIntents, Refunds) and the webhook signature scheme. */
 #include <apr_escape.h>
 #include <apr_lib.h>
+#include <strings.h>
 
 #include "sr_crypto.h"
 #include "sr_http.h"
@@ -146,6 +147,8 @@ sr_status_t sr_stripe_create_payment_intent(apr_pool_t *p, const sr_server_conf_
     out->error = status == SR_INVALID && a.message ? a.message : a.error;
     out->error_type = a.error_type;
     out->error_code = a.error_code;
+    /* Stripe keeps its own 5xx under the key (a proxy's non-JSON page is not Stripe's, and is not kept). */
+    out->key_spent = status == SR_UNAVAILABLE && a.doc && a.status >= 500;
     if (status == SR_OK) {
         if (sr_json_get_string(a.doc, "id", &out->id) != SR_JSON_FOUND ||
             sr_json_get_string(a.doc, "status", &out->status) != SR_JSON_FOUND) {
@@ -163,25 +166,182 @@ sr_status_t sr_stripe_create_payment_intent(apr_pool_t *p, const sr_server_conf_
     return status;
 }
 
+/* Whether a listed PaymentIntent is the one asked for this deposit. */
+static int intent_matches(const sr_json_t *pi, const sr_stripe_intent_request_t *in)
+{
+    sr_json_t *metadata = sr_json_get_object(pi, "metadata");
+    const char *payment_id = NULL, *installation_id = NULL, *currency = NULL, *status = NULL;
+    apr_int64_t amount = -1;
+
+    if (!metadata) {
+        return 0;
+    }
+    sr_json_get_string(metadata, "payment_id", &payment_id);
+    sr_json_get_string(metadata, "installation_id", &installation_id);
+    sr_json_get_int(pi, "amount", &amount);
+    sr_json_get_string(pi, "currency", &currency);
+    sr_json_get_string(pi, "status", &status);
+    return payment_id && !strcmp(payment_id, in->payment_id) &&
+           (in->installation_id ? installation_id && !strcmp(installation_id, in->installation_id)
+                                : !installation_id) &&
+           amount == in->amount && currency && !strcasecmp(currency, in->currency) && status &&
+           strcmp(status, "canceled");
+}
+
+#define SR_STRIPE_LIST_PAGES 20
+
+sr_status_t sr_stripe_find_payment_intent(apr_pool_t *p, const sr_server_conf_t *conf,
+                                          const sr_stripe_intent_request_t *in, sr_stripe_intent_t *out)
+{
+    const char *after = NULL;
+    int page;
+
+    memset(out, 0, sizeof(*out));
+    if (!conf->stripe_secret_key) {
+        out->error = "Stripe is not configured (SlotRecoveryStripeSecretKey)";
+        return SR_UNAVAILABLE;
+    }
+    for (page = 0; page < SR_STRIPE_LIST_PAGES; page++) {
+        sr_http_request_t req;
+        stripe_answer_t a;
+        sr_json_t *data, *pi = NULL;
+        apr_size_t i, n;
+        int has_more = 0;
+        sr_status_t status;
+
+        stripe_request(
+            p, conf, &req, "GET",
+            apr_pstrcat(p, "/v1/payment_intents?limit=100&customer=", apr_pescape_urlencoded(p, in->customer),
+                        after ? "&starting_after=" : "", after ? apr_pescape_urlencoded(p, after) : "", (char *)NULL),
+            NULL, NULL);
+        stripe_perform(p, &req, &a);
+        if ((status = stripe_verdict(&a, &out->permanent)) != SR_OK) {
+            out->error = apr_pstrcat(p, "cannot look the PaymentIntent up: ", a.error, (char *)NULL);
+            return SR_UNAVAILABLE;
+        }
+        data = sr_json_get_object(a.doc, "data");
+        n = sr_json_array_size(data);
+        for (i = 0; i < n; i++) {
+            if ((pi = sr_json_array_get(data, i)) && intent_matches(pi, in)) {
+                break;
+            }
+            pi = NULL;
+        }
+        if (pi) {
+            sr_json_t *last_error = sr_json_get_object(pi, "last_payment_error");
+
+            if (sr_json_get_string(pi, "id", &out->id) != SR_JSON_FOUND ||
+                sr_json_get_string(pi, "status", &out->status) != SR_JSON_FOUND) {
+                out->id = out->status = NULL;
+                out->error = "Stripe listed a PaymentIntent without an id and status";
+                return SR_UNAVAILABLE;
+            }
+            if (!strcmp(out->status, "requires_payment_method") && last_error) {
+                /* What the creation would have answered with its 402: the card's refusal. */
+                sr_json_get_string(last_error, "message", &out->error);
+                sr_json_get_string(last_error, "type", &out->error_type);
+                sr_json_get_string(last_error, "code", &out->error_code);
+                out->card_declined = out->error_type && !strcmp(out->error_type, "card_error");
+                if (!out->error) {
+                    out->error = "the card was refused";
+                }
+                return SR_INVALID;
+            }
+            return SR_OK;
+        }
+        sr_json_get_bool(a.doc, "has_more", &has_more);
+        if (!has_more || n == 0 || sr_json_get_string(sr_json_array_get(data, n - 1), "id", &after) != SR_JSON_FOUND) {
+            return SR_NOT_FOUND;
+        }
+    }
+    out->error = "cannot look the PaymentIntent up: the customer has too many PaymentIntents to list";
+    return SR_UNAVAILABLE;
+}
+
 /* --- refunds ---------------------------------------------------------------------------- */
+
+/* Reads a Refund object into out. */
+static sr_status_t refund_object(const sr_json_t *doc, sr_stripe_refund_t *out)
+{
+    if (sr_json_get_string(doc, "id", &out->id) != SR_JSON_FOUND ||
+        sr_json_get_string(doc, "status", &out->status) != SR_JSON_FOUND ||
+        sr_json_get_int(doc, "amount", &out->amount) != SR_JSON_FOUND) {
+        out->id = out->status = NULL;
+        out->error = "Stripe answered without a Refund id, status and amount";
+        return SR_UNAVAILABLE;
+    }
+    sr_json_get_string(doc, "failure_reason", &out->failure_reason);
+    return SR_OK;
+}
 
 static sr_status_t refund_answer(const stripe_answer_t *a, sr_stripe_refund_t *out)
 {
     sr_status_t status = stripe_verdict(a, &out->permanent);
 
     out->error = status == SR_INVALID && a->message ? a->message : a->error;
-    if (status != SR_OK) {
-        return status;
+    out->key_spent = status == SR_UNAVAILABLE && a->doc && a->status >= 500;
+    return status == SR_OK ? refund_object(a->doc, out) : status;
+}
+
+/* Whether a listed Refund is the one asked for this payment, and may still stand. */
+static int refund_matches(const sr_json_t *re, const sr_stripe_refund_request_t *in)
+{
+    sr_json_t *metadata = sr_json_get_object(re, "metadata");
+    const char *payment_id = NULL, *installation_id = NULL, *status = NULL;
+
+    if (!metadata) {
+        return 0;
     }
-    if (sr_json_get_string(a->doc, "id", &out->id) != SR_JSON_FOUND ||
-        sr_json_get_string(a->doc, "status", &out->status) != SR_JSON_FOUND ||
-        sr_json_get_int(a->doc, "amount", &out->amount) != SR_JSON_FOUND) {
-        out->id = out->status = NULL;
-        out->error = "Stripe answered without a Refund id, status and amount";
+    sr_json_get_string(metadata, "payment_id", &payment_id);
+    sr_json_get_string(metadata, "installation_id", &installation_id);
+    sr_json_get_string(re, "status", &status);
+    return payment_id && !strcmp(payment_id, in->payment_id) && installation_id && in->installation_id &&
+           !strcmp(installation_id, in->installation_id) && status && strcmp(status, "failed") &&
+           strcmp(status, "canceled");
+}
+
+sr_status_t sr_stripe_find_refund(apr_pool_t *p, const sr_server_conf_t *conf, const sr_stripe_refund_request_t *in,
+                                  sr_stripe_refund_t *out)
+{
+    const char *after = NULL;
+    int page;
+
+    memset(out, 0, sizeof(*out));
+    if (!conf->stripe_secret_key) {
+        out->error = "Stripe is not configured (SlotRecoveryStripeSecretKey)";
         return SR_UNAVAILABLE;
     }
-    sr_json_get_string(a->doc, "failure_reason", &out->failure_reason);
-    return SR_OK;
+    for (page = 0; page < SR_STRIPE_LIST_PAGES; page++) {
+        sr_http_request_t req;
+        stripe_answer_t a;
+        sr_json_t *data, *re;
+        apr_size_t i, n;
+        int has_more = 0;
+
+        stripe_request(
+            p, conf, &req, "GET",
+            apr_pstrcat(p, "/v1/refunds?limit=100&payment_intent=", apr_pescape_urlencoded(p, in->payment_intent),
+                        after ? "&starting_after=" : "", after ? apr_pescape_urlencoded(p, after) : "", (char *)NULL),
+            NULL, NULL);
+        stripe_perform(p, &req, &a);
+        if (stripe_verdict(&a, &out->permanent) != SR_OK) {
+            out->error = apr_pstrcat(p, "cannot look the refund up: ", a.error, (char *)NULL);
+            return SR_UNAVAILABLE;
+        }
+        data = sr_json_get_object(a.doc, "data");
+        n = sr_json_array_size(data);
+        for (i = 0; i < n; i++) {
+            if ((re = sr_json_array_get(data, i)) && refund_matches(re, in)) {
+                return refund_object(re, out);
+            }
+        }
+        sr_json_get_bool(a.doc, "has_more", &has_more);
+        if (!has_more || n == 0 || sr_json_get_string(sr_json_array_get(data, n - 1), "id", &after) != SR_JSON_FOUND) {
+            return SR_NOT_FOUND;
+        }
+    }
+    out->error = "cannot look the refund up: too many refunds to list";
+    return SR_UNAVAILABLE;
 }
 
 sr_status_t sr_stripe_create_refund(apr_pool_t *p, const sr_server_conf_t *conf, const sr_stripe_refund_request_t *in,

@@ -25,6 +25,7 @@ typedef struct {
     const char *error_code; /* error.code (card_declined, amount_too_small, ...) */
     int card_declined;      /* a card_error: the card was refused, a payment failure */
     int permanent;          /* 401/403: the key is wrong; retrying cannot help until the shop fixes it */
+    int key_spent;          /* Stripe answered a 5xx: saved under the Idempotency-Key, replayed to every retry */
 } sr_stripe_intent_t;
 
 /*
@@ -49,6 +50,19 @@ const char *sr_stripe_idempotency_key(apr_pool_t *p, const char *installation_id
 sr_status_t sr_stripe_create_payment_intent(apr_pool_t *p, const sr_server_conf_t *conf,
                                             const sr_stripe_intent_request_t *in, sr_stripe_intent_t *out);
 
+/*
+ * The PaymentIntent an earlier request for this deposit made, if any: GET
+ * {base}/v1/payment_intents?customer=... (a list, strongly consistent, unlike
+ * the search API), paged, matched on metadata payment_id and installation_id
+ * (absent on both sides for a payment from before migration 007), amount and
+ * currency; a canceled one is not counted. SR_NOT_FOUND when there is none;
+ * SR_OK with out->id and out->status; SR_INVALID, as a refusal of the
+ * creation, when the card refused it (requires_payment_method with a
+ * last_payment_error); SR_UNAVAILABLE when Stripe could not tell.
+ */
+sr_status_t sr_stripe_find_payment_intent(apr_pool_t *p, const sr_server_conf_t *conf,
+                                          const sr_stripe_intent_request_t *in, sr_stripe_intent_t *out);
+
 typedef struct {
     const char *payment_intent; /* pi_... to refund */
     apr_int64_t amount;         /* minor units */
@@ -64,6 +78,7 @@ typedef struct {
     const char *failure_reason; /* when failed */
     const char *error;          /* why there is no Refund */
     int permanent;              /* 401/403 */
+    int key_spent;              /* Stripe answered a 5xx: saved under the Idempotency-Key, replayed to every retry */
 } sr_stripe_refund_t;
 
 /*
@@ -73,6 +88,16 @@ typedef struct {
  */
 sr_status_t sr_stripe_create_refund(apr_pool_t *p, const sr_server_conf_t *conf, const sr_stripe_refund_request_t *in,
                                     sr_stripe_refund_t *out);
+
+/*
+ * The refund an earlier request for this payment made, if any: GET
+ * {base}/v1/refunds?payment_intent=... (paged), matched on metadata
+ * payment_id and installation_id; a failed or canceled one is not counted.
+ * SR_OK with the Refund, SR_NOT_FOUND when there is none, SR_UNAVAILABLE when
+ * Stripe could not tell.
+ */
+sr_status_t sr_stripe_find_refund(apr_pool_t *p, const sr_server_conf_t *conf, const sr_stripe_refund_request_t *in,
+                                  sr_stripe_refund_t *out);
 
 /* GET {base}/v1/refunds/{id}: where a pending refund stands. */
 sr_status_t sr_stripe_get_refund(apr_pool_t *p, const sr_server_conf_t *conf, const char *refund_id,

@@ -79,8 +79,9 @@ plan tests => 23;
         { headers => { Authorization => 'Bearer ' . stripe_secret_key(), 'Idempotency-Key' => 'smoke-1' } });
     is $res->{status}, 402, 'fake Stripe declines when told to';
     stripe_behave({});
-    my $again = $ua->post_form(stripe_url('/v1/payment_intents'), { amount => 2000, currency => 'usd' },
+    my $again = $ua->post_form(stripe_url('/v1/payment_intents'),
+        { amount => 2000, currency => 'usd', confirm => 'true', 'metadata[appointment_id]' => 7 },
         { headers => { Authorization => 'Bearer ' . stripe_secret_key(), 'Idempotency-Key' => 'smoke-1' } });
     ok $again->{status} == 402 && $again->{content} eq $res->{content},
-        'a repeated Idempotency-Key returns the first response unchanged';
+        'a repeated Idempotency-Key with the same parameters returns the first response unchanged';
 }
