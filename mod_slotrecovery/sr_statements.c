@@ -632,7 +632,7 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
     /*
      * Stripe answered a 5xx for the deposit's current key, and replays it for
      * that key: attempt N (the first argument) takes the key of its own (see
-     * migration 011). Only for a payment still waiting for its intent.
+     * migration 010). Only for a payment still waiting for its intent.
      */
     [SR_Q_PAY_KEY_SPENT] = {"sr_pay_key_spent", "UPDATE payments SET key_retry = %s::integer WHERE id = %s::bigint "
                                                 "AND status = 'pending' AND stripe_payment_intent_id IS NULL"},

@@ -1,4 +1,4 @@
--- 011: a deposit's (or refund's) Idempotency-Key after Stripe saved a 5xx under the first one.
+-- 010: a deposit's (or refund's) Idempotency-Key after Stripe saved a 5xx under the first one.
 --
 -- Stripe stores a 500 for its Idempotency-Key and replays it: a retry with that
 -- key can never succeed. key_retry is 0 while the payment's first key is in
