@@ -134,7 +134,12 @@ static const char *check_base_url(cmd_parms *cmd, const char *value, int allow_p
     apr_uri_t uri;
     char *url;
     apr_size_t len;
+    const char *err = check_no_space(cmd, value);
 
+    /* apr_uri_parse takes "https://shop example" as host "shop example". */
+    if (err) {
+        return err;
+    }
     if (apr_uri_parse(cmd->pool, value, &uri) != APR_SUCCESS || !uri.scheme || !uri.hostname || !*uri.hostname) {
         return apr_psprintf(cmd->pool, "%s: '%s' is not an absolute URL", cmd->cmd->name, value);
     }
