@@ -166,9 +166,10 @@ sr_status_t sr_stripe_create_payment_intent(apr_pool_t *p, const sr_server_conf_
     return status;
 }
 
-/* Whether a listed PaymentIntent is the one asked for this deposit. */
-static int intent_matches(const sr_json_t *pi, const sr_stripe_intent_request_t *in)
+/* Whether a listed PaymentIntent is the one asked for this deposit (baton: the sr_stripe_intent_request_t). */
+static int intent_matches(const sr_json_t *pi, const void *baton)
 {
+    const sr_stripe_intent_request_t *in = baton;
     sr_json_t *metadata = sr_json_get_object(pi, "metadata");
     const char *payment_id = NULL, *installation_id = NULL, *currency = NULL, *status = NULL;
     apr_int64_t amount = -1;
@@ -190,72 +191,97 @@ static int intent_matches(const sr_json_t *pi, const sr_stripe_intent_request_t 
 
 #define SR_STRIPE_LIST_PAGES 20
 
-sr_status_t sr_stripe_find_payment_intent(apr_pool_t *p, const sr_server_conf_t *conf,
-                                          const sr_stripe_intent_request_t *in, sr_stripe_intent_t *out)
+typedef int stripe_list_match_fn(const sr_json_t *object, const void *baton);
+
+/*
+ * Walks a Stripe list (path ends in a query, 100 objects a page, at most
+ * SR_STRIPE_LIST_PAGES pages) for the first object `matches` accepts: SR_OK
+ * with *found, SR_NOT_FOUND after the last page, SR_UNAVAILABLE with *error
+ * when Stripe did not answer a page (or the list is too long to walk).
+ */
+static sr_status_t stripe_list_find(apr_pool_t *p, const sr_server_conf_t *conf, const char *path,
+                                    stripe_list_match_fn *matches, const void *baton, sr_json_t **found, int *permanent,
+                                    const char **error)
 {
     const char *after = NULL;
     int page;
 
-    memset(out, 0, sizeof(*out));
-    if (!conf->stripe_secret_key) {
-        out->error = "Stripe is not configured (SlotRecoveryStripeSecretKey)";
-        return SR_UNAVAILABLE;
-    }
+    *found = NULL;
     for (page = 0; page < SR_STRIPE_LIST_PAGES; page++) {
         sr_http_request_t req;
         stripe_answer_t a;
-        sr_json_t *data, *pi = NULL;
+        sr_json_t *data;
         apr_size_t i, n;
         int has_more = 0;
-        sr_status_t status;
 
-        stripe_request(
-            p, conf, &req, "GET",
-            apr_pstrcat(p, "/v1/payment_intents?limit=100&customer=", apr_pescape_urlencoded(p, in->customer),
-                        after ? "&starting_after=" : "", after ? apr_pescape_urlencoded(p, after) : "", (char *)NULL),
-            NULL, NULL);
+        stripe_request(p, conf, &req, "GET",
+                       apr_pstrcat(p, path, "&limit=100", after ? "&starting_after=" : "",
+                                   after ? apr_pescape_urlencoded(p, after) : "", (char *)NULL),
+                       NULL, NULL);
         stripe_perform(p, &req, &a);
-        if ((status = stripe_verdict(&a, &out->permanent)) != SR_OK) {
-            out->error = apr_pstrcat(p, "cannot look the PaymentIntent up: ", a.error, (char *)NULL);
+        if (stripe_verdict(&a, permanent) != SR_OK) {
+            *error = a.error;
             return SR_UNAVAILABLE;
         }
         data = sr_json_get_object(a.doc, "data");
         n = sr_json_array_size(data);
         for (i = 0; i < n; i++) {
-            if ((pi = sr_json_array_get(data, i)) && intent_matches(pi, in)) {
-                break;
-            }
-            pi = NULL;
-        }
-        if (pi) {
-            sr_json_t *last_error = sr_json_get_object(pi, "last_payment_error");
+            sr_json_t *object = sr_json_array_get(data, i);
 
-            if (sr_json_get_string(pi, "id", &out->id) != SR_JSON_FOUND ||
-                sr_json_get_string(pi, "status", &out->status) != SR_JSON_FOUND) {
-                out->id = out->status = NULL;
-                out->error = "Stripe listed a PaymentIntent without an id and status";
-                return SR_UNAVAILABLE;
+            if (object && matches(object, baton)) {
+                *found = object;
+                return SR_OK;
             }
-            if (!strcmp(out->status, "requires_payment_method") && last_error) {
-                /* What the creation would have answered with its 402: the card's refusal. */
-                sr_json_get_string(last_error, "message", &out->error);
-                sr_json_get_string(last_error, "type", &out->error_type);
-                sr_json_get_string(last_error, "code", &out->error_code);
-                out->card_declined = out->error_type && !strcmp(out->error_type, "card_error");
-                if (!out->error) {
-                    out->error = "the card was refused";
-                }
-                return SR_INVALID;
-            }
-            return SR_OK;
         }
         sr_json_get_bool(a.doc, "has_more", &has_more);
         if (!has_more || n == 0 || sr_json_get_string(sr_json_array_get(data, n - 1), "id", &after) != SR_JSON_FOUND) {
             return SR_NOT_FOUND;
         }
     }
-    out->error = "cannot look the PaymentIntent up: the customer has too many PaymentIntents to list";
+    *error = "too many objects to list";
     return SR_UNAVAILABLE;
+}
+
+sr_status_t sr_stripe_find_payment_intent(apr_pool_t *p, const sr_server_conf_t *conf,
+                                          const sr_stripe_intent_request_t *in, sr_stripe_intent_t *out)
+{
+    const char *error = NULL;
+    sr_json_t *pi, *last_error;
+    sr_status_t status;
+
+    memset(out, 0, sizeof(*out));
+    if (!conf->stripe_secret_key) {
+        out->error = "Stripe is not configured (SlotRecoveryStripeSecretKey)";
+        return SR_UNAVAILABLE;
+    }
+    status = stripe_list_find(
+        p, conf, apr_pstrcat(p, "/v1/payment_intents?customer=", apr_pescape_urlencoded(p, in->customer), (char *)NULL),
+        intent_matches, in, &pi, &out->permanent, &error);
+    if (status == SR_UNAVAILABLE) {
+        out->error = apr_pstrcat(p, "cannot look the PaymentIntent up: ", error, (char *)NULL);
+    }
+    if (status != SR_OK) {
+        return status;
+    }
+    if (sr_json_get_string(pi, "id", &out->id) != SR_JSON_FOUND ||
+        sr_json_get_string(pi, "status", &out->status) != SR_JSON_FOUND) {
+        out->id = out->status = NULL;
+        out->error = "Stripe listed a PaymentIntent without an id and status";
+        return SR_UNAVAILABLE;
+    }
+    last_error = sr_json_get_object(pi, "last_payment_error");
+    if (!strcmp(out->status, "requires_payment_method") && last_error) {
+        /* What the creation would have answered with its 402: the card's refusal. */
+        sr_json_get_string(last_error, "message", &out->error);
+        sr_json_get_string(last_error, "type", &out->error_type);
+        sr_json_get_string(last_error, "code", &out->error_code);
+        out->card_declined = out->error_type && !strcmp(out->error_type, "card_error");
+        if (!out->error) {
+            out->error = "the card was refused";
+        }
+        return SR_INVALID;
+    }
+    return SR_OK;
 }
 
 /* --- refunds ---------------------------------------------------------------------------- */
@@ -283,9 +309,10 @@ static sr_status_t refund_answer(const stripe_answer_t *a, sr_stripe_refund_t *o
     return status == SR_OK ? refund_object(a->doc, out) : status;
 }
 
-/* Whether a listed Refund is the one asked for this payment, and may still stand. */
-static int refund_matches(const sr_json_t *re, const sr_stripe_refund_request_t *in)
+/* Whether a listed Refund is the one asked for this payment, and may still stand (baton: the request). */
+static int refund_matches(const sr_json_t *re, const void *baton)
 {
+    const sr_stripe_refund_request_t *in = baton;
     sr_json_t *metadata = sr_json_get_object(re, "metadata");
     const char *payment_id = NULL, *installation_id = NULL, *status = NULL;
 
@@ -303,45 +330,23 @@ static int refund_matches(const sr_json_t *re, const sr_stripe_refund_request_t 
 sr_status_t sr_stripe_find_refund(apr_pool_t *p, const sr_server_conf_t *conf, const sr_stripe_refund_request_t *in,
                                   sr_stripe_refund_t *out)
 {
-    const char *after = NULL;
-    int page;
+    const char *error = NULL;
+    sr_json_t *re;
+    sr_status_t status;
 
     memset(out, 0, sizeof(*out));
     if (!conf->stripe_secret_key) {
         out->error = "Stripe is not configured (SlotRecoveryStripeSecretKey)";
         return SR_UNAVAILABLE;
     }
-    for (page = 0; page < SR_STRIPE_LIST_PAGES; page++) {
-        sr_http_request_t req;
-        stripe_answer_t a;
-        sr_json_t *data, *re;
-        apr_size_t i, n;
-        int has_more = 0;
-
-        stripe_request(
-            p, conf, &req, "GET",
-            apr_pstrcat(p, "/v1/refunds?limit=100&payment_intent=", apr_pescape_urlencoded(p, in->payment_intent),
-                        after ? "&starting_after=" : "", after ? apr_pescape_urlencoded(p, after) : "", (char *)NULL),
-            NULL, NULL);
-        stripe_perform(p, &req, &a);
-        if (stripe_verdict(&a, &out->permanent) != SR_OK) {
-            out->error = apr_pstrcat(p, "cannot look the refund up: ", a.error, (char *)NULL);
-            return SR_UNAVAILABLE;
-        }
-        data = sr_json_get_object(a.doc, "data");
-        n = sr_json_array_size(data);
-        for (i = 0; i < n; i++) {
-            if ((re = sr_json_array_get(data, i)) && refund_matches(re, in)) {
-                return refund_object(re, out);
-            }
-        }
-        sr_json_get_bool(a.doc, "has_more", &has_more);
-        if (!has_more || n == 0 || sr_json_get_string(sr_json_array_get(data, n - 1), "id", &after) != SR_JSON_FOUND) {
-            return SR_NOT_FOUND;
-        }
+    status = stripe_list_find(
+        p, conf,
+        apr_pstrcat(p, "/v1/refunds?payment_intent=", apr_pescape_urlencoded(p, in->payment_intent), (char *)NULL),
+        refund_matches, in, &re, &out->permanent, &error);
+    if (status == SR_UNAVAILABLE) {
+        out->error = apr_pstrcat(p, "cannot look the refund up: ", error, (char *)NULL);
     }
-    out->error = "cannot look the refund up: too many refunds to list";
-    return SR_UNAVAILABLE;
+    return status == SR_OK ? refund_object(re, out) : status;
 }
 
 sr_status_t sr_stripe_create_refund(apr_pool_t *p, const sr_server_conf_t *conf, const sr_stripe_refund_request_t *in,
