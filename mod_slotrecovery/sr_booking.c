@@ -48,10 +48,23 @@ typedef struct {
     const char *customer_id;
     const char *payment_id;               /* a deposit to charge after the commit */
     const char *shop_name;                /* of the booking, for the answer after the charge */
+    const char *reply_later;              /* the answer when the deposit is not taken yet */
     apr_array_header_t *slots_to_advance; /* const char * */
 } inbound_work_t;
 
 #define TOO_LATE_REPLY "Sorry, that slot has been taken or the offer has ended. We'll text you when another one opens."
+
+/* "Booked: <shop>, <time>. Your <deposit> deposit <charged> your saved card." (no deposit: "See you then!") */
+static const char *booked_reply(apr_pool_t *p, const sr_result_t *slot, const char *deposit, const char *currency,
+                                const char *charged)
+{
+    return sr_sms_text(p, "Booked: ", sr_result_get(slot, 0, "shop_name"),
+                       apr_pstrcat(p, ", ", sr_result_get(slot, 0, "slot_time"), ".",
+                                   deposit ? apr_pstrcat(p, " Your ", sr_format_money(p, deposit, currency),
+                                                         " deposit ", charged, " your saved card.", (char *)NULL)
+                                           : " See you then!",
+                                   (char *)NULL));
+}
 
 static sr_status_t book(sr_db_t *db, inbound_work_t *w)
 {
@@ -112,14 +125,8 @@ static sr_status_t book(sr_db_t *db, inbound_work_t *w)
     }
     w->shop_name = sr_result_get(slot, 0, "shop_name");
     w->out->action = "booked";
-    w->out->reply = sr_sms_text(
-        p, "Booked: ", sr_result_get(slot, 0, "shop_name"),
-        apr_pstrcat(p, ", ", sr_result_get(slot, 0, "slot_time"), ".",
-                    w->payment_id
-                        ? apr_pstrcat(p, " Your ", sr_format_money(p, deposit, sr_result_get(slot, 0, "currency")),
-                                      " deposit is charged to your saved card.", (char *)NULL)
-                        : " See you then!",
-                    (char *)NULL));
+    w->out->reply = booked_reply(p, slot, w->payment_id ? deposit : NULL, currency, "is charged to");
+    w->reply_later = booked_reply(p, slot, w->payment_id ? deposit : NULL, currency, "will be charged to");
     return SR_OK;
 }
 
@@ -317,7 +324,7 @@ sr_status_t sr_booking_handle_sms(sr_loop_t *loop, const sr_inbound_sms_t *sms, 
         sr_payments_charge_due(loop, w.payment_id, &verdict);
         if (verdict != SR_CHARGE_NONE) {
             /* Recorded too, so a redelivery of this message gets the same answer. */
-            out->reply = charge_reply(loop->pool, verdict, w.shop_name);
+            out->reply = verdict == SR_CHARGE_LATER ? w.reply_later : charge_reply(loop->pool, verdict, w.shop_name);
             sr_db_transaction(loop->db, record_reply_work, &w);
         }
     }

@@ -433,8 +433,9 @@ int sr_payments_charge_due(sr_loop_t *loop, const char *payment_id, sr_charge_ve
     sr_result_t *claimed;
     int i, settled, handled;
 
+    /* Until Stripe is seen to take it, the customer hears that the deposit will be charged. */
     if (verdict) {
-        *verdict = SR_CHARGE_NONE;
+        *verdict = SR_CHARGE_LATER;
     }
     /* Before any claim: what must never reach Stripe. */
     if ((settled = settle_unsent(loop, payment_id, reopened)) < 0) {
@@ -520,7 +521,10 @@ int sr_payments_charge_due(sr_loop_t *loop, const char *payment_id, sr_charge_ve
                          record.problem);
         }
         if (verdict) {
-            *verdict = record.verdict;
+            *verdict = record.verdict != SR_CHARGE_NONE ? record.verdict
+                       : record.stripe_status == SR_OK && intent.status && !strcmp(intent.status, "succeeded")
+                           ? SR_CHARGE_NONE
+                           : SR_CHARGE_LATER;
         }
         if (record.change.reopened_slot_id) {
             APR_ARRAY_PUSH(reopened, const char *) = record.change.reopened_slot_id;

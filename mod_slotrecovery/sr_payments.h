@@ -48,7 +48,8 @@ sr_status_t sr_payment_succeed(sr_db_t *db, const char *payment_id, const char *
 
 /* What the customer must hear after a charge at YES time (the reply tells them). */
 typedef enum {
-    SR_CHARGE_NONE = 0,     /* nothing to tell: charged, processing, or retried later */
+    SR_CHARGE_NONE = 0,     /* nothing to tell: Stripe took the deposit */
+    SR_CHARGE_LATER,        /* not taken yet (Stripe did not answer, or is processing it); the booking holds */
     SR_CHARGE_DECLINED,     /* a card_error: the card was declined; booking released */
     SR_CHARGE_SHOP_PROBLEM, /* Stripe refused the shop's request or key; booking released */
     SR_CHARGE_GAVE_UP       /* Stripe could not be asked in the tries allowed; booking released */

@@ -19,6 +19,9 @@ sub pending_booking {
     my $s = scenario(customers => 2, %o);
     my $r = sms($s->{customers}[0]{phone}, 'YES');
     like $r->{message} // '', qr/^Booked:/, 'setup: Stripe unreachable at YES, still booked' or diag $r->dump;
+    # Nothing was taken yet: the reply must not say it was.
+    like $r->{message} // '', qr/ deposit will be charged to your saved card\.$/,
+        'setup: ... the reply says the deposit will be charged, not that it is' or diag $r->dump;
     my ($a) = @{ appointment_of_slot($s->{slot_id}) };
     my $p = payment_of($a->{id});
     is $p->{status}, 'pending', 'setup: payment pending';
