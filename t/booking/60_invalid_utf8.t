@@ -12,16 +12,6 @@ use Apache::Test qw(-withtestmore);
 use SlotRecovery::Test qw(:all);
 use SlotRecovery::Flows qw(:all);
 
-my $logs = Apache::Test::vars('t_logs');
-my $error_log = "$logs/error_log";
-sub log_since {
-    my ($offset) = @_;
-    open my $fh, '<', $error_log or die "$error_log: $!";
-    seek $fh, $offset, 0;
-    local $/;
-    return scalar(<$fh>) // '';
-}
-
 # A signed inbound SMS whose fields are byte strings, sent as they are
 # (%-escaped byte for byte, signed over the same bytes).
 sub raw_sms {
@@ -47,7 +37,7 @@ my ($c1, $c2) = @{ $s->{customers} };
 my $phone = $c1->{phone};
 utf8::encode($phone);
 
-my $offset = -s $error_log;
+my $offset = error_log_mark();
 my @cases = (
     # [ what, Body as bytes, Body as stored ]
     [ 'Body=%FF',                       "\xFF",                     "\x{FFFD}" ],
@@ -105,7 +95,7 @@ for my $case (@cases) {
     is $r->status, 403, 'signed over the repaired text, not the bytes: 403' or diag $r->dump;
 }
 
-my $log = log_since($offset);
+my $log = error_log_since($offset);
 unlike $log, qr/statement .* failed|invalid byte sequence/, 'no failed statement in error_log';
 unlike $log, qr/POST \/api\/twilio\/inbound: 5\d\d/, '... and no 5xx answer';
 

@@ -15,6 +15,7 @@ use warnings;
 use Apache::Test qw(-withtestmore);
 use SlotRecovery::Test qw(:all);
 use SlotRecovery::Dashboard qw(auth grant);
+use SlotRecovery::Flows qw(error_log_mark error_log_since);
 
 my $size = ($ENV{SR_FORM_FLOOD_KIB} || 256) * 1024;
 my $MAX_GROWTH_KB = 2048;
@@ -28,17 +29,6 @@ my $c = make_customer($shop->{id}, name => 'Fay Flood', smsOptIn => json_false()
 my $appt = make_appointment($shop->{id}, $c->{id});
 
 my $logs = Apache::Test::vars('t_logs');
-my $error_log = "$logs/error_log";
-
-# What was appended to error_log since $offset.
-sub log_since {
-    my ($offset) = @_;
-    open my $fh, '<', $error_log or die "$error_log: $!";
-    seek $fh, $offset, 0;
-    local $/;
-    my $s = <$fh>;
-    return $s // '';
-}
 
 # $unit repeated up to exactly $n bytes.
 sub fill {
@@ -92,19 +82,19 @@ for my $t (@targets) {
     for my $s (@shapes) {
         my ($what, $body) = @$s;
         my ($status, $re) = ($s->[$col], $s->[4]);
-        my $offset = -s $error_log;
+        my $offset = error_log_mark();
         my $r = post($path, $body, $headers);
         is $r->status, $status, "$path, $what (" . length($body) . " bytes): $status"
             or diag substr($r->dump, 0, 300);
         my $line = quotemeta("mod_slotrecovery: POST $path: $status");
         $re //= qr/./;
-        like log_since($offset), qr/$line\b.*$re/, '... and a log line saying why';
+        like error_log_since($offset), qr/$line\b.*$re/, '... and a log line saying why';
     }
     # A form body must say it is one.
-    my $offset = -s $error_log;
+    my $offset = error_log_mark();
     my $r = post($path, 'a=b', $headers, content_type => 'application/json');
     is $r->status, 415, "$path, a form sent as application/json: 415" or diag $r->dump;
-    like log_since($offset), qr/POST \Q$path\E: 415 .*application\/x-www-form-urlencoded/, '... logged';
+    like error_log_since($offset), qr/POST \Q$path\E: 415 .*application\/x-www-form-urlencoded/, '... logged';
 }
 is db_row('SELECT status FROM appointments WHERE id = ?', $appt->{id})->{status}, 'booked',
     'the appointment is still booked';
@@ -154,7 +144,7 @@ sub growth {
 sub served {
     my ($offset) = @_;
     my %n;
-    my $log = log_since($offset);
+    my $log = error_log_since($offset);
     $n{$1}++ while $log =~ /\[pid (\d+):tid \d+\][^\n]*mod_slotrecovery: POST [^\n]*: 4\d\d /g;
     return \%n;
 }
@@ -162,7 +152,7 @@ sub served {
 # idle threads run short) and the children settle: a child grows as it first
 # runs code and its threads first serve such a body. A child that served few
 # of the warm-up requests is still cold: only the warm ones are measured.
-my $offset = -s $error_log;
+my $offset = error_log_mark();
 my ($warm_bad, $before, $warmed) = (0, children_rss());
 for (1 .. 10) {
     $warm_bad += $round->(scalar @flood);
@@ -176,7 +166,7 @@ for (1 .. 10) {
 }
 is $warm_bad, 0, 'warming up: every answer as expected';
 my $peak_before = children_rss('VmHWM');
-$offset = -s $error_log;
+$offset = error_log_mark();
 is $round->(50), 0, '50 more: every answer as expected';
 my $after = children_rss();
 my $peak_after = children_rss('VmHWM');

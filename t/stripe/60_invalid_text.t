@@ -10,15 +10,6 @@ use Apache::Test qw(-withtestmore);
 use SlotRecovery::Test qw(:all);
 use SlotRecovery::Flows qw(:all);
 
-my $error_log = Apache::Test::vars('t_logs') . '/error_log';
-sub log_since {
-    my ($offset) = @_;
-    open my $fh, '<', $error_log or die "$error_log: $!";
-    seek $fh, $offset, 0;
-    local $/;
-    return scalar(<$fh>) // '';
-}
-
 my ($s, $a, $p) = processing_booking();
 my $pi = $p->{stripe_payment_intent_id};
 my $state = sub {
@@ -31,7 +22,7 @@ is $before, '0 processing awaiting_payment', 'before: no event, the payment proc
 # A payment_intent.succeeded event for our payment, with one string spoilt.
 my $good = stripe_event(type => 'payment_intent.succeeded', pi => $pi, metadata => { payment_id => "$p->{id}" },
     id => 'evt_text_PLACEHOLDER');
-my $offset = -s $error_log;
+my $offset = error_log_mark();
 for my $case (
     [ 'a raw 0xFF byte in a string',        "evt_text_\xFF",             qr/unable to decode byte 0xff/ ],
     [ 'a cut UTF-8 sequence',               "evt_text_\xE2\x82",         qr/unable to decode byte/ ],
@@ -58,7 +49,7 @@ for my $case (
         is $state->(), $before, '... nothing changed';
     }
 }
-my $log = log_since($offset);
+my $log = error_log_since($offset);
 like $log, qr/mod_slotrecovery: POST \/api\/stripe\/webhook: 400 event is not a JSON object/, 'logged as a 400';
 unlike $log, qr/statement .* failed|invalid byte sequence|webhook: 5\d\d/, '... no failed statement, no 5xx';
 

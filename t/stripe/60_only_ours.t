@@ -11,16 +11,6 @@ use Apache::Test qw(-withtestmore);
 use SlotRecovery::Test qw(:all);
 use SlotRecovery::Flows qw(:all);
 
-my $ERROR_LOG = Apache::Test::vars('t_logs') . '/error_log';
-
-sub log_since {
-    my ($mark) = @_;
-    open my $fh, '<', $ERROR_LOG or return '';
-    seek $fh, $mark, 0;
-    local $/;
-    return <$fh> // '';
-}
-
 sub booking_state {
     my ($a, $slot_id) = @_;
     my $p = payment_of($a->{id});
@@ -69,7 +59,7 @@ for my $case (@forged) {
     delete $event{metadata}{installation_id} unless defined $event{metadata}{installation_id};
     for my $type ('payment_intent.payment_failed', 'payment_intent.succeeded') {
         my $id = sprintf 'evt_forged_%02d', ++$n;
-        my $mark = -s $ERROR_LOG || 0;
+        my $mark = error_log_mark();
         my $pi = sprintf 'pi_Foreign%017d', $n;
         my $res = post_stripe_event(stripe_event(id => $id, type => $type, pi => $pi, %event));
         is $res->status, 200, "$what, $type: 200" or diag $res->dump;
@@ -80,7 +70,7 @@ for my $case (@forged) {
         like $row && $row->{outcome}, qr/^ignored: not a slot-recovery payment\b/,
             "$what, $type: recorded as ignored";
         ok $row && !defined $row->{payment_id}, "$what, $type: ... with no payment";
-        ok wait_until(sub { log_since($mark) =~ /\[slotrecovery:warn\] .*mod_slotrecovery: Stripe event \Q$id\E for \Q$pi\E ignored: not this installation's PaymentIntent \(metadata names payment \Q$p->{id}\E, but [^)]+\)/ }, timeout => 5),
+        ok wait_until(sub { error_log_since($mark) =~ /\[slotrecovery:warn\] .*mod_slotrecovery: Stripe event \Q$id\E for \Q$pi\E ignored: not this installation's PaymentIntent \(metadata names payment \Q$p->{id}\E, but [^)]+\)/ }, timeout => 5),
             "$what, $type: logged as a warning with the reason";
     }
 }
