@@ -16,7 +16,10 @@ A recorded request is a JSON object:
      "formMulti" (every value, as lists), "rawBody", "json" (or null),
      "status" (what the stand-in answered; 0: it dropped the connection),
      "response" (its JSON body, or the text of a non-JSON one),
-     "replayed" (bool, Stripe idempotency)}
+     "replayed" (bool, Stripe idempotency),
+     "answered" (epoch seconds, float: when the stand-in had its answer, after
+     any delay; [time, answered] is the span the request was in the stand-in,
+     which concurrency tests compare to prove two requests overlapped)}
 """
 
 import argparse
@@ -165,6 +168,7 @@ class StubHandler(BaseHTTPRequestHandler):
             status, obj, extra_headers = 500, {"error": {"message": "stub error: %r" % (exc,)}}, {}
         req["status"] = status if status is not None else 0
         req["response"] = obj
+        req["answered"] = time.time()
         with self.state.lock:
             self.state.requests.append(req)
         if status is None:
