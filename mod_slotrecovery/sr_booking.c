@@ -3,44 +3,9 @@
 
 #include "sr_booking.h"
 #include "sr_format.h"
+#include "sr_keyword.h"
 #include "sr_payments.h"
 #include "sr_sms.h"
-
-typedef enum { KW_YES, KW_NO, KW_STOP, KW_START, KW_HELP } keyword_t;
-
-/* Case, surrounding white space and trailing punctuation do not matter: "yes!" is YES. */
-static keyword_t classify(apr_pool_t *p, const char *body)
-{
-    static const char *const stop[] = {"STOP", "STOPALL", "UNSUBSCRIBE", "CANCEL", "END", "QUIT", "REVOKE", "OPTOUT"};
-    char *word = apr_pstrdup(p, body), *c;
-    apr_size_t len, i;
-
-    while (apr_isspace(*word)) {
-        word++;
-    }
-    len = strlen(word);
-    while (len > 0 && (apr_isspace(word[len - 1]) || strchr("!.?", word[len - 1]))) {
-        word[--len] = '\0';
-    }
-    for (c = word; *c; c++) {
-        *c = (char)apr_toupper(*c);
-    }
-    if (!strcmp(word, "YES") || !strcmp(word, "Y")) {
-        return KW_YES;
-    }
-    if (!strcmp(word, "NO") || !strcmp(word, "N")) {
-        return KW_NO;
-    }
-    for (i = 0; i < sizeof(stop) / sizeof(stop[0]); i++) {
-        if (!strcmp(word, stop[i])) {
-            return KW_STOP;
-        }
-    }
-    if (!strcmp(word, "START") || !strcmp(word, "UNSTOP")) {
-        return KW_START;
-    }
-    return KW_HELP;
-}
 
 typedef struct {
     const sr_inbound_sms_t *sms;
@@ -253,17 +218,17 @@ static sr_status_t inbound_work(sr_db_t *db, void *baton)
     else {
         shop_name = sr_result_get(res, 0, "shop_name");
         w->customer_id = sr_result_get(res, 0, "customer_id");
-        switch (classify(p, sms->body)) {
-        case KW_YES:
+        switch (sr_keyword_classify(p, sms->body)) {
+        case SR_KW_YES:
             status = book(db, w);
             break;
-        case KW_NO:
+        case SR_KW_NO:
             status = decline(db, w);
             break;
-        case KW_STOP:
+        case SR_KW_STOP:
             status = set_consent(db, w, 0, shop_name);
             break;
-        case KW_START:
+        case SR_KW_START:
             status = set_consent(db, w, 1, shop_name);
             if (status == SR_OK) {
                 status = wake_waiting_slots(db, w, res);

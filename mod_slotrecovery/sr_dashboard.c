@@ -727,38 +727,6 @@ int sr_dashboard_cancel(sr_req_t *req)
 
 /* --- GET /app/slot-openings.csv ------------------------------------------------------------ */
 
-/* RFC 4180 quoting, and no cell a spreadsheet would run as a formula. */
-static const char *csv_cell(apr_pool_t *p, const char *value)
-{
-    const char *c;
-    char *out, *o;
-    int quote = 0;
-
-    if (!value) {
-        return "";
-    }
-    if (strchr("=+-@\t\r", value[0]) && value[0]) {
-        value = apr_pstrcat(p, "'", value, (char *)NULL);
-    }
-    for (c = value; *c; c++) {
-        quote |= *c == '"' || *c == ',' || *c == '\n' || *c == '\r';
-    }
-    if (!quote) {
-        return value;
-    }
-    out = o = apr_palloc(p, 2 * strlen(value) + 3);
-    *o++ = '"';
-    for (c = value; *c; c++) {
-        if (*c == '"') {
-            *o++ = '"';
-        }
-        *o++ = *c;
-    }
-    *o++ = '"';
-    *o = '\0';
-    return out;
-}
-
 /* The export streams: SR_CSV_CHUNK rows a statement, each chunk in a pool of its own. */
 #define SR_CSV_CHUNK 500
 #define SR_CSV_MAX_ROWS 100000
@@ -817,7 +785,7 @@ static void csv_write_rows(request_rec *r, apr_pool_t *p, const sr_result_t *x)
         };
 
         for (k = 0; k < sizeof(cells) / sizeof(cells[0]); k++) {
-            ap_rvputs(r, k ? "," : "", csv_cell(p, cells[k]), (char *)NULL);
+            ap_rvputs(r, k ? "," : "", sr_csv_cell(p, cells[k]), (char *)NULL);
         }
         ap_rputs("\r\n", r);
     }

@@ -1,56 +1,6 @@
 /* Escaped HTML output. */
 #include "sr_html.h"
 
-const char *sr_html_escape(apr_pool_t *p, const char *s)
-{
-    apr_size_t extra = 0;
-    const char *c;
-    char *out, *o;
-
-    for (c = s; *c; c++) {
-        switch (*c) {
-        case '&':
-            extra += 4;
-            break;
-        case '<':
-        case '>':
-            extra += 3;
-            break;
-        case '"':
-        case '\'':
-            extra += 5;
-            break;
-        }
-    }
-    if (!extra) {
-        return s;
-    }
-    out = o = apr_palloc(p, strlen(s) + extra + 1);
-    for (c = s; *c; c++) {
-        switch (*c) {
-        case '&':
-            memcpy(o, "&amp;", 5), o += 5;
-            break;
-        case '<':
-            memcpy(o, "&lt;", 4), o += 4;
-            break;
-        case '>':
-            memcpy(o, "&gt;", 4), o += 4;
-            break;
-        case '"':
-            memcpy(o, "&#34;", 5), o += 5;
-            break;
-        case '\'':
-            memcpy(o, "&#39;", 5), o += 5;
-            break;
-        default:
-            *o++ = *c;
-        }
-    }
-    *o = '\0';
-    return out;
-}
-
 void sr_html_text(request_rec *r, const char *s)
 {
     ap_rputs(s ? sr_html_escape(r->pool, s) : "&mdash;", r);

@@ -3,9 +3,7 @@
 #define SR_HTML_H
 
 #include "mod_slotrecovery.h"
-
-/* Escapes & < > " ' for text and double-quoted attributes. */
-const char *sr_html_escape(apr_pool_t *p, const char *s);
+#include "sr_escape.h" /* sr_html_escape */
 
 /*
  * What every dashboard answer carries (pages and the CSV): no caching, no

@@ -10,6 +10,7 @@
 #include "sr_jobs.h"
 #include "sr_request.h"
 #include "sr_router.h"
+#include "sr_routes.h"
 #include "sr_stripe_webhook.h"
 #include "sr_twilio_webhooks.h"
 
@@ -17,40 +18,43 @@
 
 typedef int sr_route_fn(sr_req_t *req);
 
-#define SR_ROUTE_INTERNAL 0x1 /* needs the x-internal-secret header */
-
-typedef struct {
-    int method;          /* M_GET (also answers HEAD), M_POST or M_PATCH */
-    const char *pattern; /* "{id}" matches one positive integer segment */
-    sr_route_fn *handler;
-    unsigned flags;
-} sr_route_t;
-
-static const sr_route_t routes[] = {
-    {M_POST, "/api/shops", sr_api_shop_create, SR_ROUTE_INTERNAL},
-    {M_PATCH, "/api/shops/{id}", sr_api_shop_update, SR_ROUTE_INTERNAL},
-    {M_POST, "/api/shops/{id}/users", sr_api_shop_user_grant, SR_ROUTE_INTERNAL},
-    {M_POST, "/api/customers", sr_api_customer_create, SR_ROUTE_INTERNAL},
-    {M_POST, "/api/appointments", sr_api_appointment_create, SR_ROUTE_INTERNAL},
-    {M_GET, "/api/appointments/{id}", sr_api_appointment_get, SR_ROUTE_INTERNAL},
-    {M_POST, "/api/appointments/{id}/cancel", sr_api_appointment_cancel, SR_ROUTE_INTERNAL},
-    {M_GET, "/api/slot-openings/{id}", sr_api_slot_opening_get, SR_ROUTE_INTERNAL},
-    {M_POST, "/api/jobs/offer-loop", sr_jobs_offer_loop, SR_ROUTE_INTERNAL},
-    {M_POST, "/api/jobs/sweep", sr_jobs_sweep, SR_ROUTE_INTERNAL},
-    /* Webhooks carry their provider's signature instead of the internal secret. */
-    {M_POST, "/api/twilio/status", sr_twilio_status_webhook, 0},
-    {M_POST, "/api/twilio/inbound", sr_twilio_inbound_webhook, 0},
-    {M_POST, "/api/stripe/webhook", sr_stripe_webhook, 0},
-    /* The dashboard: httpd authenticates, the pages map the user to a shop. */
-    {M_GET, "/app", sr_dashboard_home, 0},
-    {M_GET, "/app/appointments", sr_dashboard_appointments, 0},
-    {M_GET, "/app/appointments/{id}", sr_dashboard_appointment, 0},
-    {M_POST, "/app/appointments/{id}/cancel", sr_dashboard_cancel, 0},
-    {M_GET, "/app/slot-openings.csv", sr_dashboard_slot_openings_csv, 0},
-    {M_GET, "/app/slot-openings/{id}", sr_dashboard_slot_opening, 0},
-    {M_GET, "/app/assets/slotrecovery.css", sr_assets_handler, 0},
-    {M_GET, "/app/assets/favicon.svg", sr_assets_handler, 0},
+/* The handler of each route of the table (sr_routes.c). */
+static sr_route_fn *const handlers[SR_ROUTE_COUNT] = {
+    [SR_ROUTE_SHOP_CREATE] = sr_api_shop_create,
+    [SR_ROUTE_SHOP_UPDATE] = sr_api_shop_update,
+    [SR_ROUTE_SHOP_USER_GRANT] = sr_api_shop_user_grant,
+    [SR_ROUTE_CUSTOMER_CREATE] = sr_api_customer_create,
+    [SR_ROUTE_APPOINTMENT_CREATE] = sr_api_appointment_create,
+    [SR_ROUTE_APPOINTMENT_GET] = sr_api_appointment_get,
+    [SR_ROUTE_APPOINTMENT_CANCEL] = sr_api_appointment_cancel,
+    [SR_ROUTE_SLOT_OPENING_GET] = sr_api_slot_opening_get,
+    [SR_ROUTE_JOB_OFFER_LOOP] = sr_jobs_offer_loop,
+    [SR_ROUTE_JOB_SWEEP] = sr_jobs_sweep,
+    [SR_ROUTE_TWILIO_STATUS] = sr_twilio_status_webhook,
+    [SR_ROUTE_TWILIO_INBOUND] = sr_twilio_inbound_webhook,
+    [SR_ROUTE_STRIPE_WEBHOOK] = sr_stripe_webhook,
+    [SR_ROUTE_DASH_HOME] = sr_dashboard_home,
+    [SR_ROUTE_DASH_APPOINTMENTS] = sr_dashboard_appointments,
+    [SR_ROUTE_DASH_APPOINTMENT] = sr_dashboard_appointment,
+    [SR_ROUTE_DASH_CANCEL] = sr_dashboard_cancel,
+    [SR_ROUTE_DASH_SLOT_CSV] = sr_dashboard_slot_openings_csv,
+    [SR_ROUTE_DASH_SLOT_OPENING] = sr_dashboard_slot_opening,
+    [SR_ROUTE_ASSET] = sr_assets_handler,
 };
+
+static sr_method_t route_method(const request_rec *r)
+{
+    switch (r->method_number) {
+    case M_GET: /* HEAD too */
+        return SR_METHOD_GET;
+    case M_POST:
+        return SR_METHOD_POST;
+    case M_PATCH:
+        return SR_METHOD_PATCH;
+    default:
+        return SR_METHOD_OTHER;
+    }
+}
 
 /*
  * The literal <Location> paths of this server (the main server's included):
@@ -79,9 +83,8 @@ static apr_array_header_t *configured_locations(request_rec *r)
 int sr_router_handler(request_rec *r)
 {
     sr_req_t req;
-    const char *id = NULL, *allow = NULL;
-    apr_size_t i, len;
-    char *path;
+    const sr_route_t *route;
+    const char *allow = NULL;
     int rc;
 
     if (!r->handler || strcmp(r->handler, SR_HANDLER_NAME)) {
@@ -101,37 +104,16 @@ int sr_router_handler(request_rec *r)
         return sr_send_error(&req, HTTP_NOT_FOUND, "no such route");
     }
     /* "/api/shops/" routes like "/api/shops". */
-    path = apr_pstrdup(r->pool, req.path);
-    len = strlen(path);
-    while (len > 1 && path[len - 1] == '/') {
-        path[--len] = '\0';
-    }
-    req.path = path;
-
-    for (i = 0; i < sizeof(routes) / sizeof(routes[0]); i++) {
-        const sr_route_t *route = &routes[i];
-
-        if (!sr_path_match(route->pattern, req.path, &id)) {
-            continue;
-        }
-        if (route->method != r->method_number) {
-            const char *name = route->method == M_GET ? "GET, HEAD" : route->method == M_POST ? "POST" : "PATCH";
-
-            allow = allow ? apr_pstrcat(r->pool, allow, ", ", name, (char *)NULL) : name;
-            continue;
-        }
-        if (id) {
-            const char *end = strchr(id, '/');
-
-            req.id = end ? apr_pstrmemdup(r->pool, id, (apr_size_t)(end - id)) : id;
-        }
-        if (route->method == M_GET && (rc = ap_discard_request_body(r)) != OK) {
+    req.path = sr_route_path(r->pool, req.path);
+    route = sr_route_find(r->pool, req.path, route_method(r), &req.id, &allow);
+    if (route) {
+        if (route->method == SR_METHOD_GET && (rc = ap_discard_request_body(r)) != OK) {
             return rc;
         }
         if ((route->flags & SR_ROUTE_INTERNAL) && (rc = sr_require_internal_secret(&req)) != OK) {
             return rc;
         }
-        return route->handler(&req);
+        return handlers[route->id](&req);
     }
     if (allow) {
         apr_table_setn(r->headers_out, "Allow", allow);

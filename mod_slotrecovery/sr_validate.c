@@ -380,22 +380,34 @@ int sr_parse_rfc3339(const char *s, apr_time_t *when)
         /* Before 1970-01-01T00:00:00Z once the offset is applied: not a time this module deals in. */
         return 0;
     }
+    if (seconds >= days_from_civil(10000, 1, 1) * 86400) {
+        /* 10000-01-01 in UTC (9999-12-31T23:59:59-23:59): no four-digit year to write it back with. */
+        return 0;
+    }
     *when = apr_time_from_sec(seconds) + usec;
     return 1;
+}
+
+const char *sr_format_rfc3339(apr_pool_t *p, apr_time_t when)
+{
+    apr_time_exp_t tm;
+
+    if (when < 0 || apr_time_exp_gmt(&tm, when) != APR_SUCCESS || tm.tm_year + 1900 > 9999) {
+        return NULL;
+    }
+    return apr_psprintf(p, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                        tm.tm_hour, tm.tm_min, tm.tm_sec, tm.tm_usec);
 }
 
 int sr_field_time(sr_fields_t *f, const char *key, int required, const char **out, apr_time_t *when)
 {
     const char *s;
-    apr_time_exp_t tm;
 
     if (!string_member(f, key, required, &s) || !s) {
         return !f->error;
     }
-    if (!sr_parse_rfc3339(s, when) || apr_time_exp_gmt(&tm, *when) != APR_SUCCESS || tm.tm_year + 1900 > 9999) {
+    if (!sr_parse_rfc3339(s, when) || !(*out = sr_format_rfc3339(f->pool, *when))) {
         return field_error(f, key, "must be an RFC 3339 date-time such as 2026-12-01T15:00:00Z");
     }
-    *out = apr_psprintf(f->pool, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                        tm.tm_hour, tm.tm_min, tm.tm_sec, tm.tm_usec);
     return 1;
 }

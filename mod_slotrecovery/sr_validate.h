@@ -46,7 +46,15 @@ apr_int64_t sr_stripe_minimum_charge(const char *currency);
 int sr_valid_phone(const char *s);
 /* A positive decimal id that fits a bigint. */
 int sr_valid_id(const char *s);
-/* Parses an RFC 3339 date-time; 0 when it is not one. */
+/*
+ * Parses an RFC 3339 date-time (a four-digit year, 'T', 't' or ' ' between
+ * date and time, seconds 00-59, any number of fraction digits of which the
+ * first six count, 'Z', 'z' or an offset up to +-23:59); 0 when it is not one
+ * or falls outside 1970-01-01T00:00:00Z .. 9999-12-31T23:59:59.999999Z once
+ * the offset is applied: the range sr_format_rfc3339 writes.
+ */
 int sr_parse_rfc3339(const char *s, apr_time_t *when);
+/* "YYYY-MM-DDTHH:MM:SS.ffffffZ" of when; NULL outside the range sr_parse_rfc3339 accepts. */
+const char *sr_format_rfc3339(apr_pool_t *p, apr_time_t when);
 
 #endif /* SR_VALIDATE_H */

@@ -1,7 +1,9 @@
-# The fuzz targets of the module's parsers (bench/fuzz/): they build, every
-# seed and regression input (bench/fuzz/regressions/<target>/, one kept per
-# crash ever found) runs clean, and a few seconds of fuzzing each find nothing
-# new. Needs clang (Debian's clang 14 with libclang-rt-14-dev): skipped without, failed without under CI=true.
+# The fuzz targets of the module's parsers and escapers (bench/fuzz/src/, every
+# one there): they build, each has a kept seed corpus, every seed and
+# regression input (bench/fuzz/corpus/<target>/, bench/fuzz/regressions/<target>/,
+# one kept per crash ever found) is executed (counted) and runs clean, and a
+# few seconds of fuzzing each run at least SR_FUZZ_SMOKE_MIN_RUNS inputs and
+# find nothing new. Needs clang (Debian's clang 14 with libclang-rt-14-dev): skipped without, failed without under CI=true.
 # Runs well under a minute: about 5 s to build, then 4 s of fuzzing a target.
 # A new crash is kept under bench/var/fuzz-test/new-crashes/<target>/ (not in
 # the source tree): move it to bench/fuzz/regressions/<target>/ to keep it.
@@ -14,8 +16,23 @@ use FindBin ();
 
 my $root = abs_path("$FindBin::Bin/../..");
 my $run = "$root/bench/fuzz/run";
-my @targets = qw(fuzz_path fuzz_stripe_signature fuzz_stripe_event fuzz_rfc3339 fuzz_fields fuzz_twilio_signature
-    fuzz_form fuzz_sms);
+# Every target of bench/fuzz/src/: one left out of bench/fuzz/run is an
+# unknown target there, and fails below instead of going untested.
+my @targets = sort map { m{/(fuzz_\w+)\.c$} ? $1 : () } glob "$root/bench/fuzz/src/fuzz_*.c";
+
+# The kept inputs of a target: its seed corpus and its regression inputs.
+sub kept_inputs {
+    my ($t) = @_;
+    my %n;
+    for my $kind (qw(corpus regressions)) {
+        my $dir = "$root/bench/fuzz/$kind/$t";
+        $n{$kind} = 0;
+        next unless opendir(my $dh, $dir);
+        $n{$kind} = grep { !/^\./ && -f "$dir/$_" } readdir $dh;
+        closedir $dh;
+    }
+    return \%n;
+}
 my $seconds = $ENV{SR_FUZZ_SMOKE_SECONDS} || 4;
 
 # A target that fuzzes at all runs thousands of inputs in a few seconds; fewer
@@ -36,7 +53,7 @@ unless ($clang && -x $clang) {
     plan skip_all => $why;
 }
 
-plan tests => 1 + 3 * @targets;
+plan tests => 2 + 6 * @targets;
 
 $ENV{FUZZ_OUT} = "$root/bench/var/fuzz-test";
 $ENV{FUZZ_NEW_CRASHES} = "$root/bench/var/fuzz-test/new-crashes";
@@ -53,12 +70,20 @@ if ($rc == 77) {
     diag $out;
 }
 ok $rc == 0, 'the fuzz targets build' or diag $out;
+cmp_ok scalar(@targets), '>=', 11, 'bench/fuzz/src holds the fuzz targets' or diag "@targets";
 
 for my $t (@targets) {
+    my $kept = kept_inputs($t);
+    cmp_ok $kept->{corpus}, '>', 0, "$t: a seed corpus is kept in bench/fuzz/corpus/$t/";
     SKIP: {
-        skip "$t did not build", 3 if $rc != 0;
+        skip "$t did not build", 5 if $rc != 0;
+        ok -x "$ENV{FUZZ_OUT}/bin/$t", "$t: bench/fuzz/run --build built it";
         my ($r1, $o1) = run_fuzz('--regressions', $t);
         ok $r1 == 0, "$t: every seed and regression input runs clean" or diag $o1;
+        # bench/fuzz/run counts the inputs libFuzzer reports as executed: all of the kept ones.
+        my ($replayed) = $o1 =~ /ok\s+\Q$t\E: (\d+) corpus and regression inputs replayed/;
+        is $replayed // 0, $kept->{corpus} + $kept->{regressions},
+            "$t: all $kept->{corpus} seed and $kept->{regressions} regression inputs replayed" or diag $o1;
         my ($r2, $o2) = run_fuzz('--no-replay', $seconds, $t);
         ok $r2 == 0, "$t: $seconds s of fuzzing find no new crash" or diag $o2;
         # bench/fuzz/run prints "<target> <secs>s <executions> runs ...".
