@@ -4,6 +4,7 @@
  * instead of the module failing on the first request.
  */
 #include <stddef.h>
+#include <string.h>
 
 #include <apr_file_io.h>
 #include <apr_lib.h>
@@ -185,7 +186,9 @@ static const char *read_secret_file(cmd_parms *cmd, const char *arg, const char 
     if (len == SR_SECRET_FILE_MAX) {
         return apr_psprintf(cmd->pool, "%s: '%s' is larger than %d bytes", cmd->cmd->name, path, SR_SECRET_FILE_MAX);
     }
-    /* A trailing newline is what editors and `echo` leave behind: not part of the secret. */
+    /* The secret is the first line (README); a trailing newline or CR is what editors and `echo` leave. */
+    buf[len] = '\0';
+    len = strcspn(buf, "\n");
     while (len > 0 && apr_isspace(buf[len - 1])) {
         len--;
     }

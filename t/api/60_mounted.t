@@ -37,6 +37,7 @@ for my $i (1 .. 2) {
 $r = api(POST => '/api/customers', { shopId => $shop->{id}, name => 'Dup', phone => '+491510000011',
     smsOptIn => json_true() }, %M);
 is $r->status, 409, 'the same phone again under /mounted: 409' or diag $r->dump;
+is db_count('customers WHERE phone = ?', '+491510000011'), 1, '... and writes no second customer';
 
 my $starts = iso_in(4 * 86400);
 $r = api(POST => '/api/appointments', { shopId => $shop->{id}, customerId => $c[0]{id},

@@ -7,8 +7,9 @@
 # - virtual hosts with only some of them: each endpoint names what it lacks;
 # - virtual hosts whose secrets all come from the *File directives, and whose
 #   SlotRecoveryPublicBaseUrl and auth token are those of Twilio's published
-#   known-answer vectors (twilio-python tests/unit/test_request_validator.py,
-#   the same URL, token 12345, parameters and signatures as Twilio's docs):
+#   known-answer vectors (twilio-python tests/unit/test_request_validator.py:
+#   the URL and token 12345 of Twilio's docs, Caller/From +14158675309; and
+#   the docs' own example, twilio.com/docs/usage/security, +12349013030):
 #   the vectors' requests are accepted as sent, with the default port and
 #   without a port, and with repeated parameter names. mod_rewrite maps the
 #   vector's path (/myapp.php?foo=1&bar=2) onto the webhook routes; the module
@@ -30,7 +31,8 @@ my %port = map { $_ => SlotRecovery::Httpd::free_port() } @names;
 my $h = SlotRecovery::Httpd->new(listen => [map { "127.0.0.1:$port{$_}" } @names]);
 
 my $files = {
-    secret => $h->write_file('internal-secret', ('f' x 40) . "\n"),
+    # Only the first line is the secret (README: "The file form reads the first line").
+    secret => $h->write_file('internal-secret', ('f' x 40) . "\nsecond line\n"),
     token  => $h->write_file('twilio-token', "12345\n"),
     key    => $h->write_file('stripe-key', "sk_test_fromfile0123\n"),
     whsec  => $h->write_file('stripe-whsec', "whsec_fromfile0123456789\n"),
@@ -152,8 +154,10 @@ unavailable_ok(url_no_token => POST => '/api/twilio/status', 'SlotRecoveryTwilio
     like $res->{content}, qr/slot opening not found/, '... (the unknown id is looked up)';
     ($res) = call(https => GET => '/api/slot-openings/999999999', headers => { 'x-internal-secret' => 'f' x 39 . 'g' });
     is $res->{status}, 401, '... another one is 401' or diag "$res->{status} $res->{content}";
-    ($res) = call(https => GET => '/api/slot-openings/999999999', headers => { 'x-internal-secret' => 'f' x 40 . "\n" });
-    isnt $res->{status}, 404, "... the file's newline is not part of it (the value without it is)";
+    ($res) = call(https => GET => '/api/slot-openings/999999999',
+        headers => { 'x-internal-secret' => 'f' x 40 . 'second line' });
+    is $res->{status}, 401, "... the file's first line is the secret, not the first two joined"
+        or diag "$res->{status} $res->{content}";
 
     my $body = '{"id":"evt_promises_file_form_' . time . '_' . $$ . '","type":"customer.created","data":{"object":{}}}';
     my $t = time;
@@ -195,6 +199,9 @@ sub vector_ok {
 
 vector_ok(https => 'RSOYDt4T1cUTdK1PDd93/VVr8B8=', 'https://mycompany.com, token from SlotRecoveryTwilioAuthTokenFile',
     url => 'https://mycompany.com/myapp.php?foo=1&bar=2');
+# The example of Twilio's security docs: the same URL and token, Caller and From +12349013030.
+vector_ok(https => '0/KCTR6DLpKmkAf8muzZqo1nDgQ=', "Twilio's docs example (twilio.com/docs/usage/security)",
+    content => 'CallSid=CA1234567890ABCDE&Caller=%2B12349013030&Digits=1234&From=%2B12349013030&To=%2B18005551212');
 vector_ok(https => 'kvajT1Ptam85bY51eRf/AJRuM3w=', 'https without a port, signed with :443 (the default port added)');
 vector_ok(https_port => 'RSOYDt4T1cUTdK1PDd93/VVr8B8=',
     'the status webhook at https://mycompany.com:1234, signed without the port', status => 1,

@@ -58,7 +58,10 @@ Behaviour (POST /_control/behave), all optional:
                                        the status is "succeeded" when confirm=true,
                                        else "requires_confirmation"
     {"failAll": 500}                   answer with a Stripe api_error and that status
-                                       (stored for the Idempotency-Key, as Stripe does)
+                                       (stored for the Idempotency-Key, as Stripe does);
+                                       429 is the rate limiter's invalid_request_error
+                                       rate_limit, answered before the endpoint runs and
+                                       so never stored for the key
     {"failAfterCreate": true}          with failAll: the PaymentIntent (or Refund) is made (and kept)
                                        before the error is answered, as an indeterminate
                                        Stripe 500 may have done
@@ -209,6 +212,11 @@ class StripeHandler(StubHandler):
             # What never reaches Stripe's idempotency layer: nothing is stored for the key.
             if behaviour.get("unreachable") and self._consume_failure():
                 return None, None, {}
+            # A 429 comes from Stripe's rate limiter, before the endpoint runs: never saved for the key.
+            if str(behaviour.get("failAll") or "") == "429" and self._consume_failure():
+                return stripe_error(429, "invalid_request_error",
+                                    "Request rate limit exceeded. Learn more about rate limits here "
+                                    "https://stripe.com/docs/rate-limits.", code="rate_limit")
             kind = behaviour.get("fail")
             if kind == "non_json" and self._consume_failure():
                 return 502, NON_JSON_PAGE, {"Content-Type": "text/html"}
