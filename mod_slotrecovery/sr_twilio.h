@@ -4,13 +4,20 @@
 
 #include "mod_slotrecovery.h"
 #include "sr_config.h"
+#include "sr_db.h"
 #include "sr_form.h"
 
 typedef struct {
     const char *message_sid; /* set when Twilio accepted the message */
     const char *error;       /* why it was not sent */
     int permanent;           /* retrying cannot help (invalid or unsubscribed number) */
+    int auth_refused;        /* 401/403: Twilio refused our account SID or auth token, not this message */
+    int http_status;         /* Twilio's answer, 0 when it could not be reached */
+    apr_int64_t code;        /* Twilio's error code (21211, 21610, 20003, ...), 0 when none */
 } sr_twilio_send_t;
+
+/* Twilio's error for a recipient who replied STOP: sending is blocked until they text START. */
+#define SR_TWILIO_UNSUBSCRIBED 21610
 
 typedef struct {
     const char *to, *from, *body;
@@ -27,6 +34,19 @@ int sr_twilio_configured(const sr_server_conf_t *conf);
  */
 void sr_twilio_send_all(apr_pool_t *p, const sr_server_conf_t *conf, int n, const sr_twilio_sms_t *sms,
                         sr_twilio_send_t *out);
+
+/*
+ * After a batch of n sends (out), in the caller's transaction: a 401/403
+ * records that Twilio refuses this server's account (twilio_credential_problems,
+ * shared by every httpd on the database, shown on the dashboard); a message
+ * Twilio accepted clears it. Returns the refused answer (for the log), or NULL.
+ */
+const sr_twilio_send_t *sr_twilio_note_credentials(sr_db_t *db, const sr_server_conf_t *conf, int n,
+                                                   const sr_twilio_send_t *out, sr_status_t *status);
+
+/* One error-level line when Twilio refused our credentials for some of the n sends (what: "offers", ...). */
+void sr_twilio_log_refused(server_rec *s, const sr_server_conf_t *conf, int n, const sr_twilio_send_t *out,
+                           const char *what);
 
 /*
  * Twilio's request validation: base64(HMAC-SHA1(auth token, url followed by
