@@ -69,7 +69,7 @@ static sr_status_t record_work(sr_db_t *db, void *baton)
             return SR_UNAVAILABLE;
         }
     }
-    sr_twilio_note_credentials(db, w->conf, w->claimed->nrows, w->sent, &status);
+    sr_loop_note_credentials(db, w->conf, w->claimed->nrows, w->sent, &status);
     return status;
 }
 
@@ -111,7 +111,7 @@ int sr_notify_send_due(sr_loop_t *loop)
                          sr_result_get(claimed, i, "attempts"), sent[i].permanent ? " for good" : "", sent[i].error);
         }
     }
-    sr_twilio_log_refused(loop->s, loop->conf, claimed->nrows, sent, "customer notifications");
+    sr_loop_log_refused(loop->s, loop->conf, claimed->nrows, sent, "customer notifications");
     record = (record_work_t){claimed, sent, loop->conf};
     for (tries = 1; sr_db_transaction(loop->db, record_work, &record) != SR_OK; tries++) {
         if (tries == SR_NOTIFY_RECORD_TRIES) {

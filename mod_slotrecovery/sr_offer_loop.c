@@ -41,6 +41,58 @@ void sr_offer_loop_for_request(sr_loop_t *loop, request_rec *r, const sr_server_
     loop->pool = r->pool;
 }
 
+/* --- Twilio refusing our credentials (issue 16: twilio) ------------------------ */
+
+const sr_twilio_send_t *sr_loop_note_credentials(sr_db_t *db, const sr_server_conf_t *conf, int n,
+                                                 const sr_twilio_send_t *out, sr_status_t *status)
+{
+    apr_pool_t *p = sr_db_pool(db);
+    const sr_twilio_send_t *refused = NULL;
+    int i, accepted = 0;
+
+    *status = SR_OK;
+    for (i = 0; i < n; i++) {
+        if (out[i].auth_refused && !refused) {
+            refused = &out[i];
+        }
+        accepted += out[i].message_sid != NULL;
+    }
+    if (refused) {
+        if (sr_db_exec(db, SR_Q_TWILIO_CREDENTIALS_REFUSED,
+                       SR_ARGS(conf->twilio_account_sid, apr_itoa(p, refused->http_status),
+                               refused->code ? apr_psprintf(p, "%" APR_INT64_T_FMT, refused->code) : NULL,
+                               refused->error)) < 0) {
+            *status = SR_UNAVAILABLE;
+        }
+    }
+    else if (accepted > 0 && sr_db_exec(db, SR_Q_TWILIO_CREDENTIALS_OK, SR_ARGS(conf->twilio_account_sid)) < 0) {
+        *status = SR_UNAVAILABLE;
+    }
+    return refused;
+}
+
+void sr_loop_log_refused(server_rec *s, const sr_server_conf_t *conf, int n, const sr_twilio_send_t *out,
+                         const char *what)
+{
+    const char *error = NULL;
+    int i, refused = 0;
+
+    for (i = 0; i < n; i++) {
+        if (out[i].auth_refused) {
+            refused++;
+            error = out[i].error;
+        }
+    }
+    /* The SID only, never the token: the error is Twilio's answer (status, code, message). */
+    if (refused) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                     SR_LOG_PREFIX "Twilio refused the credentials of account %s (%s): %d %s wait, their attempts "
+                                   "not counted, until SlotRecoveryTwilioAccountSid / SlotRecoveryTwilioAuthToken "
+                                   "are fixed and httpd reloaded",
+                     conf->twilio_account_sid, error, refused, what);
+    }
+}
+
 /* --- advancing one slot ------------------------------------------------------- */
 
 typedef struct {
@@ -220,7 +272,7 @@ static sr_status_t record_sends_work(sr_db_t *db, void *baton)
             return SR_UNAVAILABLE;
         }
     }
-    sr_twilio_note_credentials(db, w->conf, w->claimed->nrows, w->sent, &status);
+    sr_loop_note_credentials(db, w->conf, w->claimed->nrows, w->sent, &status);
     return status;
 }
 
@@ -328,7 +380,7 @@ static int send_due_offers(sr_loop_t *loop, const char *offer_id, apr_array_head
                          sr_result_get(claimed, i, "attempts"), sent[i].error);
         }
     }
-    sr_twilio_log_refused(loop->s, loop->conf, claimed->nrows, sent, "offers");
+    sr_loop_log_refused(loop->s, loop->conf, claimed->nrows, sent, "offers");
     if (one) {
         one->sms_sent = sent[0].message_sid != NULL;
         one->send_error = sent[0].error;

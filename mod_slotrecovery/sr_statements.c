@@ -292,27 +292,26 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
          "ORDER BY due.turn, due.starts_at, due.id LIMIT " SWEEP_BATCH},
     /*
      * A Twilio delivery report. An undelivered or failed SMS for a live offer
-     * fails the offer so the loop can move on at once.
+     * fails the offer so the loop can move on at once. Only forward (issue 16: twilio; migration 011's
+     * sr_delivery_rank): Twilio's reports arrive late and out of order, and a late "sent" must not replace "delivered"
+     * or "undelivered", nor a late "delivered" revive a failure. The rank is compared with the locked row's own status
+     * (two reports at once: the second sees the first's). Arguments: status, error code, message sid.
      */
-    [SR_Q_LOOP_DELIVERY_STATUS] =
-        {"sr_loop_delivery_status",
-         /* Only forward (migration 011's sr_delivery_rank): Twilio's reports
-          * arrive late and out of order, and a late "sent" must not replace
-          * "delivered" or "undelivered", nor a late failure fail an offer
-          * delivered already. The rank is compared with the locked row's own
-          * status (two reports at once: the second sees the first's). Arguments:
-          * status, error code, message sid. */
-         "UPDATE slot_offers f SET "
-         "delivery_status = CASE WHEN " FORWARD " THEN n.st ELSE f.delivery_status END, "
-         "delivery_updated_at = CASE WHEN " FORWARD " THEN now() ELSE f.delivery_updated_at END, "
-         "status = CASE WHEN " FORWARD " AND n.st IN ('undelivered', 'failed') AND f.status = 'sent' "
-         "THEN 'failed' ELSE f.status END, "
-         "last_error = CASE WHEN " FORWARD " AND n.st IN ('undelivered', 'failed') AND f.status = 'sent' "
-         "THEN left('SMS ' || n.st || COALESCE(' (error ' || n.code || ')', ''), 500) "
-         "ELSE f.last_error END "
-         "FROM (SELECT %s::text AS st, %s::text AS code) n "
-         "WHERE f.provider_message_id = %s "
-         "RETURNING f.slot_opening_id::text AS slot_opening_id, f.status AS status"},
+    [SR_Q_LOOP_DELIVERY_STATUS] = {"sr_loop_delivery_status",
+                                   "UPDATE slot_offers f SET "
+                                   "delivery_status = CASE WHEN " FORWARD " THEN n.st ELSE f.delivery_status END, "
+                                   "delivery_updated_at = CASE WHEN " FORWARD
+                                   " THEN now() ELSE f.delivery_updated_at END, "
+                                   "status = CASE WHEN " FORWARD
+                                   " AND n.st IN ('undelivered', 'failed') AND f.status = 'sent' "
+                                   "THEN 'failed' ELSE f.status END, "
+                                   "last_error = CASE WHEN " FORWARD
+                                   " AND n.st IN ('undelivered', 'failed') AND f.status = 'sent' "
+                                   "THEN left('SMS ' || n.st || COALESCE(' (error ' || n.code || ')', ''), 500) "
+                                   "ELSE f.last_error END "
+                                   "FROM (SELECT %s::text AS st, %s::text AS code) n "
+                                   "WHERE f.provider_message_id = %s "
+                                   "RETURNING f.slot_opening_id::text AS slot_opening_id, f.status AS status"},
 
     /* hardening: offers and slots */
 

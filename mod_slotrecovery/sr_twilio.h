@@ -4,7 +4,6 @@
 
 #include "mod_slotrecovery.h"
 #include "sr_config.h"
-#include "sr_db.h"
 #include "sr_form.h"
 
 typedef struct {
@@ -34,19 +33,6 @@ int sr_twilio_configured(const sr_server_conf_t *conf);
  */
 void sr_twilio_send_all(apr_pool_t *p, const sr_server_conf_t *conf, int n, const sr_twilio_sms_t *sms,
                         sr_twilio_send_t *out);
-
-/*
- * After a batch of n sends (out), in the caller's transaction: a 401/403
- * records that Twilio refuses this server's account (twilio_credential_problems,
- * shared by every httpd on the database, shown on the dashboard); a message
- * Twilio accepted clears it. Returns the refused answer (for the log), or NULL.
- */
-const sr_twilio_send_t *sr_twilio_note_credentials(sr_db_t *db, const sr_server_conf_t *conf, int n,
-                                                   const sr_twilio_send_t *out, sr_status_t *status);
-
-/* One error-level line when Twilio refused our credentials for some of the n sends (what: "offers", ...). */
-void sr_twilio_log_refused(server_rec *s, const sr_server_conf_t *conf, int n, const sr_twilio_send_t *out,
-                           const char *what);
 
 /*
  * Twilio's request validation: base64(HMAC-SHA1(auth token, url followed by

@@ -25,7 +25,10 @@ grant($shop->{id}, 'owner1');
 my $token = twilio_auth_token();
 
 sub to_phone { my ($p) = @_; [ grep { ($_->{form}{To} // '') eq $p } @{ twilio_messages() } ] }
-sub make_due { db_do(q{UPDATE slot_offers SET next_attempt_at = now() - interval '1 second' WHERE status = 'pending'}) }
+sub make_due {
+    db_do(q{UPDATE slot_offers SET next_attempt_at = now() - interval '1 second' WHERE status = 'pending'});
+    db_do(q{UPDATE customer_notifications SET next_attempt_at = now() - interval '1 second' WHERE status = 'pending'});
+}
 sub problem { db_row('SELECT * FROM twilio_credential_problems WHERE account_sid = ?', twilio_account_sid()) }
 
 # --- Twilio now wants another token than ours ------------------------------------------------------
@@ -56,16 +59,27 @@ is $p && $p->{http_status}, 401, '... HTTP 401';
 is $p && $p->{error_code}, 20003, '... error 20003';
 ok $p && !defined $p->{resolved_at}, '... not resolved';
 
-# More sweeps than SlotRecoveryOfferMaxAttempts (3): the offer still waits, B is not offered.
-for my $i (1 .. 5) {
+# A customer notification in the outbox (the sweep sends those too; at most 10 tries).
+db_do(q{INSERT INTO customer_notifications (customer_id, kind, to_number, from_number, body)
+        VALUES (?, 'deposit_failed', ?, '+15005550006', 'Test notice: the deposit payment failed.')}, $cx->{id}, $cx->{phone});
+sub notice { db_row('SELECT * FROM customer_notifications WHERE customer_id = ?', $cx->{id}) }
+
+# More sweeps than SlotRecoveryOfferMaxAttempts (3) and the notifications' 10 tries:
+# the offer and the notification still wait, B is not offered.
+for my $i (1 .. 11) {
     make_due();
     sweep();
 }
+my $n = notice();
+is $n->{status}, 'pending', 'after 11 sweeps: the notification waits as pending';
+is $n->{attempts}, 0, '... no attempt used up';
+like $n->{last_error}, qr/401/, '... lastError says 401';
+is scalar(grep { $_->{status} == 401 } @{ to_phone($cx->{phone}) }), 11, '... each sweep tried it';
 $o = offers_of($slot);
-is scalar @$o, 1, 'after 5 sweeps: still one offer, B not offered';
+is scalar @$o, 1, 'after 11 sweeps: still one offer, B not offered';
 is $o->[0]{status}, 'pending', "... A's offer still pending, not failed";
 is $o->[0]{attempts}, 0, '... no attempt used up';
-is scalar @{ to_phone($a->{phone}) }, 6, '... each sweep tried once more';
+is scalar @{ to_phone($a->{phone}) }, 12, '... each sweep tried once more';
 is scalar @{ to_phone($b->{phone}) }, 0, '... nothing to B';
 is scalar @{ sent_messages() }, 0, 'no SMS went out';
 
@@ -102,6 +116,8 @@ $o = offers_of($slot);
 is $o->[0]{status}, 'sent', "once the credentials work, the next sweep sends A's offer";
 is $o->[0]{attempts}, 1, '... on its first counted attempt';
 is scalar(grep { $_->{status} == 201 } @{ to_phone($a->{phone}) }), 1, '... one SMS to A';
+is notice()->{status}, 'sent', '... and the waiting notification';
+is scalar(grep { $_->{status} == 201 } @{ to_phone($cx->{phone}) }), 1, '... one SMS to its customer';
 ok defined problem()->{resolved_at}, 'the problem row is resolved';
 unlike page(owner1 => '/app/appointments')->{html}, qr/twilio-credentials|Twilio refused/, 'the dashboard notice is gone';
 
