@@ -27,6 +27,7 @@ typedef struct {
     const char *currency;
     const char *csrf_key; /* installation.csrf_key; NULL when the row is missing */
     const char *csrf;     /* token for forms; NULL when cancelling is disabled */
+    sr_result_t *twilio;  /* Twilio refuses this server's credentials: one row (migration 011), else NULL */
 } dash_t;
 
 /* The slot-openings filters, from the query string. */
@@ -72,7 +73,49 @@ static sr_status_t shop_work(sr_db_t *db, void *baton)
     d->shop_name = sr_result_get(res, 0, "name");
     d->currency = sr_result_get(res, 0, "currency");
     d->csrf_key = sr_result_get(res, 0, "csrf_key");
+    d->twilio = NULL;
+    if (d->req->conf->twilio_account_sid) {
+        const char *tz = sr_result_get(res, 0, "timezone");
+
+        res = sr_db_select(db, SR_Q_DASH_TWILIO_PROBLEM, SR_ARGS(tz, tz, d->req->conf->twilio_account_sid));
+        if (!res) {
+            return SR_UNAVAILABLE;
+        }
+        d->twilio = res->nrows > 0 ? res : NULL;
+    }
     return SR_OK;
+}
+
+/*
+ * Every page says so when Twilio refuses this server's credentials: no SMS
+ * goes out (offers and notices wait) until someone fixes the configuration.
+ */
+static void render_notices(request_rec *r, const dash_t *d)
+{
+    const char *code;
+
+    if (!d->twilio || r->header_only) {
+        return;
+    }
+    code = sr_result_get(d->twilio, 0, "error_code");
+    ap_rputs("<div class=\"notice notice-error\" role=\"alert\" id=\"twilio-credentials\">"
+             "<strong>Twilio refused our credentials</strong> (HTTP ",
+             r);
+    sr_html_text(r, sr_result_get(d->twilio, 0, "http_status"));
+    if (code) {
+        ap_rputs(", error ", r);
+        sr_html_text(r, code);
+    }
+    ap_rputs(") since ", r);
+    sr_html_text(r, sr_result_get(d->twilio, 0, "since"));
+    ap_rputs(", last at ", r);
+    sr_html_text(r, sr_result_get(d->twilio, 0, "last"));
+    ap_rputs(": no SMS can go out. Offers wait, their attempts not used up, until "
+             "SlotRecoveryTwilioAccountSid and SlotRecoveryTwilioAuthToken are fixed and httpd reloaded. "
+             "Twilio said: ",
+             r);
+    sr_html_text(r, sr_result_get(d->twilio, 0, "message"));
+    ap_rputs("</div>\n", r);
 }
 
 /* Seconds a token's time may be ahead of this server's clock: several servers share one database. */
@@ -456,6 +499,7 @@ int sr_dashboard_appointments(sr_req_t *req)
         return dash_error(req, HTTP_SERVICE_UNAVAILABLE, "The database is unavailable. Try again shortly.");
     }
     sr_html_begin(r, req->mount, "Appointments", d.shop_name);
+    render_notices(r, &d);
     render_upcoming(r, &d, w.upcoming);
     ap_rputs("<section>\n<h2>Slot Recovery</h2>\n", r);
     render_figures(r, &d, w.figures);
@@ -528,6 +572,7 @@ int sr_dashboard_slot_opening(sr_req_t *req)
     m = w.main;
     booking = sr_result_get(m, 0, "booking_id");
     sr_html_begin(r, req->mount, apr_pstrcat(r->pool, "Slot opening ", req->id, (char *)NULL), d.shop_name);
+    render_notices(r, &d);
     ap_rputs("<p class=\"back\">", r);
     sr_html_link(r, app_url(&d, "/appointments"), "\xe2\x86\x90 All appointments");
     ap_rputs("</p>\n<h1>Slot opening ", r);
@@ -615,6 +660,7 @@ int sr_dashboard_appointment(sr_req_t *req)
     amount = sr_result_get(m, 0, "payment_amount");
     status = sr_result_get(m, 0, "status");
     sr_html_begin(r, req->mount, apr_pstrcat(r->pool, "Appointment ", req->id, (char *)NULL), d.shop_name);
+    render_notices(r, &d);
     ap_rputs("<p class=\"back\">", r);
     sr_html_link(r, app_url(&d, "/appointments"), "\xe2\x86\x90 All appointments");
     ap_rputs("</p>\n<h1>", r);

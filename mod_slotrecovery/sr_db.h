@@ -111,6 +111,12 @@ typedef enum {
     SR_Q_DASH_SLOT_OFFERS,
     SR_Q_DASH_APPOINTMENT,
     /* hardening: dashboard */
+    /* issue 16: twilio */
+    SR_Q_TWILIO_CREDENTIALS_REFUSED,
+    SR_Q_TWILIO_CREDENTIALS_OK,
+    SR_Q_LOOP_SEND_WAIT_CREDENTIALS,
+    SR_Q_NOTIFY_WAIT_CREDENTIALS,
+    SR_Q_DASH_TWILIO_PROBLEM,
     SR_Q_COUNT
 } sr_query_t;
 

@@ -44,24 +44,33 @@ static sr_status_t record_work(sr_db_t *db, void *baton)
 {
     record_work_t *w = baton;
     apr_pool_t *p = sr_db_pool(db);
+    sr_status_t status;
     int i;
 
     for (i = 0; i < w->claimed->nrows; i++) {
         const char *id = sr_result_get(w->claimed, i, "id");
         const sr_twilio_send_t *sent = &w->sent[i];
-        int rows =
-            sent->message_sid
-                ? sr_db_exec(db, SR_Q_NOTIFY_MARK_SENT, SR_ARGS(sent->message_sid, id))
-                : sr_db_exec(
-                      db, SR_Q_NOTIFY_MARK_FAILED,
-                      SR_ARGS(sent->error, sent->permanent ? "true" : "false", apr_itoa(p, SR_NOTIFY_MAX_ATTEMPTS),
-                              apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_sec(w->conf->offer_retry_delay)), id));
+        const char *delay = apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_sec(w->conf->offer_retry_delay));
+        int rows;
 
+        if (sent->message_sid) {
+            rows = sr_db_exec(db, SR_Q_NOTIFY_MARK_SENT, SR_ARGS(sent->message_sid, id));
+        }
+        else if (sent->auth_refused) {
+            /* As for offers: Twilio refused our credentials, the notification waits for a fix. */
+            rows = sr_db_exec(db, SR_Q_NOTIFY_WAIT_CREDENTIALS, SR_ARGS(sent->error, delay, id));
+        }
+        else {
+            rows = sr_db_exec(db, SR_Q_NOTIFY_MARK_FAILED,
+                              SR_ARGS(sent->error, sent->permanent ? "true" : "false",
+                                      apr_itoa(p, SR_NOTIFY_MAX_ATTEMPTS), delay, id));
+        }
         if (rows < 0) {
             return SR_UNAVAILABLE;
         }
     }
-    return SR_OK;
+    sr_loop_note_credentials(db, w->conf, w->claimed->nrows, w->sent, &status);
+    return status;
 }
 
 int sr_notify_send_due(sr_loop_t *loop)
@@ -102,6 +111,7 @@ int sr_notify_send_due(sr_loop_t *loop)
                          sr_result_get(claimed, i, "attempts"), sent[i].permanent ? " for good" : "", sent[i].error);
         }
     }
+    sr_loop_log_refused(loop->s, loop->conf, claimed->nrows, sent, "customer notifications");
     record = (record_work_t){claimed, sent, loop->conf};
     for (tries = 1; sr_db_transaction(loop->db, record_work, &record) != SR_OK; tries++) {
         if (tries == SR_NOTIFY_RECORD_TRIES) {

@@ -41,6 +41,58 @@ void sr_offer_loop_for_request(sr_loop_t *loop, request_rec *r, const sr_server_
     loop->pool = r->pool;
 }
 
+/* --- Twilio refusing our credentials (issue 16: twilio) ------------------------ */
+
+const sr_twilio_send_t *sr_loop_note_credentials(sr_db_t *db, const sr_server_conf_t *conf, int n,
+                                                 const sr_twilio_send_t *out, sr_status_t *status)
+{
+    apr_pool_t *p = sr_db_pool(db);
+    const sr_twilio_send_t *refused = NULL;
+    int i, accepted = 0;
+
+    *status = SR_OK;
+    for (i = 0; i < n; i++) {
+        if (out[i].auth_refused && !refused) {
+            refused = &out[i];
+        }
+        accepted += out[i].message_sid != NULL;
+    }
+    if (refused) {
+        if (sr_db_exec(db, SR_Q_TWILIO_CREDENTIALS_REFUSED,
+                       SR_ARGS(conf->twilio_account_sid, apr_itoa(p, refused->http_status),
+                               refused->code ? apr_psprintf(p, "%" APR_INT64_T_FMT, refused->code) : NULL,
+                               refused->error)) < 0) {
+            *status = SR_UNAVAILABLE;
+        }
+    }
+    else if (accepted > 0 && sr_db_exec(db, SR_Q_TWILIO_CREDENTIALS_OK, SR_ARGS(conf->twilio_account_sid)) < 0) {
+        *status = SR_UNAVAILABLE;
+    }
+    return refused;
+}
+
+void sr_loop_log_refused(server_rec *s, const sr_server_conf_t *conf, int n, const sr_twilio_send_t *out,
+                         const char *what)
+{
+    const char *error = NULL;
+    int i, refused = 0;
+
+    for (i = 0; i < n; i++) {
+        if (out[i].auth_refused) {
+            refused++;
+            error = out[i].error;
+        }
+    }
+    /* The SID only, never the token: the error is Twilio's answer (status, code, message). */
+    if (refused) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
+                     SR_LOG_PREFIX "Twilio refused the credentials of account %s (%s): %d %s wait, their attempts "
+                                   "not counted, until SlotRecoveryTwilioAccountSid / SlotRecoveryTwilioAuthToken "
+                                   "are fixed and httpd reloaded",
+                     conf->twilio_account_sid, error, refused, what);
+    }
+}
+
 /* --- advancing one slot ------------------------------------------------------- */
 
 typedef struct {
@@ -153,11 +205,36 @@ typedef struct {
     apr_array_header_t *failed_slots; /* slots whose offer failed for good */
 } record_work_t;
 
+/*
+ * Twilio's 21610: the customer replied STOP to the shop's number (Twilio's
+ * own opt-out), so no message reaches them until they text START. That is an
+ * opt-out like an inbound STOP: the same consent record (customers.sms_opt_in
+ * of that phone at the shops of that number), and their other live offers are
+ * declined, their slots passed on at once (added to slots). 0 when the
+ * database failed.
+ */
+static int opt_out_unsubscribed(sr_db_t *db, const sr_result_t *claimed, int row, apr_array_header_t *slots)
+{
+    const char *phone = sr_result_get(claimed, row, "phone"), *from = sr_result_get(claimed, row, "sms_from");
+    sr_result_t *res;
+    int i;
+
+    if (sr_db_exec(db, SR_Q_SENDER_SET_OPT_IN, SR_ARGS("false", phone, from)) < 0 ||
+        !(res = sr_db_select(db, SR_Q_SENDER_DECLINE_LIVE_OFFERS, SR_ARGS(phone, from)))) {
+        return 0;
+    }
+    for (i = 0; i < res->nrows; i++) {
+        APR_ARRAY_PUSH(slots, const char *) = sr_result_get(res, i, "slot_opening_id");
+    }
+    return 1;
+}
+
 /* Records what Twilio said of each claimed offer, all in one transaction. */
 static sr_status_t record_sends_work(sr_db_t *db, void *baton)
 {
     record_work_t *w = baton;
     apr_pool_t *p = sr_db_pool(db);
+    sr_status_t status;
     int i;
 
     w->failed_slots->nelts = 0; /* the work may run again after a reconnect */
@@ -173,6 +250,14 @@ static sr_status_t record_sends_work(sr_db_t *db, void *baton)
             }
             continue;
         }
+        if (sent->auth_refused) {
+            /* Not this offer's fault: it waits, its attempt not counted, until the credentials work. */
+            if (sr_db_exec(db, SR_Q_LOOP_SEND_WAIT_CREDENTIALS,
+                           SR_ARGS(sent->error, seconds_arg(p, w->conf->offer_retry_delay), id)) < 0) {
+                return SR_UNAVAILABLE;
+            }
+            continue;
+        }
         res = sr_db_select(db, SR_Q_LOOP_MARK_SEND_FAILED,
                            SR_ARGS(sent->error, sent->permanent ? "true" : "false",
                                    apr_psprintf(p, "%d", w->conf->offer_max_attempts),
@@ -183,8 +268,12 @@ static sr_status_t record_sends_work(sr_db_t *db, void *baton)
         if (res->nrows > 0 && !strcmp(sr_result_get(res, 0, "status"), "failed")) {
             APR_ARRAY_PUSH(w->failed_slots, const char *) = sr_result_get(res, 0, "slot_opening_id");
         }
+        if (sent->code == SR_TWILIO_UNSUBSCRIBED && !opt_out_unsubscribed(db, w->claimed, i, w->failed_slots)) {
+            return SR_UNAVAILABLE;
+        }
     }
-    return SR_OK;
+    sr_loop_note_credentials(db, w->conf, w->claimed->nrows, w->sent, &status);
+    return status;
 }
 
 /*
@@ -282,11 +371,16 @@ static int send_due_offers(sr_loop_t *loop, const char *offer_id, apr_array_head
             ap_log_error(APLOG_MARK, APLOG_INFO, 0, loop->s, SR_LOG_PREFIX "offer %s sent as %s", id,
                          sent[i].message_sid);
         }
+        else if (sent[i].auth_refused) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, loop->s,
+                         SR_LOG_PREFIX "offer %s waits (attempt not counted): %s", id, sent[i].error);
+        }
         else {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, loop->s, SR_LOG_PREFIX "offer %s: attempt %s failed: %s", id,
                          sr_result_get(claimed, i, "attempts"), sent[i].error);
         }
     }
+    sr_loop_log_refused(loop->s, loop->conf, claimed->nrows, sent, "offers");
     if (one) {
         one->sms_sent = sent[0].message_sid != NULL;
         one->send_error = sent[0].error;
@@ -317,13 +411,35 @@ static sr_status_t advance_once(sr_loop_t *loop, const char *slot_id, sr_advance
 sr_status_t sr_offer_loop_advance(sr_loop_t *loop, const char *slot_opening_id, sr_advance_t *out)
 {
     apr_array_header_t *failed = apr_array_make(loop->pool, 1, sizeof(const char *));
+    apr_array_header_t *others = apr_array_make(loop->pool, 1, sizeof(const char *));
     sr_status_t status = advance_once(loop, slot_opening_id, out, failed);
-    int hops;
+    int hops, i, again;
 
     /* An offer that failed for good passes the slot to the next customer at once. */
     for (hops = 0; status == SR_OK && failed->nelts > 0 && hops < SR_ADVANCE_MAX_HOPS; hops++) {
+        /* Other slots may come back too (a 21610 declined the customer's other offers). */
+        for (i = again = 0; i < failed->nelts; i++) {
+            const char *id = APR_ARRAY_IDX(failed, i, const char *);
+
+            if (!strcmp(id, slot_opening_id)) {
+                again = 1;
+            }
+            else {
+                APR_ARRAY_PUSH(others, const char *) = id;
+            }
+        }
         failed->nelts = 0;
+        if (!again) {
+            break;
+        }
         status = advance_once(loop, slot_opening_id, out, failed);
+    }
+    /* Those move on once each now; should their next offer fail too, the sweep carries on. */
+    for (i = 0; status == SR_OK && i < others->nelts && i < SR_ADVANCE_MAX_HOPS; i++) {
+        sr_advance_t other = {0};
+
+        failed->nelts = 0;
+        advance_once(loop, APR_ARRAY_IDX(others, i, const char *), &other, failed);
     }
     return status;
 }
@@ -595,8 +711,7 @@ static sr_status_t delivery_work(sr_db_t *db, void *baton)
 {
     delivery_work_t *w = baton;
 
-    w->res = sr_db_select(db, SR_Q_LOOP_DELIVERY_STATUS,
-                          SR_ARGS(w->status, w->status, w->status, w->status, w->error_code, w->sid));
+    w->res = sr_db_select(db, SR_Q_LOOP_DELIVERY_STATUS, SR_ARGS(w->status, w->error_code, w->sid));
     return w->res ? SR_OK : SR_UNAVAILABLE;
 }
 

@@ -11,6 +11,7 @@
 
 #include "sr_config.h"
 #include "sr_db.h"
+#include "sr_twilio.h"
 
 /* Rows one sweep statement handles at a time (offers expired, slots passed on). */
 #define SR_SWEEP_BATCH 500
@@ -75,5 +76,19 @@ sr_status_t sr_offer_loop_sweep(sr_loop_t *loop, sr_sweep_report_t *report);
 /* A Twilio delivery report for message_sid; fails a live offer whose SMS did not arrive. */
 sr_status_t sr_offer_loop_delivery_report(sr_loop_t *loop, const char *message_sid, const char *status,
                                           const char *error_code);
+
+/* issue 16: twilio. Here, not in sr_twilio.c: that one stays free of the database and httpd (fuzz targets link it). */
+/*
+ * After a batch of n sends (out), in the caller's transaction: a 401/403
+ * records that Twilio refuses this server's account (twilio_credential_problems,
+ * shared by every httpd on the database, shown on the dashboard); a message
+ * Twilio accepted clears it. Returns the refused answer (for the log), or NULL.
+ */
+const sr_twilio_send_t *sr_loop_note_credentials(sr_db_t *db, const sr_server_conf_t *conf, int n,
+                                                 const sr_twilio_send_t *out, sr_status_t *status);
+
+/* One error-level line when Twilio refused our credentials for some of the n sends (what: "offers", ...). */
+void sr_loop_log_refused(server_rec *s, const sr_server_conf_t *conf, int n, const sr_twilio_send_t *out,
+                         const char *what);
 
 #endif /* SR_OFFER_LOOP_H */

@@ -10,6 +10,8 @@
 #include "sr_offer_loop.h"
 
 #define SWEEP_BATCH APR_STRINGIFY(SR_SWEEP_BATCH)
+/* issue 16: twilio. A delivery report moves the offer forward only (sr_loop_delivery_status). */
+#define FORWARD "sr_delivery_rank(n.st) > sr_delivery_rank(f.delivery_status)"
 
 #define SHOP_COLUMNS                                                                                                   \
     "s.id::text AS \"id\", s.name AS \"name\", s.timezone AS \"timezone\", "                                           \
@@ -290,17 +292,26 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
          "ORDER BY due.turn, due.starts_at, due.id LIMIT " SWEEP_BATCH},
     /*
      * A Twilio delivery report. An undelivered or failed SMS for a live offer
-     * fails the offer so the loop can move on at once.
+     * fails the offer so the loop can move on at once. Only forward (issue 16: twilio; migration 011's
+     * sr_delivery_rank): Twilio's reports arrive late and out of order, and a late "sent" must not replace "delivered"
+     * or "undelivered", nor a late "delivered" revive a failure. The rank is compared with the locked row's own status
+     * (two reports at once: the second sees the first's). Arguments: status, error code, message sid.
      */
     [SR_Q_LOOP_DELIVERY_STATUS] = {"sr_loop_delivery_status",
-                                   "UPDATE slot_offers SET delivery_status = %s, delivery_updated_at = now(), "
-                                   "status = CASE WHEN %s IN ('undelivered', 'failed') AND status = 'sent' "
-                                   "THEN 'failed' ELSE status END, "
-                                   "last_error = CASE WHEN %s IN ('undelivered', 'failed') AND status = 'sent' "
-                                   "THEN left('SMS ' || %s || COALESCE(' (error ' || %s || ')', ''), 500) "
-                                   "ELSE last_error END "
-                                   "WHERE provider_message_id = %s "
-                                   "RETURNING slot_opening_id::text AS slot_opening_id, status AS status"},
+                                   "UPDATE slot_offers f SET "
+                                   "delivery_status = CASE WHEN " FORWARD " THEN n.st ELSE f.delivery_status END, "
+                                   "delivery_updated_at = CASE WHEN " FORWARD
+                                   " THEN now() ELSE f.delivery_updated_at END, "
+                                   "status = CASE WHEN " FORWARD
+                                   " AND n.st IN ('undelivered', 'failed') AND f.status = 'sent' "
+                                   "THEN 'failed' ELSE f.status END, "
+                                   "last_error = CASE WHEN " FORWARD
+                                   " AND n.st IN ('undelivered', 'failed') AND f.status = 'sent' "
+                                   "THEN left('SMS ' || n.st || COALESCE(' (error ' || n.code || ')', ''), 500) "
+                                   "ELSE f.last_error END "
+                                   "FROM (SELECT %s::text AS st, %s::text AS code) n "
+                                   "WHERE f.provider_message_id = %s "
+                                   "RETURNING f.slot_opening_id::text AS slot_opening_id, f.status AS status"},
 
     /* hardening: offers and slots */
 
@@ -769,4 +780,46 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
 
     /* hardening: dashboard */
 
+    /* issue 16: twilio */
+
+    /*
+     * Twilio refused this server's account SID or auth token (401/403, see
+     * migration 011). Arguments: account SID, HTTP status, Twilio's error
+     * code or NULL, the error. A problem that had been resolved starts again.
+     */
+    [SR_Q_TWILIO_CREDENTIALS_REFUSED] =
+        {"sr_twilio_credentials_refused",
+         "INSERT INTO twilio_credential_problems AS t (account_sid, http_status, error_code, message) "
+         "VALUES (%s, %s::integer, %s::integer, left(%s, 500)) "
+         "ON CONFLICT (account_sid) DO UPDATE SET http_status = EXCLUDED.http_status, "
+         "error_code = EXCLUDED.error_code, message = EXCLUDED.message, last_seen_at = now(), "
+         "first_seen_at = CASE WHEN t.resolved_at IS NULL THEN t.first_seen_at ELSE now() END, resolved_at = NULL"},
+    /* Twilio accepted a message of this account again. Writes nothing when there was no problem. */
+    [SR_Q_TWILIO_CREDENTIALS_OK] = {"sr_twilio_credentials_ok",
+                                    "UPDATE twilio_credential_problems SET resolved_at = now() "
+                                    "WHERE account_sid = %s AND resolved_at IS NULL"},
+    /*
+     * An offer Twilio could not take because it refused our credentials: it
+     * waits as pending, the attempt its claim counted given back, and is
+     * tried again after the base delay (no backoff: the fix is a reload).
+     * Arguments: error, base delay, offer id.
+     */
+    [SR_Q_LOOP_SEND_WAIT_CREDENTIALS] = {"sr_loop_send_wait_credentials",
+                                         "UPDATE slot_offers SET last_error = left(%s, 500), "
+                                         "attempts = greatest(attempts - 1, 0), "
+                                         "next_attempt_at = now() + make_interval(secs => %s::integer) "
+                                         "WHERE id = %s::bigint AND status = 'pending'"},
+    /* The same for a customer notification. */
+    [SR_Q_NOTIFY_WAIT_CREDENTIALS] = {"sr_notify_wait_credentials",
+                                      "UPDATE customer_notifications SET last_error = left(%s, 500), "
+                                      "attempts = greatest(attempts - 1, 0), "
+                                      "next_attempt_at = now() + make_interval(secs => %s::integer) "
+                                      "WHERE id = %s::bigint AND status = 'pending'"},
+    /* The dashboard's notice: Twilio refuses this server's account. Arguments: the shop's time zone, the SID. */
+    [SR_Q_DASH_TWILIO_PROBLEM] = {"sr_dash_twilio_problem",
+                                  "SELECT http_status::text AS http_status, error_code::text AS error_code, "
+                                  "message AS message, "
+                                  "to_char(first_seen_at AT TIME ZONE %s, 'Dy DD Mon YYYY HH24:MI') AS since, "
+                                  "to_char(last_seen_at AT TIME ZONE %s, 'Dy DD Mon YYYY HH24:MI') AS last "
+                                  "FROM twilio_credential_problems WHERE account_sid = %s AND resolved_at IS NULL"},
 };

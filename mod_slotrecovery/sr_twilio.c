@@ -34,6 +34,7 @@ static void message_outcome(apr_pool_t *p, const sr_http_response_t *res, sr_twi
     const char *error = NULL, *message = NULL;
     apr_int64_t code = 0;
 
+    out->http_status = res->status;
     if (!res->status) {
         out->error = apr_pstrcat(p, "Twilio unreachable: ", res->error, (char *)NULL);
         return;
@@ -54,10 +55,13 @@ static void message_outcome(apr_pool_t *p, const sr_http_response_t *res, sr_twi
     out->error = apr_psprintf(p, "Twilio answered %d%s%s%s", res->status,
                               code ? apr_psprintf(p, " (error %" APR_INT64_T_FMT ")", code) : "", message ? ": " : "",
                               message ? message : "");
+    out->code = code;
+    /* Credentials refused: nothing is wrong with the message, and nothing can go
+     * out until the configuration is fixed; the callers keep it waiting. */
+    out->auth_refused = res->status == 401 || res->status == 403;
     /* A 4xx other than throttling or credentials says the message itself is wrong
      * (invalid number, unsubscribed recipient): sending it again cannot help. */
-    out->permanent =
-        res->status >= 400 && res->status < 500 && res->status != 429 && res->status != 401 && res->status != 403;
+    out->permanent = res->status >= 400 && res->status < 500 && res->status != 429 && !out->auth_refused;
 }
 
 int sr_twilio_configured(const sr_server_conf_t *conf)

@@ -10,7 +10,13 @@ typedef struct {
     const char *message_sid; /* set when Twilio accepted the message */
     const char *error;       /* why it was not sent */
     int permanent;           /* retrying cannot help (invalid or unsubscribed number) */
+    int auth_refused;        /* 401/403: Twilio refused our account SID or auth token, not this message */
+    int http_status;         /* Twilio's answer, 0 when it could not be reached */
+    apr_int64_t code;        /* Twilio's error code (21211, 21610, 20003, ...), 0 when none */
 } sr_twilio_send_t;
+
+/* Twilio's error for a recipient who replied STOP: sending is blocked until they text START. */
+#define SR_TWILIO_UNSUBSCRIBED 21610
 
 typedef struct {
     const char *to, *from, *body;

@@ -244,6 +244,7 @@ sub not_configured_offers {
 {
     vreset();
     twilio_reset();
+    twilio_accounts({ $SID => $TOKEN });    # the stand-in checks each account's token
     my $conf = write_conf('vhost-only', vhosts => 1);
     my $mark = log_size();
     start_httpd($conf);
@@ -271,6 +272,7 @@ sub not_configured_offers {
 {
     vreset();
     twilio_reset();
+    twilio_accounts({ $SID => $TOKEN });    # the stand-in checks each account's token
     my $conf = write_conf('main-db', vhosts => 1, main => "$DBD\nSlotRecoverySweepInterval 1\n");
     my $mark = log_size();
     start_httpd($conf);
@@ -287,6 +289,7 @@ sub not_configured_offers {
 {
     vreset();
     twilio_reset();
+    twilio_accounts({ $SID => $TOKEN });    # the stand-in checks each account's token
     my $conf = write_conf('no-twilio', main => "$DBD\nSlotRecoveryInternalSecret $SECRET\nSlotRecoverySweepInterval 1\n");
     my $out = `'$HTTPD' -t -f '$conf' -d '$DIR' 2>&1`;
     like $out, qr/Syntax OK/, 'C: apache2 -t accepts the configuration';

@@ -12,7 +12,8 @@ control API) and answers these control requests on the same port:
 
 A recorded request is a JSON object:
     {"seq", "time" (epoch seconds, float), "timeIso", "method", "path", "query",
-     "headers" (names lowercased), "form" (form fields, last value wins),
+     "headers" (names lowercased), "form" (form fields, last value wins; only
+     for a body sent as Content-Type: application/x-www-form-urlencoded),
      "formMulti" (every value, as lists), "rawBody", "json" (or null),
      "status" (what the stand-in answered; 0: it dropped the connection),
      "response" (its JSON body, or the text of a non-JSON one),
@@ -130,8 +131,9 @@ class StubHandler(BaseHTTPRequestHandler):
         headers = {k.lower(): v for k, v in self.headers.items()}
         text = raw.decode("utf-8", errors="replace")
         form, multi = ({}, {})
-        if "application/x-www-form-urlencoded" in headers.get("content-type", "") or (
-                text and "=" in text and not text.lstrip().startswith(("{", "["))):
+        # Only a body declared as a form is read as one, as Twilio and Stripe do:
+        # a client that forgets the header must fail here as it would there.
+        if headers.get("content-type", "").split(";")[0].strip().lower() == "application/x-www-form-urlencoded":
             form, multi = parse_form(text)
         try:
             body_json = json.loads(text) if text.lstrip().startswith(("{", "[")) else None
@@ -189,6 +191,10 @@ class StubHandler(BaseHTTPRequestHandler):
             with self.state.lock:
                 self.state.reset()
             return self.send_json(200, {"ok": True})
+        handled = self.handle_control(path, raw)
+        if handled is not None:
+            status, obj = handled
+            return self.send_json(status, obj)
         if path == "/_control/behave":
             if self.command == "GET":
                 with self.state.lock:
@@ -220,20 +226,30 @@ class StubHandler(BaseHTTPRequestHandler):
     def do_PATCH(self):
         self._dispatch()
 
+    def handle_control(self, path, raw):
+        """A stand-in's own control requests: (status, obj), or None if not one."""
+        return None
+
     def handle_api(self, req, behaviour):  # pragma: no cover - overridden
         return 404, {"error": "not found"}, {}
 
 
-def serve(handler_cls, description):
+def serve(handler_cls, description, add_arguments=None, configure=None):
+    """add_arguments(parser) adds a stand-in's own options; configure(server, args)
+    reads them once the server exists (server.state is there)."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("port", type=int, help="TCP port on 127.0.0.1")
     parser.add_argument("--pidfile", help="write the pid here once listening; removed on exit")
+    if add_arguments:
+        add_arguments(parser)
     args = parser.parse_args()
 
     ThreadingHTTPServer.daemon_threads = True
     ThreadingHTTPServer.allow_reuse_address = True
     server = ThreadingHTTPServer(("127.0.0.1", args.port), handler_cls)
     server.state = StubState()
+    if configure:
+        configure(server, args)
 
     def stop(signum, frame):  # shutdown() must run outside the serving thread
         threading.Thread(target=server.shutdown, daemon=True).start()

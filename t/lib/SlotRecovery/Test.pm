@@ -25,6 +25,7 @@ our @EXPORT_OK = qw(
     iso_in json_true json_false encode_json decode_json
     wait_until
     twilio_requests twilio_messages twilio_reset twilio_behave twilio_url
+    twilio_accounts twilio_callbacks
     stripe_requests stripe_payment_intents stripe_reset stripe_behave stripe_url
     twilio_account_sid twilio_auth_token twilio_signature
     stripe_secret_key stripe_webhook_secret stripe_signature
@@ -291,6 +292,8 @@ sub _control {
 sub twilio_requests { _control(twilio_url(), GET  => '/_control/requests') }
 sub twilio_reset    { _control(twilio_url(), POST => '/_control/reset', {}) }
 sub twilio_behave   { _control(twilio_url(), POST => '/_control/behave', $_[0] || {}) }
+sub twilio_accounts  { _control(twilio_url(), POST => '/_control/accounts', $_[0] || {}) }
+sub twilio_callbacks { _control(twilio_url(), GET  => '/_control/callbacks') }
 sub stripe_requests { _control(stripe_url(), GET  => '/_control/requests') }
 sub stripe_reset    { _control(stripe_url(), POST => '/_control/reset', {}) }
 sub stripe_behave   { _control(stripe_url(), POST => '/_control/behave', $_[0] || {}) }
@@ -412,7 +415,9 @@ C<twilio_requests()> / C<stripe_requests()>: every request the stand-in got
 (method, path, headers (lowercased), form, formMulti, rawBody, json, time,
 status, response, replayed). C<twilio_messages()> / C<stripe_payment_intents()>:
 only the sends / the PaymentIntent creations. C<twilio_reset()>,
-C<stripe_reset()>, C<twilio_behave(\%)>, C<stripe_behave(\%)> (replaces the
+C<stripe_reset()>, C<twilio_accounts(\%)> (adds {SID =E<gt> token} to the accounts the
+Twilio stand-in knows until its next reset), C<twilio_callbacks()> (the status callbacks it made),
+C<twilio_behave(\%)>, C<stripe_behave(\%)> (replaces the
 behaviour; see the headers of t/stubs/fake_twilio.py and fake_stripe.py:
 failAll, failTo, failCount, delay, status / decline, declineCode,
 declineCustomers, status, failAll, failCount, delay). C<twilio_url($path)>,
