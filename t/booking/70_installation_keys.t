@@ -97,4 +97,7 @@ isnt $req3->{headers}{'idempotency-key'}, $key2, 'a different key all the same';
 ok !$req3->{replayed}, '... not replayed';
 isnt $p3->{stripe_payment_intent_id}, $p2->{stripe_payment_intent_id}, '... a PaymentIntent of its own';
 
+# The next file finds this installation's own id again (the reset keeps the installation row).
+db_do(q{UPDATE installation SET id = ?}, $inst);
+
 done_testing();

@@ -23,6 +23,7 @@ use HTTP::Tiny ();
 use Digest::SHA qw(hmac_sha256_hex);
 use SlotRecovery::Httpd ();
 use SlotRecovery::TestEnv ();
+use SlotRecovery::Test ();    # starts from an empty database (its servers use the suite's)
 
 plan skip_all => 'no mod_rewrite' unless -f SlotRecovery::Httpd::libexecdir() . '/mod_rewrite.so';
 

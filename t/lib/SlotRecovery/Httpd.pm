@@ -61,6 +61,69 @@ sub new {
     return $self;
 }
 
+# suite_twin(sweep_interval => 1, body => $more): a throwaway httpd set up
+# like the suite's own (its database, stand-ins and secrets, the module on
+# /api) but with a watchdog that sweeps every sweep_interval seconds. The
+# suite's server sweeps once an hour (t/conf/extra.conf.in), so that no sweep
+# disturbs what a test counts; a test of the watchdog itself starts a twin,
+# and the twin sweeps the suite's database only while that test holds it.
+sub suite_twin {
+    my ($class, %o) = @_;
+    my $port = free_port();
+    my %e = map { $_ => SlotRecovery::TestEnv::get($_) } qw(SR_PG_HOST SR_PG_PORT SR_PG_DB SR_PG_USER
+        SR_INTERNAL_SECRET SR_TWILIO_ACCOUNT_SID SR_TWILIO_AUTH_TOKEN SR_TWILIO_PORT
+        SR_STRIPE_SECRET_KEY SR_STRIPE_WEBHOOK_SECRET SR_STRIPE_PORT);
+    my $interval = $o{sweep_interval} // 1;
+    my $self = $class->new(listen => ["127.0.0.1:$port"], body => <<"EOF" . ($o{body} // ''));
+LogLevel info slotrecovery:debug
+DBDriver pgsql
+DBDParams "host=$e{SR_PG_HOST} port=$e{SR_PG_PORT} dbname=$e{SR_PG_DB} user=$e{SR_PG_USER}"
+DBDPersist On
+DBDMin 1
+DBDKeep 2
+DBDMax 8
+DBDExptime 60
+SlotRecoveryInternalSecret $e{SR_INTERNAL_SECRET}
+SlotRecoveryPublicBaseUrl http://127.0.0.1:$port
+SlotRecoveryTwilioAccountSid $e{SR_TWILIO_ACCOUNT_SID}
+SlotRecoveryTwilioAuthToken $e{SR_TWILIO_AUTH_TOKEN}
+SlotRecoveryTwilioApiBase http://127.0.0.1:$e{SR_TWILIO_PORT}
+SlotRecoveryStripeSecretKey $e{SR_STRIPE_SECRET_KEY}
+SlotRecoveryStripeWebhookSecret $e{SR_STRIPE_WEBHOOK_SECRET}
+SlotRecoveryStripeApiBase http://127.0.0.1:$e{SR_STRIPE_PORT}
+SlotRecoverySweepInterval $interval
+<Location /api>
+    SetHandler slotrecovery
+</Location>
+EOF
+    $self->{port} = $port;
+    return $self;
+}
+
+sub port { $_[0]{port} }
+# http://127.0.0.1:port$path of a twin (or of the first Listen address).
+sub url {
+    my ($self, $path) = @_;
+    my $hostport = $self->{port} ? "127.0.0.1:$self->{port}" : $self->{listen}[0];
+    return "http://$hostport" . ($path // '');
+}
+
+# The watchdog sweeps this httpd logged after byte $offset of its error log,
+# their counters summed (sweeps: how many), as
+# SlotRecovery::Scenario::watchdog_sweeps reads the suite's.
+sub watchdog_sweeps {
+    my ($self, $offset) = @_;
+    my @keys = qw(offersExpired offersSent offersFailed slotsAdvanced slotsExpired);
+    my %sum = map { $_ => 0 } 'sweeps', @keys;
+    for (split /\n/, $self->log_since($offset)) {
+        my @n = /sweep: (\d+) offers expired, (\d+) sent, (\d+) failed; (\d+) slots advanced, (\d+) expired/
+            or next;
+        $sum{sweeps}++;
+        $sum{ $keys[$_] } += $n[$_] for 0 .. $#keys;
+    }
+    return \%sum;
+}
+
 sub dir       { $_[0]{dir} }
 sub conf_file { "$_[0]{dir}/httpd.conf" }
 sub error_log { "$_[0]{dir}/logs/error_log" }
@@ -218,5 +281,13 @@ mod_dbd and the freshly built module (SR_MODULE_SO), sets its own PidFile,
 ErrorLog (C<< $h->error_log >>), runtime directory and, as root, User
 nobody / Group nogroup, then appends C<body>. C<< $h->write_file($name, $text) >>
 puts a file next to it; C<log_size> / C<log_since($offset)> read the error log.
+
+C<< SlotRecovery::Httpd->suite_twin(sweep_interval => 1) >> is an instance set
+up like the suite's server (its database, stand-ins and secrets; the module on
+/api; C<< $h->url('/api/...') >>) whose watchdog sweeps every
+C<sweep_interval> seconds: the suite's own server sweeps once an hour, so a
+test of the watchdog starts a twin (and stops it when done).
+C<< $h->watchdog_sweeps($offset) >> sums the sweeps it logged since then
+(C<sweeps>: how many).
 
 =cut

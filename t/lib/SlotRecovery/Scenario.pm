@@ -231,6 +231,7 @@ sub parallel_requests {
     my ($requests) = @_;
     my $dir = File::Temp->newdir;
     pipe my $gate_r, my $gate_w or croak "pipe: $!";
+    pipe my $ready_r, my $ready_w or croak "pipe: $!";
     my @pids;
     for my $i (0 .. $#$requests) {
         my $req = $requests->[$i];
@@ -239,9 +240,12 @@ sub parallel_requests {
         croak "fork: $!" unless defined $pid;
         if (!$pid) {
             close $gate_w;
+            close $ready_r;
+            my $ua = HTTP::Tiny->new(timeout => 60, keep_alive => 0);
+            syswrite $ready_w, '.';      # at the gate
+            close $ready_w;
             my $buf;
             sysread $gate_r, $buf, 1;    # blocks until the parent closes its end
-            my $ua = HTTP::Tiny->new(timeout => 60, keep_alive => 0);
             my $res = $ua->request($req->{method} || 'POST', $url, {
                 headers => { 'X-Internal-Secret' => secret(), 'Content-Type' => 'application/json' },
                 (defined $req->{data} ? (content => JSON::PP->new->encode($req->{data})) : ()),
@@ -255,7 +259,12 @@ sub parallel_requests {
         push @pids, $pid;
     }
     close $gate_r;
-    Time::HiRes::sleep(0.2);    # let every child reach the gate
+    close $ready_w;
+    # Every child is at the gate (a byte each; EOF once all have closed their end).
+    my $ready = 0;
+    while (sysread $ready_r, my $buf, 64) { $ready += length $buf }
+    close $ready_r;
+    croak "parallel_requests: $ready of " . scalar(@pids) . ' children reached the gate' unless $ready == @pids;
     close $gate_w;
     waitpid $_, 0 for @pids;
     my @results;
@@ -272,23 +281,25 @@ sub parallel_requests {
 }
 
 # ---------------------------------------------------------------------------
-# The watchdog's sweeps (SlotRecoverySweepInterval): it may do, between a test's
-# database change and its POST /api/jobs/sweep, what the test expected from
-# that sweep. Its runs are logged ("sweep: ..."), so a test can take them into
-# account when it compares a sweep's counters.
+# The watchdog's sweeps (SlotRecoverySweepInterval). The suite's server sweeps
+# once an hour (t/conf/extra.conf.in), so it never does, between a test's
+# database change and its POST /api/jobs/sweep, what the test counts. Its runs
+# are logged ("sweep: ..."): sweep_counts_ok fails when one ran anyway.
 
 sub _error_log { Apache::Test::vars('t_logs') . '/error_log' }
 
 sub log_mark { -s _error_log() || 0 }
 
-# The counters of the watchdog sweeps logged after $mark, summed.
+# The counters of the watchdog sweeps logged after $mark, summed (sweeps: how
+# many were logged).
 sub watchdog_sweeps {
     my ($mark) = @_;
-    my %sum = map { $_ => 0 } qw(offersExpired offersSent offersFailed slotsAdvanced slotsExpired);
+    my %sum = map { $_ => 0 } qw(sweeps offersExpired offersSent offersFailed slotsAdvanced slotsExpired);
     open my $fh, '<', _error_log() or return \%sum;
     seek $fh, $mark, 0;
     while (my $line = <$fh>) {
         next unless $line =~ /sweep: (\d+) offers expired, (\d+) sent, (\d+) failed; (\d+) slots advanced, (\d+) expired/;
+        $sum{sweeps}++;
         $sum{offersExpired} += $1;
         $sum{offersSent}    += $2;
         $sum{offersFailed}  += $3;
@@ -299,29 +310,20 @@ sub watchdog_sweeps {
 }
 
 # sweep_counts_ok($report, \%expected, $mark, $name): the sweep's counters are
-# as expected, or the watchdog's runs since $mark plus this sweep's add up to
-# them (the watchdog did part of the work).
+# exactly as expected, and no watchdog sweep ran since $mark (one would have
+# done part of the work, or none: either way the counts would prove nothing).
 sub sweep_counts_ok {
     my ($report, $expected, $mark, $name) = @_;
     local $Test::Builder::Level = $Test::Builder::Level + 1;
     my %got = map { $_ => $report->{$_} } keys %$expected;
-    return Test::More::pass($name) if _same(\%got, $expected);
-    Time::HiRes::sleep(0.3);    # the watchdog logs after its sweep returns
-    my $wd = watchdog_sweeps($mark);
-    my %sum = map { $_ => ($report->{$_} // 0) + $wd->{$_} } keys %$expected;
-    if (grep { $wd->{$_} } keys %$wd and _same(\%sum, $expected)) {
-        Test::More::note("$name: the watchdog's sweep did part of the work");
-        return Test::More::pass($name);
+    my $wd = defined $mark ? watchdog_sweeps($mark) : { sweeps => 0 };
+    if ($wd->{sweeps}) {
+        Test::More::fail($name);
+        Test::More::diag("the suite's watchdog swept $wd->{sweeps} time(s) during the test: "
+            . 'SlotRecoverySweepInterval in t/conf/extra.conf.in must keep it from sweeping during the suite');
+        return 0;
     }
     return Test::More::is_deeply(\%got, $expected, $name);
-}
-
-sub _same {
-    my ($a, $b) = @_;
-    for my $k (keys %$b) {
-        return 0 unless defined $a->{$k} && $a->{$k} == $b->{$k};
-    }
-    return 1;
 }
 
 # ---------------------------------------------------------------------------
@@ -370,7 +372,8 @@ C<parallel_requests(\@requests)>: the requests sent at once by forked
 processes.
 
 C<log_mark()>, C<watchdog_sweeps($mark)>, C<sweep_counts_ok($report,
-\%expected, $mark, $name)>: the watchdog's sweeps taken into account.
+\%expected, $mark, $name)>: the sweep's counters, exactly, and a failure if
+the suite's watchdog swept since C<$mark> (it must not: it sweeps once an hour).
 
 C<future_slot_setup(shop =E<gt> {...}, waiting =E<gt> $n, starts_in =E<gt> $s)>.
 

@@ -20,7 +20,7 @@ use SlotRecovery::TestEnv ();
 
 our @EXPORT_OK = qw(
     api url public_base_url secret
-    db db_do db_row db_rows db_count reset_db reset_all
+    db db_do db_row db_rows db_count reset_db reset_all fresh_start
     make_shop make_customer make_appointment
     iso_in json_true json_false encode_json decode_json
     wait_until
@@ -200,6 +200,13 @@ sub reset_all {
     stripe_reset();
 }
 
+# What every test file starts from: empty tables, both stand-ins with no
+# recorded request and the normal behaviour ({}). Called once per process when
+# this module is loaded (below), so a file that forgets reset_all() still does
+# not see what an earlier file left; t/harness/47_each_file_resets.t checks
+# that every file that reaches the suite's server loads this module.
+sub fresh_start { reset_all() }
+
 # ---------------------------------------------------------------------------
 # Creating data through the JSON API
 
@@ -308,6 +315,10 @@ sub stripe_payment_intents {
     [ grep { $_->{method} eq 'POST' && $_->{path} eq '/v1/payment_intents' } @{ stripe_requests() } ];
 }
 
+# The automatic reset (see fresh_start): the module's body runs once per
+# process, after $HTTP above is set.
+fresh_start();
+
 # X-Twilio-Signature for a callback to $url with form fields \%params.
 sub twilio_signature {
     my ($url, $params, $token) = @_;
@@ -395,7 +406,10 @@ t/run-suite). C<db_do($sql, @bind)>, C<db_row($sql, @bind)> (hashref or undef),
 C<db_rows($sql, @bind)> (arrayref of hashrefs), C<db_count($table_or_sql, @bind)>
 (C<'shops'>, C<'offers WHERE status = ?'>, or a whole C<SELECT>).
 C<reset_db()> truncates every table of schema public except schema_migrations and installation
-(RESTART IDENTITY CASCADE); C<reset_all()> also resets both stand-ins.
+(RESTART IDENTITY CASCADE); C<reset_all()> also resets both stand-ins
+(requests and behaviour). C<fresh_start()> is C<reset_all()>, and runs by
+itself once when this module is loaded: every test file starts from an empty
+database and stand-ins with the normal behaviour, whatever ran before it.
 
 =head1 DATA
 
