@@ -8,6 +8,7 @@ use warnings;
 use Apache::Test qw(-withtestmore);
 use SlotRecovery::Test qw(:all);
 use SlotRecovery::Flows qw(:all);
+use SlotRecovery::Scenario qw(overlap_ok);
 
 reset_db();
 twilio_reset();
@@ -136,7 +137,8 @@ stripe_reset();
             Time::HiRes::sleep(0.01) while Time::HiRes::time() < $go;
             my $res = HTTP::Tiny->new(timeout => 60)->post(url($req->{path}), {
                 content => $req->{body},
-                headers => { %{ $req->{headers} }, 'Content-Type' => 'application/x-www-form-urlencoded' } });
+                headers => { %{ $req->{headers} }, 'Content-Type' => 'application/x-www-form-urlencoded',
+                             'X-Test-Span' => "dup40-$$" } });
             open my $fh, '>', "$dir/dup40.$$" or POSIX::_exit(2);
             print {$fh} "$res->{status}\n$res->{content}";
             close $fh;
@@ -157,6 +159,7 @@ stripe_reset();
         $bodies{$body}++;
     }
     is_deeply \@status, [ (200) x 8 ], '8 concurrent deliveries of one MessageSid: all 200';
+    overlap_ok([ map { "dup40-$_" } @kids ], '8 concurrent deliveries');
     is scalar keys %bodies, 1, '... all the same answer';
     like((keys %bodies)[0] // '', qr/Booked:/, '... the booking\'s');
     is scalar @{ appointment_of_slot($s->{slot_id}) }, 1, '... one appointment';

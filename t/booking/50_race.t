@@ -1,7 +1,9 @@
 # The booking race: 50 signed YES messages at once (distinct MessageSids) for
 # one slot, from the customer holding the live offer and from customers whose
 # offers for that slot expired: exactly one appointment, one payment, one
-# PaymentIntent request.
+# PaymentIntent request. The messages are checked to have been in the server
+# at the same time (server-side spans), so a race that ran one after another
+# fails.
 use strict;
 use warnings;
 
@@ -12,6 +14,7 @@ use POSIX ();
 use Time::HiRes ();
 use SlotRecovery::Test qw(:all);
 use SlotRecovery::Flows qw(:all);
+use SlotRecovery::Scenario qw(overlap_ok server_spans);
 
 reset_db();
 twilio_reset();
@@ -35,7 +38,8 @@ sub fire {
             my $ua = HTTP::Tiny->new(timeout => 60, keep_alive => 0);
             Time::HiRes::sleep(0.002) while Time::HiRes::time() < $go;
             my $res = $ua->post($target, { content => $req->{body},
-                headers => { %{ $req->{headers} }, 'Content-Type' => 'application/x-www-form-urlencoded' } });
+                headers => { %{ $req->{headers} }, 'Content-Type' => 'application/x-www-form-urlencoded',
+                             'X-Test-Span' => $req->{span} } });
             if (open my $fh, '>', "$dir/$i") {
                 print {$fh} "$res->{status}\n$res->{content}";
                 close $fh;
@@ -80,9 +84,17 @@ sub race_round {
     for my $i (1 .. $N) {
         my $from = $i % 8 == 1 ? $e1 : $i % 8 == 3 ? $e2 : $i % 8 == 5 ? $e3 : $a;
         my @yes = ('YES', 'yes', 'Y', 'Yes!', ' yes ');
-        push @reqs, { %{ sms_request($from->{phone}, $yes[ $i % @yes ]) }, customer => $from };
+        push @reqs, { %{ sms_request($from->{phone}, $yes[ $i % @yes ]) }, customer => $from, span => "race-$$-" . ($label =~ s{\W}{_}gr) . "-$i" };
     }
     my $results = fire(@reqs);
+    overlap_ok([ map { $_->{span} } @reqs ], $label, min => 5);
+    if ($o{stripe} && $o{stripe}{delay}) {
+        # The winner's PaymentIntent held at the stand-in: other YES messages were in the server meanwhile.
+        my ($pi) = @{ stripe_payment_intents() };
+        my $spans = server_spans(map { $_->{span} } @reqs);
+        my $during = grep { $_->[0] < $pi->{answered} && $_->[1] > $pi->{time} } values %$spans;
+        cmp_ok $during, '>=', 2, "$label: $during messages were in the server while Stripe held the PaymentIntent";
+    }
 
     my @not_200 = grep { $_->[0] != 200 } @$results;
     is scalar @not_200, 0, "$label: all $N answered 200"

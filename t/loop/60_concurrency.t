@@ -2,7 +2,9 @@
 # Parallel offer-loop calls for a slot without a live offer make exactly one
 # offer and one SMS; so do parallel sweeps after an expiry and parallel
 # cancellations of one appointment; parallel sign-ups with one phone make one
-# customer.
+# customer. Each race checks its requests were in the server at the same time
+# (server-side spans, t/conf/extra.conf.in's spans_log): a race that ran one
+# request after another fails.
 use strict;
 use warnings;
 
@@ -40,6 +42,7 @@ for my $round (1 .. 3) {
     my $id = $s->{slot}{id};
     my $res = parallel_requests([ map { { path => '/api/jobs/offer-loop', data => { slotOpeningId => $id } } } 1 .. $N ]);
     my $label = "round $round ($N parallel offer-loop calls" . ($delay ? ", Twilio taking ${delay}s" : '') . ')';
+    overlap_ok([ map { $_->{span} } @$res ], $label);
 
     is scalar(grep { $_->{status} == 200 } @$res), $N, "$label: all answered 200"
         or diag explain [ map { "$_->{status} $_->{body}" } @$res ];
@@ -56,6 +59,12 @@ for my $round (1 .. 3) {
     is $live && $live->{attempts}, 1, "$label: in one attempt";
     is scalar @{ twilio_messages() }, 1, "$label: exactly one SMS";
     is $offered[0] && $offered[0]{json}{offerId}, $live && $live->{id}, "$label: the 'offered' answer names it";
+    if ($delay) {    # the winner's SMS held at the stand-in: every other call reached the server before it was answered
+        my $tw = twilio_messages()->[0];
+        my $spans = server_spans(map { $_->{span} } @$res);
+        is scalar(grep { $_->[0] < $tw->{answered} } values %$spans), $N,
+            "$label: all $N calls were in the server before Twilio answered the winner's SMS";
+    }
     twilio_behave({}) if $delay;
 }
 
@@ -73,6 +82,7 @@ for my $round (1 .. 3) {
     expire_offer($first->{id});
     my $res = parallel_requests([ map { { path => '/api/jobs/sweep' } } 1 .. $N ]);
     is scalar(grep { $_->{status} == 200 } @$res), $N, "sweep race: $N parallel sweeps answered 200";
+    overlap_ok([ map { $_->{span} } @$res ], 'sweep race');
     my %sum;
     for my $k (qw(offersExpired offersSent offersFailed slotsAdvanced slotsExpired)) {
         $sum{$k} = 0;
@@ -95,6 +105,7 @@ for my $round (1 .. 3) {
         ? { path => '/api/jobs/offer-loop', data => { slotOpeningId => $id } }
         : { path => '/api/jobs/sweep' } } 1 .. $N ]);
     is scalar(grep { $_->{status} == 200 } @$res), $N, "mixed race: $N offer-loop calls and sweeps answered 200";
+    overlap_ok([ map { $_->{span} } @$res ], 'mixed race');
     is db_count('slot_offers WHERE slot_opening_id = ?', $id), 1, 'mixed race: one offer';
     is scalar @{ twilio_messages() }, 1, 'mixed race: one SMS';
 }
@@ -109,6 +120,7 @@ for my $round (1 .. 3) {
     my $res = parallel_requests([ map { { path => "/api/appointments/$appt->{id}/cancel" } } 1 .. $N ]);
     is scalar(grep { $_->{status} == 200 } @$res), $N, "cancel race: $N parallel cancels answered 200"
         or diag explain [ map { "$_->{status} $_->{body}" } @$res ];
+    overlap_ok([ map { $_->{span} } @$res ], 'cancel race');
     my %slot_ids = map { (($_->{json} && $_->{json}{slotOpening} && $_->{json}{slotOpening}{id}) // 'none') => 1 } @$res;
     is_deeply [ keys %slot_ids ], [ db_row('SELECT id::text AS id FROM slot_openings WHERE source_appointment_id = ?',
         $appt->{id})->{id} ], 'cancel race: every answer names the one slot opening';
@@ -125,6 +137,7 @@ for my $round (1 .. 3) {
     my $shop = make_shop(name => 'Signup Race');
     my $res = parallel_requests([ map { { path => '/api/customers', data => {
         shopId => $shop->{id}, name => "Twin $_", phone => '+15557770001', smsOptIn => json_true() } } } 1 .. $N ]);
+    overlap_ok([ map { $_->{span} } @$res ], 'sign-up race');
     my %codes;
     $codes{ $_->{status} }++ for @$res;
     is_deeply \%codes, { 201 => 1, 409 => $N - 1 }, "sign-up race: one 201, $N - 1 409s" or diag explain \%codes;

@@ -10,6 +10,7 @@ use File::Basename qw(dirname);
 use Time::HiRes qw(sleep);
 use SlotRecovery::Test qw(:all);
 use SlotRecovery::Flows qw(:all);
+use SlotRecovery::Scenario qw(overlap_ok);
 
 reset_db();
 twilio_reset();
@@ -102,13 +103,15 @@ like $in->{message} // '', qr/Reply YES/, '... answered';
         die "fork: $!" unless defined $pid;
         if (!$pid) {
             sleep 0.01 while time < $go;
-            my $res = HTTP::Tiny->new(timeout => 30)->get($target, { headers => { 'X-Internal-Secret' => secret() } });
+            my $res = HTTP::Tiny->new(timeout => 30)->get($target,
+                { headers => { 'X-Internal-Secret' => secret(), 'X-Test-Span' => "dbdown-$$" } });
             POSIX::_exit($res->{status} == 200 ? 0 : 1);
         }
         push @kids, $pid;
     }
     my @codes = map { waitpid($_, 0); $? >> 8 } @kids;
     is_deeply \@codes, [ (0) x 16 ], '16 concurrent API requests after the restart: all 200';
+    overlap_ok([ map { "dbdown-$_" } @kids ], '16 concurrent API requests');
 }
 
 done_testing();

@@ -13,6 +13,7 @@ use Apache::Test qw(-withtestmore);
 use SlotRecovery::Test qw(:all);
 use SlotRecovery::Flows qw(:all);
 use SlotRecovery::Dashboard qw(page tree text grant);
+use SlotRecovery::Scenario qw(server_spans);
 
 sub refund_of { db_row('SELECT * FROM refunds WHERE payment_id = ?', $_[0]) }
 
@@ -121,10 +122,17 @@ my $key_re;
     ok wait_until(sub { my $p = payment_of($a->{id}); $p && $p->{attempts} == 1 }, timeout => 5),
         '... and the charge is on its way';
     is payment_of($a->{id})->{stripe_payment_intent_id}, undef, '... unanswered';
-    my $r = api(POST => "/api/appointments/$a->{id}/cancel");
+    my $span_id = "refund-race-$$";
+    my $r = api(POST => "/api/appointments/$a->{id}/cancel", undef, headers => [ 'X-Test-Span' => $span_id ]);
     is $r->status, 200, '... the shop cancels it meanwhile' or diag $r->dump;
     waitpid $pid, 0;
     is $? >> 8, 0, 'the YES was answered';
+    # Proof of the overlap: the cancel was in the server while Stripe held the charge's request.
+    my ($pi) = @{ stripe_payment_intents() };
+    my $span = server_spans($span_id)->{$span_id};
+    ok $pi && $span && $span->[0] > $pi->{time} && $span->[1] < $pi->{answered},
+        '... the cancel ran inside the PaymentIntent request at Stripe'
+        or diag explain { pi => $pi && [ $pi->{time}, $pi->{answered} ], cancel => $span };
     my $p = payment_of($a->{id});
     ok sweep_until(sub { my $f = refund_of($p->{id}); $f && $f->{status} eq 'succeeded' }),
         'the charge that succeeded after the cancel is refunded' or diag explain payment_of($a->{id}), refund_of($p->{id});

@@ -31,7 +31,7 @@ our @EXPORT_OK = qw(
     sent_messages messages_to
     local_hhmm
     status_callback status_callback_url
-    parallel_requests
+    parallel_requests server_spans overlap_ok
     log_mark watchdog_sweeps sweep_counts_ok
     future_slot_setup
 );
@@ -225,11 +225,14 @@ sub _form_escape {
 # Concurrency
 
 # parallel_requests(\@requests): each { method, path, data } is sent by its own
-# process, all released at the same moment; returns [{ status, json, body }]
-# in the order given.
+# process, all released at the same moment; returns [{ status, json, body,
+# span }] in the order given, span the id whose server-side span
+# server_spans() reads (the request carries it in X-Test-Span).
+my $SPAN = 0;
 sub parallel_requests {
     my ($requests) = @_;
     my $dir = File::Temp->newdir;
+    my @spans = map { sprintf 'p%d-%d-%d', $$, ++$SPAN, $_ } 0 .. $#$requests;
     pipe my $gate_r, my $gate_w or croak "pipe: $!";
     pipe my $ready_r, my $ready_w or croak "pipe: $!";
     my @pids;
@@ -247,7 +250,8 @@ sub parallel_requests {
             my $buf;
             sysread $gate_r, $buf, 1;    # blocks until the parent closes its end
             my $res = $ua->request($req->{method} || 'POST', $url, {
-                headers => { 'X-Internal-Secret' => secret(), 'Content-Type' => 'application/json' },
+                headers => { 'X-Internal-Secret' => secret(), 'Content-Type' => 'application/json',
+                             'X-Test-Span' => $spans[$i] },
                 (defined $req->{data} ? (content => JSON::PP->new->encode($req->{data})) : ()),
             });
             if (open my $out, '>', "$dir/$i") {
@@ -275,9 +279,49 @@ sub parallel_requests {
             $res = JSON::PP->new->decode(<$in>);
         }
         $res->{json} = eval { JSON::PP->new->utf8->decode($res->{body}) };
+        $res->{span} = $spans[$i];
         push @results, $res;
     }
     return \@results;
+}
+
+# server_spans(@ids): { id => [begin, end] }, epoch seconds: when httpd received
+# and finished each request sent with X-Test-Span: id (t/conf/extra.conf.in's
+# spans_log; a line is written just after the answer, so this polls for it).
+sub server_spans {
+    my (@ids) = @_;
+    my %want = map { $_ => 1 } @ids;
+    my %span;
+    my $log = Apache::Test::vars('t_logs') . '/spans_log';
+    wait_until(sub {
+        if (open my $fh, '<', $log) {
+            while (my $line = <$fh>) {
+                my ($b, $e, $id) = $line =~ /^(\d+) (\d+) (\S+)$/ or next;
+                $span{$id} = [ $b / 1e6, $e / 1e6 ] if $want{$id};
+            }
+        }
+        keys %span == keys %want;
+    }, timeout => 10, interval => 0.05);
+    return \%span;
+}
+
+# overlap_ok(\@ids, $name, min => 2): the requests were in the server at the same
+# time: at some instant at least `min` of them had been received and not yet
+# finished (server-side spans). Fails, never skips, when they ran one after
+# another. Returns that largest number.
+sub overlap_ok {
+    my ($ids, $name, %o) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my $min = $o{min} // 2;
+    my $spans = server_spans(@$ids);
+    my @ev = sort { $a->[0] <=> $b->[0] || $a->[1] <=> $b->[1] }
+        map { ([ $_->[0], 1 ], [ $_->[1], -1 ]) } values %$spans;
+    my ($now, $max) = (0, 0);
+    for (@ev) { $now += $_->[1]; $max = $now if $now > $max }
+    Test::More::ok(keys %$spans == @$ids && $max >= $min,
+        "$name: requests in the server at once: $max of " . scalar(@$ids) . " (at least $min)")
+        or Test::More::diag('spans found: ' . scalar(keys %$spans) . ' of ' . scalar(@$ids));
+    return $max;
 }
 
 # ---------------------------------------------------------------------------
