@@ -1,7 +1,7 @@
 package SlotRecovery::SideServer;
 
-# A throwaway httpd (SlotRecovery::Httpd) running the module on the suite's
-# database and stand-ins, with directives of the test's own (a small
+# A throwaway httpd running the module on the suite's database and stand-ins
+# (SlotRecovery::Httpd->suite_twin), with directives of the test's own (a small
 # SlotRecoveryHttpTimeout, many SlotRecoveryOfferMaxAttempts, ...). Its
 # watchdog runs first one SlotRecoverySweepInterval after the start, and that
 # is an hour: the test triggers its sweeps with POST /api/jobs/sweep.
@@ -22,38 +22,12 @@ use SlotRecovery::TestEnv ();
 
 sub start {
     my ($class, $directives) = @_;
-    my $port = SlotRecovery::Httpd::free_port();
-    my %e = map { $_ => SlotRecovery::TestEnv::get($_) }
-        qw(SR_PG_HOST SR_PG_PORT SR_PG_DB SR_PG_USER SR_INTERNAL_SECRET SR_TWILIO_ACCOUNT_SID SR_TWILIO_AUTH_TOKEN
-           SR_TWILIO_PORT SR_STRIPE_SECRET_KEY SR_STRIPE_WEBHOOK_SECRET SR_STRIPE_PORT);
-    my $h = SlotRecovery::Httpd->new(listen => ["127.0.0.1:$port"], body => <<"EOF");
-DBDriver pgsql
-DBDParams "host=$e{SR_PG_HOST} port=$e{SR_PG_PORT} dbname=$e{SR_PG_DB} user=$e{SR_PG_USER}"
-DBDMin 0
-DBDKeep 2
-DBDMax 8
-LogLevel info slotrecovery:debug
-SlotRecoveryInternalSecret $e{SR_INTERNAL_SECRET}
-SlotRecoveryPublicBaseUrl http://127.0.0.1:$port
-SlotRecoveryTwilioAccountSid $e{SR_TWILIO_ACCOUNT_SID}
-SlotRecoveryTwilioAuthToken $e{SR_TWILIO_AUTH_TOKEN}
-SlotRecoveryTwilioApiBase http://127.0.0.1:$e{SR_TWILIO_PORT}
-SlotRecoveryStripeSecretKey $e{SR_STRIPE_SECRET_KEY}
-SlotRecoveryStripeWebhookSecret $e{SR_STRIPE_WEBHOOK_SECRET}
-SlotRecoveryStripeApiBase http://127.0.0.1:$e{SR_STRIPE_PORT}
-SlotRecoverySweepInterval 3600
-$directives
-<Location /api>
-    SetHandler slotrecovery
-</Location>
-EOF
-    $h->start;
-    my $self = bless { h => $h, port => $port, ua => HTTP::Tiny->new(timeout => 120, keep_alive => 0) }, $class;
-    return $self;
+    my $h = SlotRecovery::Httpd->suite_twin(sweep_interval => 3600, body => $directives)->start;
+    return bless { h => $h, port => $h->port, ua => HTTP::Tiny->new(timeout => 120, keep_alive => 0) }, $class;
 }
 
 sub httpd { $_[0]{h} }
-sub base  { "http://127.0.0.1:$_[0]{port}" }
+sub base  { $_[0]{h}->url }
 
 # api(METHOD => $path, $data): { status, json, body, elapsed (seconds, client side) }.
 sub api {
