@@ -20,8 +20,9 @@ use SlotRecovery::Flows qw(sms_request twiml_message payment_of appointment_of_s
 
 reset_db(); twilio_reset(); stripe_reset();
 
-my $port = SlotRecovery::Httpd::free_port();
-my $h = SlotRecovery::Httpd->new(listen => ["127.0.0.1:$port"]);
+# The suite's twin (its database and stand-ins), the secrets then given again
+# in their *File forms: the later directive is the one that counts.
+my $h = SlotRecovery::Httpd->suite_twin(sweep_interval => 3600);
 my $SECRET = 'e' x 40;
 my $KEY = 'sk_test_fromfile70file70';
 my %file = (
@@ -29,26 +30,11 @@ my %file = (
     token  => $h->write_file('twilio-token', twilio_auth_token() . "\n"),
     key    => $h->write_file('stripe-key', "$KEY\n"),
 );
-my %pg = map { $_ => SlotRecovery::TestEnv::get("SR_PG_$_") } qw(HOST PORT DB USER);
-my $base = "http://127.0.0.1:$port";
-$h->{body} = <<"EOF_CONF";
-DBDriver pgsql
-DBDParams "host=$pg{HOST} port=$pg{PORT} dbname=$pg{DB} user=$pg{USER}"
-DBDMin 0
-DBDKeep 2
-DBDMax 4
-LogLevel info slotrecovery:debug
-SlotRecoverySweepInterval 3600
-SlotRecoveryPublicBaseUrl $base
+my $base = $h->url;
+$h->{body} .= <<"EOF_CONF";
 SlotRecoveryInternalSecretFile $file{secret}
-SlotRecoveryTwilioAccountSid ${\ twilio_account_sid() }
 SlotRecoveryTwilioAuthTokenFile $file{token}
-SlotRecoveryTwilioApiBase ${\ twilio_url() }
 SlotRecoveryStripeSecretKeyFile $file{key}
-SlotRecoveryStripeApiBase ${\ stripe_url() }
-<Location /api>
-    SetHandler slotrecovery
-</Location>
 EOF_CONF
 $h->write_conf;
 $h->start;

@@ -17,33 +17,12 @@ use SlotRecovery::Flows qw(sms_request twiml_message payment_of appointment_of_s
 
 reset_db(); twilio_reset(); stripe_reset();
 
-my $port = SlotRecovery::Httpd::free_port();
-my $h = SlotRecovery::Httpd->new(listen => ["127.0.0.1:$port"]);
 my $SECRET = 'r' x 40;
 my $KEY = 'rk_test_restricted90only';
-my %pg = map { $_ => SlotRecovery::TestEnv::get("SR_PG_$_") } qw(HOST PORT DB USER);
-my $base = "http://127.0.0.1:$port";
-$h->{body} = <<"EOF_CONF";
-DBDriver pgsql
-DBDParams "host=$pg{HOST} port=$pg{PORT} dbname=$pg{DB} user=$pg{USER}"
-DBDMin 0
-DBDKeep 2
-DBDMax 4
-LogLevel info slotrecovery:debug
-SlotRecoverySweepInterval 3600
-SlotRecoveryPublicBaseUrl $base
-SlotRecoveryInternalSecret $SECRET
-SlotRecoveryTwilioAccountSid ${\ twilio_account_sid() }
-SlotRecoveryTwilioAuthToken ${\ twilio_auth_token() }
-SlotRecoveryTwilioApiBase ${\ twilio_url() }
-SlotRecoveryStripeSecretKey $KEY
-SlotRecoveryStripeApiBase ${\ stripe_url() }
-<Location /api>
-    SetHandler slotrecovery
-</Location>
-EOF_CONF
-$h->write_conf;
-$h->start;
+# The suite's twin (its database and stand-ins) with a secret and a Stripe key of its own.
+my $h = SlotRecovery::Httpd->suite_twin(sweep_interval => 3600,
+    body => "SlotRecoveryInternalSecret $SECRET\nSlotRecoveryStripeSecretKey $KEY\n")->start;
+my $base = $h->url;
 my $ua = HTTP::Tiny->new(timeout => 30);
 
 my $shop = make_shop(name => 'Restricted Key');
