@@ -26,19 +26,7 @@ SlotRecovery::Dashboard::grant($shop->{id}, 'owner1');
 my $mine = make_appointment($shop->{id}, $s->{customers}[0]{id}, startsAt => iso_in(4 * 86400),
     endsAt => iso_in(4 * 86400 + 1800));
 
-# logged_ok($label, $status, $code_returning_response, $path_in_log)
-sub logged_ok {
-    my ($label, $status, $code, $path) = @_;
-    local $Test::Builder::Level = $Test::Builder::Level + 1;
-    my $mark = error_log_mark();
-    my $r = $code->();
-    is $r->status, $status, "$label: $status" or diag $r->dump;
-    my $log = '';
-    my $line = qr/\[slotrecovery:warn\][^\n]*mod_slotrecovery: [^\n]*\Q$path\E[^\n]*/;
-    wait_until(sub { ($log = error_log_since($mark)) =~ $line }, timeout => 5);
-    like $log, $line, '... a mod_slotrecovery: line at warn names it' or diag "log since the request:\n$log";
-    return $r;
-}
+sub logged_ok { refusal_logged_ok(@_) }
 
 my $id = $shop->{id};
 my %shop_body = (name => 'X', timezone => 'UTC', smsFrom => '+15005550001', depositAmount => 0, currency => 'usd');

@@ -26,13 +26,7 @@ sub logged_ok {
     local $Test::Builder::Level = $Test::Builder::Level + 1;
     my $before = table_counts();
     my $sms = scalar @{ twilio_messages() };
-    my $mark = error_log_mark();
-    my $r = $code->();
-    is $r->status, $status, "$label: $status" or diag $r->dump;
-    my $log = '';
-    my $line = qr/\[slotrecovery:warn\][^\n]*mod_slotrecovery: [^\n]*\Q$path\E[^\n]*/;
-    wait_until(sub { ($log = error_log_since($mark)) =~ $line }, timeout => 5);
-    like $log, $line, '... a mod_slotrecovery: line at warn names it' or diag "log since the request:\n$log";
+    my $r = refusal_logged_ok($label, $status, $code, $path);
     counts_unchanged($before, '... nothing written');
     is scalar @{ twilio_messages() }, $sms, '... no SMS';
     return $r;

@@ -22,7 +22,7 @@ our @EXPORT_OK = qw(
     offers offer_of live_offer offer_sms_to sms_to slot appointment_of_slot payment_of
     stripe_event post_stripe_event pg_data_dir pg_stop pg_start
     processing_booking
-    stripe_refunds make_payment_due installation_id error_log_mark error_log_since
+    stripe_refunds make_payment_due installation_id error_log_mark error_log_since refusal_logged_ok
 );
 our %EXPORT_TAGS = (all => \@EXPORT_OK);
 
@@ -389,6 +389,24 @@ sub error_log_since {
     seek $fh, $mark, 0;
     local $/;
     return scalar <$fh> // '';
+}
+
+# refusal_logged_ok($label, $status, $code_returning_response, $path_in_log):
+# the request $code makes is answered $status, and the error log gets a
+# "mod_slotrecovery:" line at warn that names $path (README: every refused
+# request is logged). Returns the response.
+sub refusal_logged_ok {
+    my ($label, $status, $code, $path) = @_;
+    local $Test::Builder::Level = $Test::Builder::Level + 1;
+    my $mark = error_log_mark();
+    my $r = $code->();
+    Test::More::is($r->status, $status, "$label: $status") or Test::More::diag($r->dump);
+    my $log = '';
+    my $line = qr/\[slotrecovery:warn\][^\n]*mod_slotrecovery: [^\n]*\Q$path\E[^\n]*/;
+    wait_until(sub { ($log = error_log_since($mark)) =~ $line }, timeout => 5);
+    Test::More::like($log, $line, '... a mod_slotrecovery: line at warn names it')
+        or Test::More::diag("log since the request:\n$log");
+    return $r;
 }
 
 1;
