@@ -15,7 +15,7 @@ sub slurp {
     return <$fh>;
 }
 
-my $source = slurp('mod_slotrecovery/sr_config.c');
+my $source = slurp('mod_slotrecovery/httpd/sr_config.c');
 my %seen;
 my @directives = grep { !$seen{$_}++ } $source =~ /"(SlotRecovery[A-Za-z]+)"/g;
 my $conf = slurp('conf/slotrecovery.conf');

@@ -1,5 +1,5 @@
 /*
- * sr_keyword_classify (mod_slotrecovery/sr_keyword.c): the YES/NO/STOP/START
+ * sr_keyword_classify (mod_slotrecovery/core/sr_keyword.c): the YES/NO/STOP/START
  * keyword of an inbound SMS, anything else HELP.
  *
  * Input: the SMS body (a NUL ends it, as in the form field). Checked: the

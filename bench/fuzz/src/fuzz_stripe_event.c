@@ -1,5 +1,5 @@
 /*
- * sr_stripe_parse_event (mod_slotrecovery/sr_stripe.c) over sr_json_parse:
+ * sr_stripe_parse_event (mod_slotrecovery/httpd/sr_stripe.c) over sr_json_parse:
  * the input is the raw webhook body (any bytes, exact-size buffer).
  */
 #include "fuzz_common.h"

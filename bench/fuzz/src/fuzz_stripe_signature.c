@@ -1,5 +1,5 @@
 /*
- * sr_stripe_signature_problem (mod_slotrecovery/sr_stripe.c).
+ * sr_stripe_signature_problem (mod_slotrecovery/httpd/sr_stripe.c).
  *
  * Input: the Stripe-Signature header, '\n', the raw body (any bytes). "now" is
  * fixed at 1700000000 with the default 300 s tolerance. Every "{sig}" in the

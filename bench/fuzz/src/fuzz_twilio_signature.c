@@ -1,5 +1,5 @@
 /*
- * sr_twilio_signature_valid (mod_slotrecovery/sr_twilio.c) over form params.
+ * sr_twilio_signature_valid (mod_slotrecovery/httpd/sr_twilio.c) over form params.
  *
  * Input: the URL, '\n', the X-Twilio-Signature value, '\n', an
  * application/x-www-form-urlencoded body, read by the module's own form parser
