@@ -4,6 +4,7 @@
 
 #include "mod_slotrecovery.h"
 #include "sr_config.h"
+#include "sr_stripe_protocol.h" /* signatures, events, idempotency keys */
 
 typedef struct {
     apr_int64_t amount; /* minor units */
@@ -27,16 +28,6 @@ typedef struct {
     int permanent;          /* 401/403: the key is wrong; retrying cannot help until the shop fixes it */
     int key_spent;          /* Stripe answered a 5xx: saved under the Idempotency-Key, replayed to every retry */
 } sr_stripe_intent_t;
-
-/*
- * An Idempotency-Key of this installation's: "slotrecovery-<installation
- * id>-<kind>-<id>", then "-<token>" when given (a random token of the row, so
- * a database restored under the same installation id, issuing ids again, makes
- * new keys). Unique per installation on one Stripe account; NULL without an
- * installation id.
- */
-const char *sr_stripe_idempotency_key(apr_pool_t *p, const char *installation_id, const char *kind, const char *id,
-                                      const char *token);
 
 /*
  * POST {base}/v1/payment_intents with confirm=true, off_session=true.
@@ -102,31 +93,5 @@ sr_status_t sr_stripe_find_refund(apr_pool_t *p, const sr_server_conf_t *conf, c
 /* GET {base}/v1/refunds/{id}: where a pending refund stands. */
 sr_status_t sr_stripe_get_refund(apr_pool_t *p, const sr_server_conf_t *conf, const char *refund_id,
                                  sr_stripe_refund_t *out);
-
-/*
- * Checks a Stripe-Signature header ("t=...,v1=...,v1=...") over the raw body:
- * HMAC-SHA256 with the webhook secret of "t.body", hex; any v1 may match;
- * compared in constant time; t within tolerance of now. NULL when valid,
- * else why not.
- */
-const char *sr_stripe_signature_problem(apr_pool_t *p, const char *secret, const char *header, const char *body,
-                                        apr_size_t body_len, apr_interval_time_t tolerance, apr_time_t now);
-
-/* What the module reads of a webhook event. */
-typedef struct {
-    const char *id;
-    const char *type;
-    const char *intent_id;           /* for payment_intent.* events */
-    const char *metadata_payment_id; /* our payment id, when it is one of ours */
-    const char *failure_message;     /* last_payment_error.message */
-    /* What matches an intent whose id we have not recorded to our payment: */
-    const char *metadata_installation_id; /* this installation's id, on intents we created */
-    const char *amount;                   /* the intent's amount in minor units (digits), or NULL */
-    const char *currency;                 /* its currency, or NULL */
-    const char *customer;                 /* its customer (cus_...), or NULL */
-} sr_stripe_event_t;
-
-/* Reads an event's JSON; NULL when usable, else what is wrong with it. */
-const char *sr_stripe_parse_event(apr_pool_t *p, const char *body, apr_size_t len, sr_stripe_event_t *out);
 
 #endif /* SR_STRIPE_H */

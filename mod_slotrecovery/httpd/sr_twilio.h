@@ -5,6 +5,7 @@
 #include "mod_slotrecovery.h"
 #include "sr_config.h"
 #include "sr_form.h"
+#include "sr_twilio_protocol.h" /* webhook signatures */
 
 typedef struct {
     const char *message_sid; /* set when Twilio accepted the message */
@@ -33,14 +34,5 @@ int sr_twilio_configured(const sr_server_conf_t *conf);
  */
 void sr_twilio_send_all(apr_pool_t *p, const sr_server_conf_t *conf, int n, const sr_twilio_sms_t *sms,
                         sr_twilio_send_t *out);
-
-/*
- * Twilio's request validation: base64(HMAC-SHA1(auth token, url followed by
- * each POST parameter's name and value, sorted by name)), compared in constant
- * time. params holds the decoded form fields (sr_param_t): the MAC covers
- * their raw bytes, before any UTF-8 repair.
- */
-int sr_twilio_signature_valid(apr_pool_t *p, const char *auth_token, const char *url, const apr_array_header_t *params,
-                              const char *signature);
 
 #endif /* SR_TWILIO_H */
