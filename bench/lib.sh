@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Helpers shared by bench/run, bench/faults/* and bench/valgrind. Source it:
 #

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Shared helpers for scripts/test, scripts/demo and t/run-suite. Source it:
 #

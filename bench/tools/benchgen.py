@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Generators for bench/run: signed webhook requests, pgbench scripts, EXPLAIN scripts.
 
     benchgen.py stripe   --port P --db D --kind failed|succeeded --tag T --out FILE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Prints every statement of mod_slotrecovery/httpd/sr_statements.c as JSON lines
  * {"label", "sql", "nargs"}, the SQL exactly as the module prepares it (%s

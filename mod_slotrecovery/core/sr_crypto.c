@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* OpenSSL, behind sr_crypto.h. */
 #include <openssl/core_names.h>
 #include <openssl/crypto.h>

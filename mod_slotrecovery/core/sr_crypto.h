@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* HMACs and constant-time comparison: the module's one user of OpenSSL. */
 #ifndef SR_CRYPTO_H
 #define SR_CRYPTO_H

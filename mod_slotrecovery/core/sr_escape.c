@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* HTML and CSV escaping. APR only. */
 #include <apr_strings.h>
 

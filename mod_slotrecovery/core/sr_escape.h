@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Escaping values for the dashboard's output: HTML text and attributes, CSV
  * cells. APR only, no httpd: sr_html.c and sr_dashboard.c write with these,

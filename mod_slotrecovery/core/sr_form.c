@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Form bodies: a bounded, linear parser and UTF-8 repair. APR only. */
 #include <string.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * application/x-www-form-urlencoded bodies (Twilio's webhooks, the dashboard's
  * forms): parsed in one pass, in linear time and memory, with a bound on the

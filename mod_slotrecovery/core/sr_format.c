@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Formatting for SMS and pages. */
 #include <apr_lib.h>
 #include <apr_strings.h>

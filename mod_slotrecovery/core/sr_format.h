@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Words and numbers for people: the text of SMS and pages. */
 #ifndef SR_FORMAT_H
 #define SR_FORMAT_H

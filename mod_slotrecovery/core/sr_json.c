@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The module's one user of jansson. */
 #include <jansson.h>
 

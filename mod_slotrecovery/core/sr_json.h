@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * JSON behind an opaque type: the only file that knows jansson is sr_json.c.
  * Values live as long as the pool they were made in.

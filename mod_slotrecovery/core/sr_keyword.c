@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The keyword of an inbound SMS. APR only. */
 #include <apr_lib.h>
 #include <apr_strings.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The keyword of an inbound SMS (YES, NO, STOP, START, anything else HELP).
  * APR only, no httpd: sr_booking.c acts on it, bench/fuzz/src/fuzz_keyword.c

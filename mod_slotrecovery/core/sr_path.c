@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Request paths: where the module is mounted, and which route a path is. */
 #include <apr_lib.h>
 #include <apr_strings.h>

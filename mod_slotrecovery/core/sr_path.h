@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Request paths: pure functions of strings, so they can be fuzzed on their own. */
 #ifndef SR_PATH_H
 #define SR_PATH_H

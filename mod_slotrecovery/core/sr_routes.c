@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The route table and the lookup the router does in it. APR only. */
 #include <apr_strings.h>
 

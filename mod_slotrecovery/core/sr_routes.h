@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The route table: which paths below the mount the module answers, and by
  * which method. APR only, no httpd: sr_router.c dispatches each route to its

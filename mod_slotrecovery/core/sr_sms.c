@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* SMS text: segments, encodings, names cut on character boundaries. APR only. */
 #include <string.h>
 

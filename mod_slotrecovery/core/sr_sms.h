@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * SMS text: what a message costs in segments, and how a name (a shop's) is
  * kept in it without breaking a character. APR only, no httpd: the core side

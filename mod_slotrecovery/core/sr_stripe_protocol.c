@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Stripe's protocol: Idempotency-Keys, the webhook signature scheme, events. */
 #include <string.h>
 

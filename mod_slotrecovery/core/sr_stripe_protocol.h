@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Stripe's protocol, without any I/O: the Idempotency-Keys the module sends,
  * webhook signatures and what it reads of an event. Core: APR and jansson only.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Twilio's protocol: the webhook signature scheme. */
 #include <stdlib.h>
 #include <string.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Twilio's protocol, without any I/O: its webhook signatures. Core: APR only. */
 #ifndef SR_TWILIO_PROTOCOL_H
 #define SR_TWILIO_PROTOCOL_H

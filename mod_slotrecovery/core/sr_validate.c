@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Field checks for API input. */
 #include <apr_lib.h>
 #include <apr_strings.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Input checks for the JSON API: each reads one member of a request object,
  * checks it fully (so PostgreSQL never sees a value it would refuse) and

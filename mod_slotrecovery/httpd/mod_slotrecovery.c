@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mod_slotrecovery: wins back cancelled appointments by offering the freed
  * slot to a shop's waitlist by SMS and charging a deposit to whoever takes it.

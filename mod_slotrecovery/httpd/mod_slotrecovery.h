@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * mod_slotrecovery: private header shared by every source file of the module.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * JSON API handlers. Each checks its input fully before touching the
  * database, then runs one unit of work; a refused request writes nothing.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The internal JSON API: shops, customers, appointments, slot openings. */
 #ifndef SR_API_H
 #define SR_API_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* GET /app/assets/{name}: the built-in copy, or SlotRecoveryAssetsDir's. */
 #include <apr_buckets.h>
 #include <apr_file_io.h>

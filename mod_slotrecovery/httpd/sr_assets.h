@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The dashboard's own files (stylesheet, icon). They are compiled into the
  * module from htdocs/ (sr_assets_data.c, written by scripts/embed-assets at

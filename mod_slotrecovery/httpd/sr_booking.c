@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Inbound SMS: keywords, the booking race, consent. */
 #include <apr_lib.h>
 

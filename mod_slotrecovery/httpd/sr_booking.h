@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Answers by SMS: YES books the slot (exactly one winner), NO passes it on,
  * STOP and START change the customer's consent, anything else gets help.

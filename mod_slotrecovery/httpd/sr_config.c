@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Directives of mod_slotrecovery. Every value is checked when the
  * configuration is read, so `apachectl configtest` refuses a malformed one

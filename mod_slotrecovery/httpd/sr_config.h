@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Directives and the per-server configuration. */
 #ifndef SR_CONFIG_H
 #define SR_CONFIG_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Dashboard pages and the CSV export. */
 #include <apr_escape.h>
 #include <apr_file_io.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The dashboard, rendered by the module. httpd authenticates (any authn
  * module on the <Location>); the user name maps to one shop through

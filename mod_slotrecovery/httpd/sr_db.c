@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* mod_dbd glue: statement registration, lookup, execution and retry. */
 #include <apr_dbd.h> /* mod_dbd.h uses apr_dbd_t without including it */
 #include <apr_hash.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Database access: mod_dbd's pooled connections and the module's prepared
  * statements, registered by label at configuration time (as mod_authn_dbd and

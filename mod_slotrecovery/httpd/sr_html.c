@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Escaped HTML output. */
 #include "sr_html.h"
 

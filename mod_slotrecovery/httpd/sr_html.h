@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* HTML output for the dashboard: every value goes through sr_html_text(). */
 #ifndef SR_HTML_H
 #define SR_HTML_H

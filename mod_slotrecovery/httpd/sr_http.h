@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Outbound HTTP for the provider clients (Twilio, Stripe). The only file that
  * knows libcurl is sr_http.c. Handles are pooled per process and reused, so

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Job endpoints: the offer loop and the sweep, on demand. */
 #include "sr_jobs.h"
 #include "sr_offer_loop.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The job endpoints: what external schedulers (cron, tests) call. */
 #ifndef SR_JOBS_H
 #define SR_JOBS_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The customer notifications outbox. */
 #include "sr_notify.h"
 #include "sr_twilio.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Texts to customers outside a reply: an outbox. A notification is written in
  * the transaction that changes the customer's booking, so it exists exactly

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The offer loop. */
 #include <apr_hash.h>
 #include <apr_lib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The offer loop: offers an open slot to one eligible customer at a time by
  * SMS, expires unanswered offers, retries failed sends and moves on.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Deposits through Stripe PaymentIntents, and refunds of those no booking stands for. */
 #include "sr_notify.h"
 #include "sr_payments.h"

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Deposits: creating the PaymentIntent of a recovered booking, and what
  * Stripe's verdict does to the booking. The transitions run inside the

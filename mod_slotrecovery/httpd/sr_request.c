@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Request bodies, JSON answers, errors and the internal secret. */
 #include <apr_lib.h>
 

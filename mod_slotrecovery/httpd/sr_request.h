@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Request plumbing shared by the API, webhook and dashboard handlers. */
 #ifndef SR_REQUEST_H
 #define SR_REQUEST_H

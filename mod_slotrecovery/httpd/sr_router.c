@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Routing. The module answers below wherever `SetHandler slotrecovery` is
  * set: "/api/shops" at the root, "/shop1/api/shops" when mounted at /shop1.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The slotrecovery handler: finds where the module is mounted and routes below it. */
 #ifndef SR_ROUTER_H
 #define SR_ROUTER_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Slot openings: created by cancellations. */
 #include "sr_slots.h"
 #include "sr_views.h"

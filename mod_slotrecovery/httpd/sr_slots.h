@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The slot domain: cancellations open slots. */
 #ifndef SR_SLOTS_H
 #define SR_SLOTS_H

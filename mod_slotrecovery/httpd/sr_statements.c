@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Every SQL statement of the module, prepared on each pooled connection under
  * its label. Parameters are apr_dbd's %s (sent as text, cast in SQL).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Stripe client: its REST calls (PaymentIntents, Refunds) and the webhook signature scheme. */
 #include <apr_escape.h>
 #include <apr_lib.h>

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Stripe: PaymentIntents for deposits, refunds of them, and checking webhook signatures. */
 #ifndef SR_STRIPE_H
 #define SR_STRIPE_H

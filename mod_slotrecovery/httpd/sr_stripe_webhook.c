@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Stripe webhook. The event is recorded by id in the same transaction as what
  * it changes, so a redelivery finds it and does nothing; 200 is only answered

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The Stripe webhook: signed events that settle deposits, each acted on once. */
 #ifndef SR_STRIPE_WEBHOOK_H
 #define SR_STRIPE_WEBHOOK_H

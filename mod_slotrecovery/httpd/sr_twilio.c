@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Twilio client: one REST call and the webhook signature scheme. */
 #include <apr_escape.h>
 

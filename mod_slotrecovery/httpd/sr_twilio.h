@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Twilio: sending SMS through its REST API and checking its webhook signatures. */
 #ifndef SR_TWILIO_H
 #define SR_TWILIO_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Twilio webhooks: signature check, then the offer loop. */
 #include <apr_uri.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Webhooks Twilio posts to the module, each checked against X-Twilio-Signature. */
 #ifndef SR_TWILIO_WEBHOOKS_H
 #define SR_TWILIO_WEBHOOKS_H

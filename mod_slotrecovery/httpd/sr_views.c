@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* Rows to JSON, and the views the API answers with. */
 #include <apr_hash.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * JSON views of database rows. Statements alias their columns to the API's
  * field names, so one function turns any row into an object.

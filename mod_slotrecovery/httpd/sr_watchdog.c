@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * A named singleton watchdog: one child of this httpd runs the sweep, with a
  * database connection opened and closed around each run (as mod_proxy_hcheck

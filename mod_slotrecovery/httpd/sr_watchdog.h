@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /* The periodic sweep of the offer loop, driven by httpd's mod_watchdog. */
 #ifndef SR_WATCHDOG_H
 #define SR_WATCHDOG_H

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # make install puts every migration where scripts/migrate finds it: the list in
 # Makefile.am (automake has no wildcards) names each file of sql/migrations/.
 # The source lists name each file of mod_slotrecovery/core/ and

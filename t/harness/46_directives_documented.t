@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Every directive the module defines (sr_config.c's table) is in the shipped
 # conf/slotrecovery.conf ("every directive, commented") and in the README's
 # Directives table, so an addition cannot go undocumented.

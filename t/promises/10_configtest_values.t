@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # README, Directives: "A malformed value is refused by `apachectl configtest`."
 # Every directive of sr_config.c's table, with each kind of bad value it can
 # get (not a number, out of range, not a URL, a path, credentials, white space,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sr_csv_cell (mod_slotrecovery/core/sr_escape.c): the cells of the dashboard's
  * CSV export (/app/slot-openings.csv).

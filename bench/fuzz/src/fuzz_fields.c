@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The sr_field_* checks (mod_slotrecovery/core/sr_validate.c) over sr_json_parse
  * of the input. Every check runs on every member name below, required and

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sr_form_parse and sr_utf8_repair (mod_slotrecovery/core/sr_form.c): the form
  * body reader of the Twilio webhooks and the dashboard.

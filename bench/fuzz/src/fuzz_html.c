@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sr_html_escape (mod_slotrecovery/core/sr_escape.c): every value the dashboard
  * writes into a page or an attribute.

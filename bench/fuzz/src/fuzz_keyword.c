@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sr_keyword_classify (mod_slotrecovery/core/sr_keyword.c): the YES/NO/STOP/START
  * keyword of an inbound SMS, anything else HELP.

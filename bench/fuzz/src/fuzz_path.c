@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sr_path_split and sr_path_match (mod_slotrecovery/core/sr_path.c).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sr_sms_text, sr_sms_valid_utf8, sr_sms_measure (mod_slotrecovery/core/sr_sms.c).
  * Input: a name, '\n', the text after it (any bytes). The text built must be

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sr_stripe_parse_event (mod_slotrecovery/core/sr_stripe_protocol.c) over sr_json_parse:
  * the input is the raw webhook body (any bytes, exact-size buffer).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sr_stripe_signature_problem (mod_slotrecovery/core/sr_stripe_protocol.c).
  *

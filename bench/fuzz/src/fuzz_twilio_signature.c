@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * sr_twilio_signature_valid (mod_slotrecovery/core/sr_twilio_protocol.c) over form params.
  *

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 package SlotRecovery::SideServer;
 
 # A throwaway httpd (SlotRecovery::Httpd) running the module on the suite's
