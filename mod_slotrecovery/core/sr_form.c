@@ -2,6 +2,7 @@
 /* Form bodies: a bounded, linear parser and UTF-8 repair. APR only. */
 #include <string.h>
 
+#include <apr_escape.h>
 #include <apr_lib.h>
 #include <apr_strings.h>
 
@@ -184,4 +185,31 @@ const char *sr_form_get(const apr_array_header_t *params, const char *name)
         }
     }
     return NULL;
+}
+
+/* Building a body: what the provider clients send. */
+struct sr_form {
+    apr_pool_t *pool;
+    apr_array_header_t *parts; /* "name=value", encoded */
+};
+
+sr_form_t *sr_form_make(apr_pool_t *p)
+{
+    sr_form_t *form = apr_palloc(p, sizeof(*form));
+
+    form->pool = p;
+    form->parts = apr_array_make(p, 8, sizeof(const char *));
+    return form;
+}
+
+void sr_form_add(sr_form_t *form, const char *name, const char *value)
+{
+    APR_ARRAY_PUSH(form->parts, const char *) =
+        apr_pstrcat(form->pool, apr_pescape_urlencoded(form->pool, name), "=",
+                    apr_pescape_urlencoded(form->pool, value ? value : ""), (char *)NULL);
+}
+
+const char *sr_form_encode(const sr_form_t *form)
+{
+    return apr_array_pstrcat(form->pool, form->parts, '&');
 }

@@ -54,4 +54,14 @@ const char *sr_form_get(const apr_array_header_t *params, const char *name);
  */
 const char *sr_utf8_repair(apr_pool_t *p, const char *s, apr_size_t len);
 
+/*
+ * A body built field by field (the provider clients' requests): each name and
+ * value urlencoded (apr_pescape_urlencoded: a space is '+'), joined by '&' in
+ * the order added.
+ */
+typedef struct sr_form sr_form_t;
+sr_form_t *sr_form_make(apr_pool_t *p);
+void sr_form_add(sr_form_t *form, const char *name, const char *value);
+const char *sr_form_encode(const sr_form_t *form);
+
 #endif /* SR_FORM_H */

@@ -289,29 +289,3 @@ void sr_http_perform_all(apr_pool_t *p, int n, const sr_http_request_t *reqs, sr
         curl_multi_cleanup(multi);
     }
 }
-
-struct sr_form {
-    apr_pool_t *pool;
-    apr_array_header_t *parts; /* "name=value", encoded */
-};
-
-sr_form_t *sr_form_make(apr_pool_t *p)
-{
-    sr_form_t *form = apr_palloc(p, sizeof(*form));
-
-    form->pool = p;
-    form->parts = apr_array_make(p, 8, sizeof(const char *));
-    return form;
-}
-
-void sr_form_add(sr_form_t *form, const char *name, const char *value)
-{
-    APR_ARRAY_PUSH(form->parts, const char *) =
-        apr_pstrcat(form->pool, apr_pescape_urlencoded(form->pool, name), "=",
-                    apr_pescape_urlencoded(form->pool, value ? value : ""), (char *)NULL);
-}
-
-const char *sr_form_encode(const sr_form_t *form)
-{
-    return apr_array_pstrcat(form->pool, form->parts, '&');
-}

@@ -13,6 +13,8 @@
 
 #include <httpd.h>
 
+#include "sr_form.h" /* sr_form_t: the bodies the clients send */
+
 typedef struct {
     const char *method; /* "GET" or "POST" */
     const char *url;
@@ -44,10 +46,5 @@ apr_status_t sr_http_perform(apr_pool_t *p, const sr_http_request_t *req, sr_htt
  */
 void sr_http_perform_all(apr_pool_t *p, int n, const sr_http_request_t *reqs, sr_http_response_t *res);
 
-/* A form body built field by field. */
-typedef struct sr_form sr_form_t;
-sr_form_t *sr_form_make(apr_pool_t *p);
-void sr_form_add(sr_form_t *form, const char *name, const char *value);
-const char *sr_form_encode(const sr_form_t *form);
 
 #endif /* SR_HTTP_H */

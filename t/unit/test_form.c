@@ -1,5 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* sr_form_parse, sr_form_get and sr_utf8_repair: urlencoded bodies (Twilio's webhooks, the dashboard's forms). */
+/*
+ * sr_form_parse, sr_form_get and sr_utf8_repair: urlencoded bodies (Twilio's
+ * webhooks, the dashboard's forms); sr_form_make/add/encode: the bodies sent.
+ */
 #include "unit.h"
 
 #include "sr_form.h"
@@ -86,6 +89,21 @@ START_TEST(test_repair)
 }
 END_TEST
 
+/* The bodies the provider clients send (Twilio's Messages, Stripe's PaymentIntents). */
+START_TEST(test_build)
+{
+    sr_form_t *f = sr_form_make(pool);
+
+    ck_assert_str_eq(sr_form_encode(f), "");
+    sr_form_add(f, "To", "+1 415 555 0123");
+    sr_form_add(f, "Body", "YES & NO = 50%");
+    sr_form_add(f, "metadata[payment_id]", "7");
+    sr_form_add(f, "Empty", NULL);
+    ck_assert_str_eq(sr_form_encode(f),
+                     "To=%2b1+415+555+0123&Body=YES+%26+NO+%3d+50%25&metadata%5bpayment_id%5d=7&Empty=");
+}
+END_TEST
+
 static Suite *form_suite(void)
 {
     Suite *s = suite_create("form");
@@ -95,6 +113,7 @@ static Suite *form_suite(void)
     tcase_add_test(tc, test_first_wins);
     tcase_add_test(tc, test_errors);
     tcase_add_test(tc, test_repair);
+    tcase_add_test(tc, test_build);
     return s;
 }
 
