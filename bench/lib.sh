@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Helpers shared by bench/run, bench/faults/* and bench/valgrind. Source it:
 #
@@ -59,15 +60,15 @@ bench_install_deps() {
     fi
 }
 
-# bench_build_module OUT: compiles mod_slotrecovery/*.c with the flags of
+# bench_build_module OUT: compiles mod_slotrecovery/{core,httpd}/*.c with the flags of
 # Makefile.am (and configure's default -g -O2) into OUT/mod_slotrecovery.so,
 # without touching the tree's own build (other people may be running make).
 # Rebuilds only when a source is newer than the .so.
 bench_build_module() {
-    local out=$1 so=$1/mod_slotrecovery.so src=$SR_ROOT/mod_slotrecovery f need=0
+    local out=$1 so=$1/mod_slotrecovery.so core=$SR_ROOT/mod_slotrecovery/core glue=$SR_ROOT/mod_slotrecovery/httpd f need=0
     mkdir -p "$out/obj"
     if [ -f "$so" ]; then
-        for f in "$src"/*.c "$src"/*.h "$SR_ROOT"/htdocs/* "$SR_ROOT/scripts/embed-assets"; do
+        for f in "$core"/*.[ch] "$glue"/*.[ch] "$SR_ROOT"/htdocs/* "$SR_ROOT/scripts/embed-assets"; do
             if [ "$f" -nt "$so" ]; then need=1; break; fi
         done
     else
@@ -77,14 +78,14 @@ bench_build_module() {
     bench_log "building the module into $so"
     local cflags
     cflags="-g -O2 -fPIC -DPIC -Wall -Wextra -Wno-unused-parameter -fvisibility=hidden"
-    cflags+=" -I$src $(apxs -q EXTRA_CPPFLAGS) -I$(apxs -q INCLUDEDIR)"
+    cflags+=" -I$core -I$glue $(apxs -q EXTRA_CPPFLAGS) -I$(apxs -q INCLUDEDIR)"
     cflags+=" $(pkg-config --cflags apr-1 apr-util-1 libcurl jansson libcrypto)"
     export BENCH_CFLAGS=$cflags BENCH_OBJ=$out/obj
     # The dashboard's stylesheet and icon, built in as Makefile.am does.
     sh "$SR_ROOT/scripts/embed-assets" "$SR_ROOT/htdocs/slotrecovery.css" "$SR_ROOT/htdocs/favicon.svg" \
         >"$out/sr_assets_data.c" || sr_die "scripts/embed-assets failed"
     # shellcheck disable=SC2016
-    printf '%s\0' "$src"/*.c "$out/sr_assets_data.c" | xargs -0 -P "$(nproc)" -n 1 sh -c \
+    printf '%s\0' "$core"/*.c "$glue"/*.c "$out/sr_assets_data.c" | xargs -0 -P "$(nproc)" -n 1 sh -c \
         'gcc $BENCH_CFLAGS -c "$0" -o "$BENCH_OBJ/$(basename "$0" .c).o"' \
         || sr_die "compiling the module failed"
     # shellcheck disable=SC2046

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Shared helpers for scripts/test, scripts/demo and t/run-suite. Source it:
 #
@@ -32,6 +33,8 @@ SR_PACKAGES=(
     postgresql postgresql-client
     autoconf automake libtool pkg-config make gcc
     libcurl4-openssl-dev libjansson-dev libssl-dev
+    # the core's unit tests (make check, t/unit/)
+    check
     libapache2-mod-perl2 libdbi-perl libdbd-pg-perl libjson-pp-perl libwww-perl
     curl python3 util-linux procps iproute2 ca-certificates
     # t/browser/: a real browser (driven by playwright-core from npm, see

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- mod_slotrecovery: the bootstrap every database starts from.
 --
 -- The schema itself lives in sql/migrations/NNN_name.sql, applied in order by

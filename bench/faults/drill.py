@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The fault drills' load, faults and checks (started by bench/faults/<drill>).
 
     drill.py pg-restart  --conf JSON

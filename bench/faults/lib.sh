@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # shellcheck shell=bash
 # Shared by the fault drills (bench/faults/pg-restart, twilio-down, two-httpd):
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """Turns bench results into Markdown.
 
     report.py explain-summary DIR            JSON summary of bench/explain/*.txt

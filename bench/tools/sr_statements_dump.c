@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Prints every statement of mod_slotrecovery/sr_statements.c as JSON lines
+ * Prints every statement of mod_slotrecovery/httpd/sr_statements.c as JSON lines
  * {"label", "sql", "nargs"}, the SQL exactly as the module prepares it (%s
  * still in place). Built by bench/run from the module's own source, so the
  * benchmark's pgbench scripts and EXPLAIN plans use the very same text.

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """The t/stubs stand-ins, unchanged, but with Nagle's algorithm off.
 
     stub.py twilio|stripe PORT [--pidfile FILE]

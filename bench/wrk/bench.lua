@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- The wrk script of bench/run. What it sends depends on the environment:
 --
 --   BENCH_KIND=signed  one pre-signed request a line from BENCH_DATA

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- 001: shops, customers (the waitlist), appointments, payments, slot openings
 -- and the offers made for them.
 --

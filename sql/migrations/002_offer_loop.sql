@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- 002: what the offer loop needs: shop quiet hours, Twilio delivery reports,
 -- and why a slot opening expired.
 

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- 003: answers by SMS and Stripe's word on deposits, each recorded once.
 
 -- Every inbound SMS, by Twilio's MessageSid: a redelivery finds its row and

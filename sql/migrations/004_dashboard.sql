@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- 004: the dashboard: who may see which shop, and what its lists filter on.
 
 -- Authentication is httpd's (any authn provider); this maps the authenticated

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- 005: this installation's identity and its own keys, made once.
 --
 -- The id goes into every Stripe Idempotency-Key and PaymentIntent metadata, so

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- 006: money that must go back, and what the customer must be told.
 --
 -- A deposit that succeeds for a booking that no longer stands (cancelled by

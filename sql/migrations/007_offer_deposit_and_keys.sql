@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- 007: the deposit an offer named, and Idempotency-Keys of our own.
 --
 -- An offer keeps the deposit its SMS named (amount and currency, fixed at the

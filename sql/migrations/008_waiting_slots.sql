@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- 008: a slot opening nobody on the waitlist can take right now stays open and
 -- waits for a customer (until its offer cutoff), and the sweep picks the open
 -- slots it must offer shop by shop.

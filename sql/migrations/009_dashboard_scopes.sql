@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- 009: a dashboard login counts only where it authenticated.
 --
 -- shop_users.username was global: two <Location>s or virtual hosts with their

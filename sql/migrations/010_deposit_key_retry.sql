@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- 010: a deposit's (or refund's) Idempotency-Key after Stripe saved a 5xx under the first one.
 --
 -- Stripe stores a 500 for its Idempotency-Key and replays it: a retry with that

@@ -1,3 +1,4 @@
+-- SPDX-License-Identifier: Apache-2.0
 -- 011: Twilio refusing our credentials, and delivery reports applied in order only.
 --
 -- A 401/403 from Twilio means the account SID or auth token is wrong (or the

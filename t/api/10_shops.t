@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # POST /api/shops and PATCH /api/shops/{id}: the stored row, the view, the
 # defaults and bounds, partial updates, quiet hours set and cleared.
 use strict;

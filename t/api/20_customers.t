@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # POST /api/customers: the view, the row, optional members, one phone per
 # shop (409), unknown shops (404), and the checks of each member.
 use strict;

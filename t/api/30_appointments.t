@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # POST /api/appointments and GET /api/appointments/{id}: the view (customer
 # nested, payment null), times with offsets normalised to UTC, endsAt after
 # startsAt, the customer's shop, unknown ids.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # POST /api/appointments/{id}/cancel and GET /api/slot-openings/{id}: a future
 # appointment opens a slot (with its first offer), a past or running one does
 # not, cancelling twice answers the same slot opening, unknown ids 404.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Bad input of every kind: each refusal is a 4xx with a JSON {"error": ...}
 # and writes nothing (every table's rows compared before and after).
 use strict;

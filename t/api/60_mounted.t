@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The module mounted under a prefix (<Location /mounted>): /mounted/api/...
 # answers exactly like /api/..., the offers' StatusCallback carries the
 # prefix, and the status callback is checked against the mounted URL.

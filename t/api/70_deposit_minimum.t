@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A deposit below Stripe's minimum charge for its currency is refused when the
 # shop is created or changed (400, nothing written, a log line), instead of
 # failing with amount_too_small when a customer answers YES. 0 (no deposit)

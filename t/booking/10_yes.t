@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # YES to a live offer: the booking, the deposit's PaymentIntent at Stripe (what
 # is sent, how its answer is stored), a decline at once, a customer without a
 # card, a shop without a deposit, and the spellings of YES.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # YES too late (offer expired, slot already filled, never offered) gets a
 # polite refusal and books nothing; NO declines and passes the slot on at once.
 use strict;

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Consent by SMS: the STOP words opt a customer out (a live offer to them is
 # declined and the slot moves on; no further offers), START/UNSTOP opt back in;
 # HELP and anything else get a reply naming the shop; unknown senders get an

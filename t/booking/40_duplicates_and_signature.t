@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # POST /api/twilio/inbound: X-Twilio-Signature (missing, wrong, tampered,
 # other URL: 403 and nothing changes; the URL without its port and with its
 # query string: accepted), and repeated deliveries of one MessageSid (same

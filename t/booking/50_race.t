@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The booking race: 50 signed YES messages at once (distinct MessageSids) for
 # one slot, from the customer holding the live offer and from customers whose
 # offers for that slot expired: exactly one appointment, one payment, one

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Signed SMS whose fields are not valid UTF-8 (or hold NUL, which PostgreSQL
 # text cannot): the signature is checked over the bytes as sent, then every
 # field is repaired (each invalid sequence and each NUL becomes U+FFFD), so

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Not every Stripe refusal is a declined card. Only a card_error is a decline;
 # invalid_request_error (an unknown customer, amount_too_small) and
 # idempotency_error are the shop's configuration problem: the customer is told

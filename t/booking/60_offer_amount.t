@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The deposit charged at YES is the one the offer SMS named, fixed on the offer
 # when it was sent: a PATCH /api/shops/{id} in between (amount, currency, a
 # deposit added or removed) changes neither the payment row, nor the

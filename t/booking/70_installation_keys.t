@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Idempotency keys and PaymentIntent metadata carry this installation's id
 # (table installation, migration 005): two installations (or a database
 # restored from a backup, which issues the same payment ids again) sharing one

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The dashboard in a real browser: sets up a shop with a filled slot opening
 # (booked through a signed Twilio YES, deposit paid at the fake Stripe), an
 # open one and an expired one, then runs t/browser/dashboard.mjs (headless

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The dashboard in a real browser: Debian's headless Chromium driven by
 // playwright-core (no browser download). t/browser/10_dashboard.t sets up the
 // data and runs this; scripts/demo-like setups can run it by hand too:

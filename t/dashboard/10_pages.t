@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The dashboard's pages with real data: POST /api/shops/{id}/users, /app ->
 # /app/appointments, the upcoming appointments, the Slot Recovery figures and
 # list (a filled slot opening booked through a signed Twilio YES, an open one

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Who sees what: a shop's pages are only its owner's. Another shop's ids read
 # like ids that do not exist (404), an authenticated user without a shop gets
 # 403, a <Location> without authentication (/noauth/app) gets 403 even when

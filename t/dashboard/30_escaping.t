@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Every value on the dashboard is HTML-escaped: a shop name, customer names,
 # an email, an offer's last error, a payment's error and flag and a
 # PaymentIntent id full of markup appear only escaped (& < > " ' as entities),

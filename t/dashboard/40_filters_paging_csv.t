@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The Slot Recovery list's filters (status, from, to: the slot's date in the
 # shop's time zone), its figures for the chosen dates, paging (25 slot
 # openings: 20 on a page, "Older →" / "← Newer", filters kept in the links),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Cancelling from the dashboard: POST /app/appointments/{id}/cancel with the
 # form's csrf token cancels the appointment and opens its slot exactly as the
 # API cancel does (the first offer goes out at once), then 303s back; without

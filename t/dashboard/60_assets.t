@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The dashboard's stylesheet and icon are compiled into the module: with no
 # SlotRecoveryAssetsDir (t/conf/extra.conf.in sets none) they answer 200 with
 # the exact bytes of htdocs/, wherever the .so is loaded from. A throwaway

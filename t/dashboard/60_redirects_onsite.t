@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Redirects and links stay on the site. Mounted at the root of a virtual host
 # (<Location />, vhost sr_root) or through a <LocationMatch> (vhost sr_match),
 # the path before /app is the client's: GET /%5Cevil.example/app once answered

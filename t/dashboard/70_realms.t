@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Dashboard logins are scoped to where they authenticated: the virtual host's
 # ServerName plus the AuthName. Two <Location>s with their own AuthUserFile
 # (/realm-a: "Realm A", /realm-b: "Realm B"), each with a user "admin",

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The CSV export (/app/slot-openings.csv) is sent with the same security and
 # cache headers as the pages (it had no X-Content-Type-Options: nosniff), and
 # is streamed in chunks (keyset pagination, 500 rows a statement) instead of

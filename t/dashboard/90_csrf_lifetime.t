@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The dashboard's CSRF token has a lifetime and a key of its own. A token is
 # "<issued>.<MAC>": the time it was made (seconds since the epoch) and
 # HMAC-SHA256, keyed with installation.csrf_key (migration 005), over the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The fuzz targets of the module's parsers and escapers (bench/fuzz/src/, every
 # one there): they build, each has a kept seed corpus, every seed and
 # regression input (bench/fuzz/corpus/<target>/, bench/fuzz/regressions/<target>/,

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Proves the harness itself: httpd with the freshly built module answers, the
 # database is migrated, both stand-ins answer and record, and the helpers work.
 use strict;

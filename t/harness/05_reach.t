@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # httpd's children (User: nobody when the suite runs as root) reach everything
 # they read at request time, wherever the checkout is (a clone in /root, 0700,
 # answered 403 AH00035 to every request): the DocumentRoot, every AuthUserFile

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # `apachectl graceful` (SIGUSR1 to the parent): the module comes back with the
 # new generation of children, answers requests, and its mod_watchdog sweep
 # keeps running: an offer that expires after the restart is passed on without

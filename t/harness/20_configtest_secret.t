@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # apachectl configtest refuses an internal API secret shorter than 32
 # characters, given inline or in a file, with a message that names the
 # directive and the minimum; 32 characters pass.

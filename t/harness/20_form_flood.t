@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Form bodies of every shape up to SlotRecoveryMaxBody (256 KiB), sent
 # without a valid signature to the two Twilio webhooks and, as a logged-in
 # user, to the dashboard's cancel form: each is refused with its 4xx (413 for

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The shipped conf/slotrecovery.conf, Included as it is in a throwaway httpd
 # (with only the settings an administrator must fill in added after it):
 # the internal API answers loopback clients only (127.0.0.1, ::1), the three

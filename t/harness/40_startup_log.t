@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The server starts without noise: the test configuration has virtual hosts
 # (t/conf/extra.conf.in), and registering the statements once per server made
 # mod_dbd warn "conflicting SQL statements" (AH02653) for each of them in each

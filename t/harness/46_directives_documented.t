@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Every directive the module defines (sr_config.c's table) is in the shipped
 # conf/slotrecovery.conf ("every directive, commented") and in the README's
 # Directives table, so an addition cannot go undocumented.
@@ -15,7 +16,7 @@ sub slurp {
     return <$fh>;
 }
 
-my $source = slurp('mod_slotrecovery/sr_config.c');
+my $source = slurp('mod_slotrecovery/httpd/sr_config.c');
 my %seen;
 my @directives = grep { !$seen{$_}++ } $source =~ /"(SlotRecovery[A-Za-z]+)"/g;
 my $conf = slurp('conf/slotrecovery.conf');

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Every test file starts from an empty database and stand-ins with no recorded
 # request and the normal behaviour, whatever ran before it: loading
 # SlotRecovery::Test does that (fresh_start). This checks that it does (state

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The suite's server never sweeps on its own (SlotRecoverySweepInterval 3600 in
 # t/conf/extra.conf.in: its first sweep would come an hour after start), so no
 # watchdog sweep changes what a test counts between its database change and its

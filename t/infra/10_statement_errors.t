@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A statement that fails on a healthy connection (here a unique violation that
 # a trigger of this test raises for a customer named 'boom') is an error of the
 # request, not a lost session: the answer is 503 with Retry-After, the work runs

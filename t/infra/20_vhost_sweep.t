@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The watchdog sweep uses each virtual host's own settings. This test starts a
 # second httpd of its own (same module, same PostgreSQL and stand-ins as the
 # suite, a database of its own so the suite's server never touches its rows):

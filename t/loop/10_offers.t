@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The first offer a cancellation makes: the SMS as Twilio receives it (auth,
 # To, From, Body, StatusCallback), the offer it records, the text in each
 # shop's zone, currency and TTL, who is eligible and in which order, and the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # POST /api/jobs/sweep: offers past their expiry are expired and the slot
 # goes to the next customer (with the shop's current TTL); nobody left: the
 # slot waits for a customer until its cutoff expires it ('no_eligible_customer');

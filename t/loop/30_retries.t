@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Twilio failing: a transient failure leaves the offer pending with attempts
 # and lastError, retried by the sweep once next_attempt_at is due (the delay
 # doubling each time); after SlotRecoveryOfferMaxAttempts the offer fails and

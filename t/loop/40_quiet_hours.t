@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Quiet hours (the shop's quietHoursStart/End, in its time zone): no offer is
 # created or sent inside them; the offer-loop answers noop "quiet hours until
 # HH:MM"; once the window is gone the sweep offers. The windows are set around

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # POST /api/twilio/status: Twilio's signed delivery reports. A bad or missing
 # signature is refused (403) and changes nothing; delivered is recorded;
 # undelivered or failed for a live offer fails it and offers the slot to the

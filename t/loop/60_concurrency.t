@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Concurrency: requests released at the same moment by forked processes.
 # Parallel offer-loop calls for a slot without a live offer make exactly one
 # offer and one SMS; so do parallel sweeps after an expiry and parallel

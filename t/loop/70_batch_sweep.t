@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The sweep moves many slots at once: offers of twelve slot openings expire
 # together, one sweep passes each slot on (one commit a batch, the SMS of a
 # batch sent at once), an SMS Twilio refuses for good fails its offer and the

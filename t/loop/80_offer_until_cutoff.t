@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # An offer never outlives its slot: its expiry is at most the slot's start
 # minus SlotRecoveryOfferCutoff, the SMS says the time really left, and a YES
 # after that is too late (the sweep then expires the offer with the slot).

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # No waitlist yet is not the end: a slot nobody can take stays open, waiting
 # for a customer (the API's "waiting", the dashboard says so), the sweep leaves
 # it alone, a customer who joins the waitlist (smsOptIn true), texts START, or

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Fair sweeps: the lost-trigger recovery (open slots left without a live
 # offer) picks work across shops and skips shops in quiet hours, so one shop
 # with more such slots than a sweep's batch (500) cannot starve the others.

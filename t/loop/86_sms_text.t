@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # SMS text in any script: the shop's name in an offer (and in the replies to
 # SMS) is cut on a character boundary, never inside a UTF-8 sequence or a
 # combining sequence, with an ellipsis, so that the text stays within one

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # README: SlotRecoveryOfferRetryDelay is the "seconds before the first retry of
 # a failed send (SMS or PaymentIntent); doubles each try, at most an hour"; the
 # sweep "resends offers whose send failed (backoff SlotRecoveryOfferRetryDelay

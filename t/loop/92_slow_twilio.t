@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Twilio slower than SlotRecoveryHttpTimeout ("Seconds one call to Twilio or
 # Stripe may take"): a throwaway httpd with a 2 s timeout, the stand-in taking
 # 5 s. The module gives up at the timeout (the cancel that sends the first

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A sweep past its batch sizes (README: "up to 500 slots are passed on in one
 # transaction ... and due SMS go out 100 at a time"): 650 shops, each with
 # one slot opening left without an offer (as a lost trigger leaves it) and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # README, Directives: "A malformed value is refused by `apachectl configtest`."
 # Every directive of sr_config.c's table, with each kind of bad value it can
 # get (not a number, out of range, not a URL, a path, credentials, white space,
@@ -102,7 +103,7 @@ is_deeply [sort keys %bad], [sort keys %good], 'every directive has good and bad
 
 # The table in the source is the list to cover: a directive added to
 # sr_config.c without a case here fails this test.
-my $src = SlotRecovery::TestEnv::top_dir() . '/mod_slotrecovery/sr_config.c';
+my $src = SlotRecovery::TestEnv::top_dir() . '/mod_slotrecovery/httpd/sr_config.c';
 open my $fh, '<', $src or die "$src: $!";
 my @in_source = sort grep { $_ } map { /^\s*(?:SR_\w+_DIRECTIVE|AP_INIT_\w+)\("(\w+)"/ ? $1 : undef } <$fh>;
 close $fh;

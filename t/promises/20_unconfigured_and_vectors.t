@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A throwaway httpd of its own (SlotRecovery::Httpd), on the suite's database:
 #
 # - its main server has no secret at all: every endpoint that needs one

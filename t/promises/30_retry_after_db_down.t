@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # README, HTTP API: "503 (with `Retry-After`) means PostgreSQL is unreachable:
 # retry." Every route that reads the database answers 503 with a numeric
 # Retry-After while PostgreSQL is stopped (as t/stripe/50_db_down.t stops it),

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # README, Installing: `scripts/migrate` "applies what is pending; safe to
 # re-run"; `--status` "lists applied and pending migrations"; "under an
 # advisory lock (two servers upgrading at once apply each exactly once)".

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # README, When something fails: "Refused requests are logged at `warn` with the
 # reason"; HTTP API: "Errors are {"error": "..."} with a 4xx ... and a log line".
 # One request of each kind of refusal on every endpoint family (internal API,

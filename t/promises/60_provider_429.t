@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # README, How the offer loop decides: the sweep "resends offers whose send
 # failed (backoff SlotRecoveryOfferRetryDelay x 2^(attempt-1))"; Deposits: "a
 # 409 or a 429, the retry sends the same key and parameters" (backoff as for

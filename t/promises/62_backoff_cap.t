@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # README, Directives: SlotRecoveryOfferRetryDelay "doubles each try, at most
 # an hour"; Customer notifications: "retried with backoff while Twilio fails
 # (up to 10 tries)". The customer notifications outbox is the one queue whose

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # README, Directives: the *File forms. t/promises/20 shows the internal
 # secret's and the webhook secret's files are what the endpoints check; here a
 # throwaway httpd whose only Twilio auth token and Stripe secret key come from

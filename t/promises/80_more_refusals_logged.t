@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # README, When something fails: "Refused requests are logged at `warn` with
 # the reason"; HTTP API: "405 wrong method with `Allow`", "a refused request
 # writes nothing". The refusals t/promises/50 does not make: a wrong method on

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # README, Directives: a restricted key (rk_...) "needs PaymentIntents and
 # Refunds: Write (without them Stripe answers 403: handled as a wrong key)";
 # Deposits: "A 401 or 403 gives up at once: the key is wrong or lacks

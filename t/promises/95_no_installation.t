@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # README, Keys and metadata: "With no `installation` row no PaymentIntent is
 # created: the payment waits, logged at `error`." The row is taken away for
 # the YES and put back (also by END if the test dies): meanwhile nothing goes

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The Stripe stand-in is as strict as Stripe (docs.stripe.com/api/idempotent_requests, error codes,
 # currencies#minimum-and-maximum-charge-amounts, testing#authentication-and-setup): a key reused with other
 # parameters is refused, a key whose first request is still running answers 409, a validation error is not

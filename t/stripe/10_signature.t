@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # POST /api/stripe/webhook: Stripe-Signature "t=<unix>,v1=<hex>[,v1=...]",
 # HMAC-SHA256(webhook secret, t + "." + raw body). Unsigned, wrongly signed,
 # tampered or stale: 400 and nothing changes; any one matching v1 is enough.

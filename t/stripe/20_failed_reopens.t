@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The seed scenario, end to end over HTTP: two opted-in customers on the
 # waitlist, a cancellation opens a slot, customer 1 is offered it and answers
 # YES (signed Twilio webhook); the deposit is still processing at Stripe. Then

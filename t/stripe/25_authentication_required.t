@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # An off-session charge the bank wants the customer present for (SCA): Stripe answers 402 card_error
 # authentication_required and leaves the PaymentIntent requires_payment_method. With no on-session flow
 # (the customer is not there to authenticate) it is the card's refusal: the payment fails with Stripe's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # payment_intent.succeeded confirms the booking; events out of order: a failure
 # after the success changes nothing, a success after the failure is kept on the
 # payment with a refund due (t/stripe/65_refund_race.t follows the refund), and

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Stripe events recorded once by id (a redelivery: 200 {duplicate: true},
 # nothing changes), PaymentIntents that are not ours, event types not used, and
 # malformed events.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # PostgreSQL down: the Stripe webhook (and the Twilio one) answer 503 so the
 # sender retries, and record nothing; once the database is back the redelivery
 # is handled exactly once. Stops and restarts the suite's private cluster

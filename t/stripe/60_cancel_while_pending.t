@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A recovered booking cancelled while its deposit waits is never charged.
 # Stripe cannot be reached when the customer answers YES, so the payment stays
 # pending with no PaymentIntent; the shop cancels the booking; Stripe comes

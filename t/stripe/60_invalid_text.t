@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Signed Stripe events whose JSON is not valid UTF-8, or whose strings hold
 # \u0000 (PostgreSQL text cannot) or a lone surrogate: jansson refuses them
 # (sr_json_parse does not pass JSON_ALLOW_NUL), so the webhook answers a clear

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Only our PaymentIntents move a booking. Before a payment's PaymentIntent id is
 # recorded (Stripe unreachable at YES time), an event is matched by
 # metadata.payment_id only when its metadata also carries this installation's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A deposit that succeeds in a race with the booking going away is refunded
 # automatically: payment_intent.succeeded for a booking the shop cancelled (or
 # after a failure released it) records a refund as due in the transaction that

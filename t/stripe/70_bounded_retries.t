@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Payment retries are bounded. A deposit Stripe keeps failing (repeated 500s)
 # is given up after SlotRecoveryPaymentMaxAttempts tries; a 401 (wrong key) at
 # once; a deposit still unsent when its slot gets within SlotRecoveryOfferCutoff

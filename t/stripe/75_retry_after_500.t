@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # "If Stripe cannot be reached the sweep retries": exactly one PaymentIntent per deposit, whatever failed.
 # Stripe saves a 5xx under its Idempotency-Key and replays it, so a retry with that key can never succeed:
 # after a 5xx the next try looks up what the failed request made (GET /v1/payment_intents?customer=...,

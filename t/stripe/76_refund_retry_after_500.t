@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # A refund whose first request got a 500 from Stripe: Stripe saves the 500 under the refund's
 # Idempotency-Key and replays it, so the retry looks the refund up (GET /v1/refunds?payment_intent=...,
 # matched by metadata) and adopts it, else asks with the key of that attempt (key + "-rN"). One refund.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # README: a PaymentIntent Stripe did not answer, and a refund it did not
 # answer, are retried after SlotRecoveryOfferRetryDelay seconds, "doubling, at
 # most an hour". With Stripe behind a failing proxy (a non-JSON 502, retried

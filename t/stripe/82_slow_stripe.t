@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Stripe slower than SlotRecoveryHttpTimeout: a throwaway httpd with a 2 s
 # timeout, the stand-in taking 5 s ({"delay": 5}) before it makes the
 # PaymentIntent. The module gives up at the timeout (its sweep answers within

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A stand-in for Stripe's PaymentIntents and Refunds APIs, for tests and the demo.
 
     fake_stripe.py PORT [--pidfile FILE]

@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: Apache-2.0
 """A stand-in for Twilio's Messages API, for tests and the demo, as strict as Twilio.
 
     fake_twilio.py PORT [--pidfile FILE] [--auth-token TOKEN] [--account-sid SID]

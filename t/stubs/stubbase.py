@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 """Shared plumbing for the stand-in HTTP servers (fake_twilio.py, fake_stripe.py).
 
 Python 3 standard library only. A stand-in binds 127.0.0.1:PORT, writes its pid

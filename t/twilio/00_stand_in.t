@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # The Twilio stand-in (t/stubs/fake_twilio.py) is as strict as Twilio, so the
 # module's tests cannot pass against a lenient fake: the auth token and the
 # account SID are checked (401, error 20003), only a real form body is read

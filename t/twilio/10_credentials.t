@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Twilio refusing our credentials (401/403: a wrong or rotated auth token, a
 # wrong account SID) is not a temporary error: nothing is wrong with the
 # offers. They wait as pending, their attempts not used up and the waitlist

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Twilio's 21610 (the recipient replied STOP to the shop's number, Twilio's
 # own opt-out) opts the customer out exactly as an inbound STOP does (the
 # same consent record, customers.sms_opt_in), their other live offers are

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # Twilio's status callbacks arrive late and out of order: a report only moves
 # an offer's delivery status forward (queued < sending < sent < delivered /
 # read < undelivered / failed). A late "sent" never overwrites "delivered",

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Shared by the fuzz targets: an APR pool per input and exact-size heap copies
  * of the input's fields, so AddressSanitizer sees any read past their end

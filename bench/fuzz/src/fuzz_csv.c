@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
- * sr_csv_cell (mod_slotrecovery/sr_escape.c): the cells of the dashboard's
+ * sr_csv_cell (mod_slotrecovery/core/sr_escape.c): the cells of the dashboard's
  * CSV export (/app/slot-openings.csv).
  *
  * Input: the cells of one row, separated by NUL bytes (a cell is a C string,

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The sr_field_* checks (mod_slotrecovery/sr_validate.c) over sr_json_parse
+ * The sr_field_* checks (mod_slotrecovery/core/sr_validate.c) over sr_json_parse
  * of the input. Every check runs on every member name below, required and
  * optional, on a fresh sr_fields_t; what a check accepts must satisfy the
  * check again (phones, ids, times parse back).

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
- * sr_form_parse and sr_utf8_repair (mod_slotrecovery/sr_form.c): the form
+ * sr_form_parse and sr_utf8_repair (mod_slotrecovery/core/sr_form.c): the form
  * body reader of the Twilio webhooks and the dashboard.
  *
  * Input: an application/x-www-form-urlencoded body, parsed in place from an

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
- * sr_html_escape (mod_slotrecovery/sr_escape.c): every value the dashboard
+ * sr_html_escape (mod_slotrecovery/core/sr_escape.c): every value the dashboard
  * writes into a page or an attribute.
  *
  * Input: the value (a NUL ends it). Checked: the output has no < > " ' left,

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
- * sr_keyword_classify (mod_slotrecovery/sr_keyword.c): the YES/NO/STOP/START
+ * sr_keyword_classify (mod_slotrecovery/core/sr_keyword.c): the YES/NO/STOP/START
  * keyword of an inbound SMS, anything else HELP.
  *
  * Input: the SMS body (a NUL ends it, as in the form field). Checked: the

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
- * sr_path_split and sr_path_match (mod_slotrecovery/sr_path.c).
+ * sr_path_split and sr_path_match (mod_slotrecovery/core/sr_path.c).
  *
  * Input: lines. Every line but the last is a <Location> path (at most 8), the
  * last is the request URI. The URI is split as the router does, trailing

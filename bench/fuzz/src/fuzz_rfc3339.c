@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
- * sr_parse_rfc3339 and sr_format_rfc3339 (mod_slotrecovery/sr_validate.c),
+ * sr_parse_rfc3339 and sr_format_rfc3339 (mod_slotrecovery/core/sr_validate.c),
  * over the whole range the parser accepts: years 1970-9999, offsets up to
  * +-23:59, any number of fraction digits.
  *

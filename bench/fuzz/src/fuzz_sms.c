@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
- * sr_sms_text, sr_sms_valid_utf8, sr_sms_measure (mod_slotrecovery/sr_sms.c).
+ * sr_sms_text, sr_sms_valid_utf8, sr_sms_measure (mod_slotrecovery/core/sr_sms.c).
  * Input: a name, '\n', the text after it (any bytes). The text built must be
  * valid UTF-8 (checked here independently, by the table of well-formed byte
  * sequences of Unicode 15, 3.9), begin and end with what was given, keep a

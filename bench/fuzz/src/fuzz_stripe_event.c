@@ -1,9 +1,10 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
- * sr_stripe_parse_event (mod_slotrecovery/sr_stripe.c) over sr_json_parse:
+ * sr_stripe_parse_event (mod_slotrecovery/core/sr_stripe_protocol.c) over sr_json_parse:
  * the input is the raw webhook body (any bytes, exact-size buffer).
  */
 #include "fuzz_common.h"
-#include "sr_stripe.h"
+#include "sr_stripe_protocol.h"
 #include "sr_validate.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

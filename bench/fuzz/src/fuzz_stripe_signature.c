@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
- * sr_stripe_signature_problem (mod_slotrecovery/sr_stripe.c).
+ * sr_stripe_signature_problem (mod_slotrecovery/core/sr_stripe_protocol.c).
  *
  * Input: the Stripe-Signature header, '\n', the raw body (any bytes). "now" is
  * fixed at 1700000000 with the default 300 s tolerance. Every "{sig}" in the
@@ -14,7 +15,7 @@
 #include <apr_time.h>
 
 #include "fuzz_common.h"
-#include "sr_stripe.h"
+#include "sr_stripe_protocol.h"
 
 #define SECRET "whsec_fuzz_secret"
 #define NOW_SEC 1700000000

@@ -1,5 +1,6 @@
+/* SPDX-License-Identifier: Apache-2.0 */
 /*
- * sr_twilio_signature_valid (mod_slotrecovery/sr_twilio.c) over form params.
+ * sr_twilio_signature_valid (mod_slotrecovery/core/sr_twilio_protocol.c) over form params.
  *
  * Input: the URL, '\n', the X-Twilio-Signature value, '\n', an
  * application/x-www-form-urlencoded body, read by the module's own form parser
@@ -16,7 +17,7 @@
 
 #include "fuzz_common.h"
 #include "sr_form.h"
-#include "sr_twilio.h"
+#include "sr_twilio_protocol.h"
 
 #define TOKEN "fuzz-twilio-auth-token"
 

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 package SlotRecovery::Dashboard;
 
 # Helpers shared by t/dashboard/*.t and t/browser/*.t: requests as a dashboard

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 package SlotRecovery::Flows;
 
 # Helpers shared by t/booking/*.t and t/stripe/*.t: a slot opening offered to

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 package SlotRecovery::Httpd;
 
 # A throwaway httpd next to the suite's own: for tests that need a

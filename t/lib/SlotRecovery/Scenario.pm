@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 package SlotRecovery::Scenario;
 
 # Scenario helpers shared by t/api/*.t and t/loop/*.t (on top of

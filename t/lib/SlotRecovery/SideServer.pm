@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 package SlotRecovery::SideServer;
 
 # A throwaway httpd running the module on the suite's database and stand-ins

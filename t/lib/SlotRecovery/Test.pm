@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 package SlotRecovery::Test;
 
 # Helpers for the mod_slotrecovery Apache-Test suite. See the POD at the end.

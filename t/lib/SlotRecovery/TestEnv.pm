@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 package SlotRecovery::TestEnv;
 
 # The one place where the test suite's fixed secrets and default settings live.

@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Job endpoints: the offer loop and the sweep, on demand. */
+#include "sr_jobs.h"
+#include "sr_offer_loop.h"
+#include "sr_validate.h"
+
+static const char *action_name(sr_advance_action_t action)
+{
+    switch (action) {
+    case SR_ADVANCE_OFFERED:
+        return "offered";
+    case SR_ADVANCE_EXPIRED:
+        return "expired";
+    default:
+        return "noop";
+    }
+}
+
+int sr_jobs_offer_loop(sr_req_t *req)
+{
+    sr_json_t *body = NULL, *doc;
+    sr_fields_t f;
+    const char *slot_id = NULL;
+    sr_advance_t adv = {0};
+    sr_loop_t loop;
+    sr_db_t *db;
+    sr_status_t status;
+    int rc = sr_read_json_object(req, &body);
+
+    if (rc != OK) {
+        return rc;
+    }
+    sr_fields_init(&f, req->r->pool, body);
+    if (!sr_field_id(&f, "slotOpeningId", 1, &slot_id)) {
+        return sr_send_error(req, HTTP_BAD_REQUEST, "%s", f.error);
+    }
+    if (!(db = sr_db_acquire(req->r))) {
+        return sr_send_status(req, SR_UNAVAILABLE, NULL);
+    }
+    sr_offer_loop_for_request(&loop, req->r, req->conf, db);
+    status = sr_offer_loop_advance(&loop, slot_id, &adv);
+    if (status != SR_OK) {
+        return sr_send_status(req, status, "slot opening");
+    }
+    doc = sr_json_object(req->r->pool);
+    sr_json_set_string(doc, "slotOpeningId", slot_id);
+    sr_json_set_string(doc, "action", action_name(adv.action));
+    sr_json_set_string(doc, "reason", adv.reason);
+    sr_json_set_string(doc, "offerId", adv.offer_id);
+    sr_json_set_string(doc, "customerId", adv.customer_id);
+    sr_json_set_bool(doc, "smsSent", adv.sms_sent);
+    sr_json_set_string(doc, "sendError", adv.send_error);
+    return sr_send_json(req, HTTP_OK, doc);
+}
+
+int sr_jobs_sweep(sr_req_t *req)
+{
+    sr_sweep_report_t report;
+    sr_json_t *doc;
+    sr_loop_t loop;
+    sr_db_t *db;
+    int rc = ap_discard_request_body(req->r);
+
+    if (rc != OK) {
+        return rc;
+    }
+    if (!(db = sr_db_acquire(req->r))) {
+        return sr_send_status(req, SR_UNAVAILABLE, NULL);
+    }
+    sr_offer_loop_for_request(&loop, req->r, req->conf, db);
+    if (sr_offer_loop_sweep(&loop, &report) != SR_OK) {
+        return sr_send_status(req, SR_UNAVAILABLE, NULL);
+    }
+    doc = sr_json_object(req->r->pool);
+    sr_json_set_int(doc, "offersExpired", report.offers_expired);
+    sr_json_set_int(doc, "offersSent", report.offers_sent);
+    sr_json_set_int(doc, "offersFailed", report.offers_failed);
+    sr_json_set_int(doc, "slotsAdvanced", report.slots_advanced);
+    sr_json_set_int(doc, "slotsExpired", report.slots_expired);
+    return sr_send_json(req, HTTP_OK, doc);
+}

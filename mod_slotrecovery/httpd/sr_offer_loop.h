@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The offer loop: offers an open slot to one eligible customer at a time by
+ * SMS, expires unanswered offers, retries failed sends and moves on.
+ *
+ * Safe across processes and servers sharing one database: a slot is advanced
+ * under its row lock, offers are claimed for sending with FOR UPDATE SKIP
+ * LOCKED and a lease, and a partial unique index allows one live offer per slot.
+ */
+#ifndef SR_OFFER_LOOP_H
+#define SR_OFFER_LOOP_H
+
+#include "sr_config.h"
+#include "sr_db.h"
+#include "sr_twilio.h"
+
+/* Rows one sweep statement handles at a time (offers expired, slots passed on). */
+#define SR_SWEEP_BATCH 500
+/* Woken slots a request advances before it answers; the sweep takes the others. */
+#define SR_WAKE_AT_ONCE 5
+
+typedef struct {
+    sr_db_t *db;
+    const sr_server_conf_t *conf;
+    server_rec *s;
+    apr_pool_t *pool;
+} sr_loop_t;
+
+typedef enum {
+    SR_ADVANCE_NOOP,    /* nothing to do: filled, expired, a live offer, quiet hours */
+    SR_ADVANCE_OFFERED, /* a new offer was made (and its SMS sent, unless Twilio failed) */
+    SR_ADVANCE_EXPIRED  /* the slot opening expired: no eligible customer, or too late */
+} sr_advance_action_t;
+
+typedef struct {
+    sr_advance_action_t action;
+    const char *reason;   /* why, in words, for the JSON answer and the log */
+    const char *offer_id; /* the offer made, for SR_ADVANCE_OFFERED */
+    const char *customer_id;
+    int sms_sent;           /* Twilio accepted the offer's SMS */
+    const char *send_error; /* why it did not (the sweep retries) */
+} sr_advance_t;
+
+typedef struct {
+    int offers_expired;
+    int offers_sent;
+    int offers_failed;
+    int slots_advanced;
+    int slots_expired;
+} sr_sweep_report_t;
+
+/* The loop as a request drives it: the request's pool, server and connection. */
+void sr_offer_loop_for_request(sr_loop_t *loop, request_rec *r, const sr_server_conf_t *conf, sr_db_t *db);
+
+/* Moves a slot opening on: SR_NOT_FOUND for an unknown one. */
+sr_status_t sr_offer_loop_advance(sr_loop_t *loop, const char *slot_opening_id, sr_advance_t *out);
+
+/*
+ * Wakes the slot openings of some shops (ids) that wait for a customer, in the
+ * caller's transaction, when a customer joins or opts in again: they are no
+ * longer waiting, so the sweep offers them if nothing else does. Returns the
+ * woken ones (column "id"), earliest first; NULL when the database failed.
+ */
+sr_result_t *sr_offer_loop_wake(sr_db_t *db, const apr_array_header_t *shop_ids);
+/* After that transaction's commit: advances the first SR_WAKE_AT_ONCE of them. */
+void sr_offer_loop_advance_woken(sr_loop_t *loop, const sr_result_t *woken);
+/*
+ * After a cancellation's commit: its customer is free at that time, so the
+ * shop's waiting slots overlapping it are woken (a transaction of its own)
+ * and the first few advanced.
+ */
+sr_status_t sr_offer_loop_wake_for_cancellation(sr_loop_t *loop, const char *appointment_id);
+
+/* One sweep: expiries, due retries, slots left without a live offer. */
+sr_status_t sr_offer_loop_sweep(sr_loop_t *loop, sr_sweep_report_t *report);
+
+/* A Twilio delivery report for message_sid; fails a live offer whose SMS did not arrive. */
+sr_status_t sr_offer_loop_delivery_report(sr_loop_t *loop, const char *message_sid, const char *status,
+                                          const char *error_code);
+
+/* issue 16: twilio. Here, not in sr_twilio.c: that one stays free of the database and httpd (fuzz targets link it). */
+/*
+ * After a batch of n sends (out), in the caller's transaction: a 401/403
+ * records that Twilio refuses this server's account (twilio_credential_problems,
+ * shared by every httpd on the database, shown on the dashboard); a message
+ * Twilio accepted clears it. Returns the refused answer (for the log), or NULL.
+ */
+const sr_twilio_send_t *sr_loop_note_credentials(sr_db_t *db, const sr_server_conf_t *conf, int n,
+                                                 const sr_twilio_send_t *out, sr_status_t *status);
+
+/* One error-level line when Twilio refused our credentials for some of the n sends (what: "offers", ...). */
+void sr_loop_log_refused(server_rec *s, const sr_server_conf_t *conf, int n, const sr_twilio_send_t *out,
+                         const char *what);
+
+#endif /* SR_OFFER_LOOP_H */

@@ -1,0 +1,694 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Deposits through Stripe PaymentIntents, and refunds of those no booking stands for. */
+#include "sr_notify.h"
+#include "sr_payments.h"
+#include "sr_stripe.h"
+
+#define SR_CHARGE_BATCH 50
+#define SR_REFUND_BATCH 50
+
+/* Two values that must both be there and equal. */
+static int same(const char *ours, const char *theirs)
+{
+    return ours && theirs && !strcmp(ours, theirs);
+}
+
+/* Why an intent that names our payment in its metadata is not ours, or NULL when it is. */
+static const char *metadata_mismatch(apr_pool_t *p, const sr_result_t *res, const sr_stripe_event_t *ev)
+{
+    const char *installation = sr_result_get(res, 0, "installation_id");
+
+    if (!installation) {
+        return "this installation has no id (table installation, migration 005)";
+    }
+    if (!same(installation, ev->metadata_installation_id)) {
+        return ev->metadata_installation_id ? "its metadata carries another installation's id"
+                                            : "its metadata carries no installation id";
+    }
+    if (!same(sr_result_get(res, 0, "amount"), ev->amount)) {
+        return apr_psprintf(p, "its amount %.32s is not the payment's %s", ev->amount ? ev->amount : "(none)",
+                            sr_result_get(res, 0, "amount"));
+    }
+    if (!same(sr_result_get(res, 0, "currency"), ev->currency)) {
+        return apr_psprintf(p, "its currency %.16s is not the payment's %s", ev->currency ? ev->currency : "(none)",
+                            sr_result_get(res, 0, "currency"));
+    }
+    if (!same(sr_result_get(res, 0, "stripe_customer_id"), ev->customer)) {
+        return apr_psprintf(p, "its customer %.64s is not the payment's", ev->customer ? ev->customer : "(none)");
+    }
+    return NULL;
+}
+
+sr_status_t sr_payment_find(sr_db_t *db, const sr_stripe_event_t *event, const char **payment_id,
+                            const char **slot_opening_id, const char **mismatch)
+{
+    sr_result_t *res = sr_db_select(db, SR_Q_PAY_FIND, SR_ARGS(event->intent_id, event->metadata_payment_id));
+
+    *payment_id = *slot_opening_id = *mismatch = NULL;
+    if (!res) {
+        return SR_UNAVAILABLE;
+    }
+    if (res->nrows == 0) {
+        return SR_OK;
+    }
+    if (!sr_result_bool(res, 0, "by_intent_id") && (*mismatch = metadata_mismatch(sr_db_pool(db), res, event))) {
+        *mismatch = apr_pstrcat(sr_db_pool(db), "metadata names payment ", sr_result_get(res, 0, "payment_id"),
+                                ", but ", *mismatch, (char *)NULL);
+        return SR_OK;
+    }
+    *payment_id = sr_result_get(res, 0, "payment_id");
+    *slot_opening_id = sr_result_get(res, 0, "slot_opening_id");
+    return SR_OK;
+}
+
+/* Locks the slot (first, as YES does) and the payment with its appointment. */
+static sr_result_t *lock_payment(sr_db_t *db, const char *payment_id, const char *slot_opening_id)
+{
+    if (slot_opening_id && !sr_db_select(db, SR_Q_PAY_LOCK_SLOT, SR_ARGS(slot_opening_id))) {
+        return NULL;
+    }
+    return sr_db_select(db, SR_Q_PAY_LOCK, SR_ARGS(payment_id));
+}
+
+static const char *seconds_arg(apr_pool_t *p, apr_interval_time_t t)
+{
+    return apr_psprintf(p, "%" APR_TIME_T_FMT, apr_time_sec(t));
+}
+
+/* Why a booking is released: the payment's last_error, what a person must see, what the customer is told. */
+typedef struct {
+    const char *message;
+    const char *flag;   /* flagged_reason, or NULL */
+    sr_notice_t notice; /* SR_NOTICE_NONE when the caller tells the customer itself */
+} release_t;
+
+/*
+ * The payment failed (locked is sr_pay_lock's row): payment failed, booking
+ * cancelled, slot open again, the customer's offer declined, the customer
+ * told. Nothing changes for a payment that already succeeded or failed.
+ */
+static sr_status_t release_booking(sr_db_t *db, const sr_result_t *locked, const char *payment_id,
+                                   const char *intent_id, const release_t *why, sr_payment_change_t *out)
+{
+    const char *status, *appointment_id, *customer_id, *slot_opening_id;
+    const char *message = why->message ? why->message : "payment failed";
+    int reopened;
+
+    if (locked->nrows == 0) {
+        return SR_NOT_FOUND;
+    }
+    status = sr_result_get(locked, 0, "status");
+    if (!strcmp(status, "succeeded") || !strcmp(status, "failed")) {
+        /* Out of order or repeated: a confirmed booking is never reopened. */
+        out->outcome = apr_pstrcat(sr_db_pool(db), "ignored: payment already ", status, (char *)NULL);
+        return SR_OK;
+    }
+    appointment_id = sr_result_get(locked, 0, "appointment_id");
+    customer_id = sr_result_get(locked, 0, "customer_id");
+    slot_opening_id = sr_result_get(locked, 0, "slot_opening_id");
+    if (sr_db_exec(db, SR_Q_PAY_MARK_FAILED, SR_ARGS(message, intent_id, payment_id)) < 0 ||
+        (why->flag && sr_db_exec(db, SR_Q_PAY_FLAG, SR_ARGS(why->flag, payment_id)) < 0)) {
+        return SR_UNAVAILABLE;
+    }
+    if (!strcmp(sr_result_get(locked, 0, "appointment_status"), "cancelled")) {
+        /* The shop cancelled the booking already, and that opened its time again. */
+        out->outcome = "payment failed: the booking had been cancelled already";
+        return SR_OK;
+    }
+    if (sr_db_exec(db, SR_Q_PAY_CANCEL_APPOINTMENT, SR_ARGS(appointment_id)) < 0 ||
+        sr_notify_payment(db, payment_id, why->notice) != SR_OK) {
+        return SR_UNAVAILABLE;
+    }
+    out->outcome = "payment failed: booking released";
+    if (slot_opening_id) {
+        reopened = sr_db_exec(db, SR_Q_PAY_REOPEN_SLOT, SR_ARGS(slot_opening_id, appointment_id));
+        if (reopened < 0 ||
+            sr_db_exec(db, SR_Q_PAY_DECLINE_OFFER, SR_ARGS(message, slot_opening_id, customer_id)) < 0) {
+            return SR_UNAVAILABLE;
+        }
+        if (reopened > 0) {
+            out->reopened_slot_id = slot_opening_id;
+            out->outcome = "payment failed: booking released, slot reopened";
+        }
+    }
+    return SR_OK;
+}
+
+static sr_status_t fail_payment(sr_db_t *db, const char *payment_id, const char *slot_opening_id, const char *intent_id,
+                                const release_t *why, sr_payment_change_t *out)
+{
+    sr_result_t *res = lock_payment(db, payment_id, slot_opening_id);
+
+    memset(out, 0, sizeof(*out));
+    return res ? release_booking(db, res, payment_id, intent_id, why, out) : SR_UNAVAILABLE;
+}
+
+sr_status_t sr_payment_fail(sr_db_t *db, const char *payment_id, const char *slot_opening_id, const char *intent_id,
+                            const char *message, sr_payment_change_t *out)
+{
+    release_t why = {message, NULL, SR_NOTICE_FAILED};
+
+    return fail_payment(db, payment_id, slot_opening_id, intent_id, &why, out);
+}
+
+sr_status_t sr_payment_succeed(sr_db_t *db, const char *payment_id, const char *slot_opening_id, const char *intent_id,
+                               sr_payment_change_t *out)
+{
+    sr_result_t *res = lock_payment(db, payment_id, slot_opening_id);
+    const char *status, *appointment_id, *refund = NULL;
+
+    memset(out, 0, sizeof(*out));
+    if (!res) {
+        return SR_UNAVAILABLE;
+    }
+    if (res->nrows == 0) {
+        return SR_NOT_FOUND;
+    }
+    status = sr_result_get(res, 0, "status");
+    appointment_id = sr_result_get(res, 0, "appointment_id");
+    if (!strcmp(status, "succeeded")) {
+        out->outcome = "ignored: payment already succeeded";
+        return SR_OK;
+    }
+    /* Money taken for a booking that no longer stands: it goes back, asked of Stripe by the sweep after the commit. */
+    if (!strcmp(status, "failed") || !strcmp(status, "canceled")) {
+        refund = "succeeded after the booking was released";
+    }
+    else if (!strcmp(sr_result_get(res, 0, "appointment_status"), "cancelled")) {
+        refund = "succeeded for a cancelled booking";
+    }
+    if (sr_db_exec(db, SR_Q_PAY_MARK_SUCCEEDED, SR_ARGS(NULL, intent_id, payment_id)) < 0 ||
+        (!refund && sr_db_exec(db, SR_Q_PAY_CONFIRM_APPOINTMENT, SR_ARGS(appointment_id)) < 0) ||
+        (refund && !sr_db_select(db, SR_Q_REFUND_DUE, SR_ARGS(refund, payment_id)))) {
+        return SR_UNAVAILABLE;
+    }
+    if (refund) {
+        out->outcome = apr_pstrcat(sr_db_pool(db), "refund due: payment ", refund, (char *)NULL);
+        ap_log_error(APLOG_MARK, APLOG_WARNING, 0, NULL, SR_LOG_PREFIX "payment %s %s: refund due", payment_id, refund);
+    }
+    else {
+        out->outcome = "payment succeeded: booking confirmed";
+    }
+    return SR_OK;
+}
+
+/* --- creating PaymentIntents ----------------------------------------------------------- */
+
+typedef struct {
+    const char *payment_id;
+    const char *slot_opening_id;
+    int attempts;
+    int key_retry; /* > 0: Stripe keeps a 5xx under this try's key, the next takes the key of that attempt */
+    const sr_stripe_intent_t *intent;
+    sr_status_t stripe_status;
+    int caller_tells; /* the YES reply tells the customer: no notification */
+    const sr_server_conf_t *conf;
+    sr_payment_change_t change;
+    sr_charge_verdict_t verdict;
+    const char *problem; /* what the shop must hear of, for the error log */
+} record_work_t;
+
+/* Stripe refused (SR_INVALID): the card, or the shop's request. */
+static sr_status_t record_refusal(sr_db_t *db, record_work_t *w)
+{
+    apr_pool_t *p = sr_db_pool(db);
+    const sr_stripe_intent_t *in = w->intent;
+    release_t why = {in->error, NULL, SR_NOTICE_NONE};
+
+    if (in->card_declined) {
+        w->verdict = SR_CHARGE_DECLINED;
+        why.notice = SR_NOTICE_DECLINED;
+    }
+    else {
+        /* invalid_request_error, idempotency_error, ...: not the customer's card but the shop's setup. */
+        w->verdict = SR_CHARGE_SHOP_PROBLEM;
+        why.notice = SR_NOTICE_SHOP_PROBLEM;
+        why.flag =
+            in->error_type
+                ? apr_psprintf(p, "Stripe refused the deposit request (%s%s%s): %s; check the shop's Stripe setup",
+                               in->error_type, in->error_code ? ", " : "", in->error_code ? in->error_code : "",
+                               in->error)
+                : apr_pstrcat(p, "the deposit could not be requested: ", in->error, (char *)NULL);
+        w->problem = why.flag;
+    }
+    if (w->caller_tells) {
+        why.notice = SR_NOTICE_NONE;
+    }
+    return fail_payment(db, w->payment_id, w->slot_opening_id, in->id, &why, &w->change);
+}
+
+/* Stripe did not answer usefully (SR_UNAVAILABLE): try again later, or give up. */
+static sr_status_t record_failure(sr_db_t *db, record_work_t *w)
+{
+    apr_pool_t *p = sr_db_pool(db);
+    const sr_stripe_intent_t *in = w->intent;
+    release_t why = {NULL, NULL, w->caller_tells ? SR_NOTICE_NONE : SR_NOTICE_GAVE_UP};
+
+    if (in->permanent) {
+        /* A refused key: every try would fail the same until the shop fixes it. */
+        w->verdict = SR_CHARGE_SHOP_PROBLEM;
+        why.message = apr_pstrcat(p, "gave up: ", in->error, (char *)NULL);
+        why.flag = apr_pstrcat(p, "Stripe refused the API key (", in->error, "): fix SlotRecoveryStripeSecretKey",
+                               (char *)NULL);
+    }
+    else if (w->attempts >= w->conf->payment_max_attempts) {
+        w->verdict = SR_CHARGE_GAVE_UP;
+        why.message = apr_psprintf(p, "gave up after %d tries: %s", w->attempts, in->error);
+    }
+    else {
+        return sr_db_exec(db, SR_Q_PAY_RETRY_LATER,
+                          SR_ARGS(in->error, seconds_arg(p, w->conf->offer_retry_delay), w->payment_id)) < 0 ||
+                       (w->key_retry &&
+                        sr_db_exec(db, SR_Q_PAY_KEY_SPENT, SR_ARGS(apr_itoa(p, w->key_retry), w->payment_id)) < 0)
+                   ? SR_UNAVAILABLE
+                   : SR_OK;
+    }
+    w->problem = why.flag ? why.flag : why.message;
+    return fail_payment(db, w->payment_id, w->slot_opening_id, in->id, &why, &w->change);
+}
+
+static sr_status_t record_work(sr_db_t *db, void *baton)
+{
+    record_work_t *w = baton;
+    sr_result_t *res;
+
+    memset(&w->change, 0, sizeof(w->change));
+    w->verdict = SR_CHARGE_NONE;
+    w->problem = NULL;
+    switch (w->stripe_status) {
+    case SR_OK:
+        if (!strcmp(w->intent->status, "succeeded")) {
+            /* As payment_intent.succeeded: the booking confirmed, or the money back if it was cancelled meanwhile. */
+            return sr_payment_succeed(db, w->payment_id, w->slot_opening_id, w->intent->id, &w->change);
+        }
+        res = sr_db_select(db, SR_Q_PAY_RECORD_INTENT, SR_ARGS(w->intent->id, w->intent->status, NULL, w->payment_id));
+        if (!res) {
+            return SR_UNAVAILABLE;
+        }
+        if (res->nrows > 0 && !strcmp(sr_result_get(res, 0, "status"), "succeeded") &&
+            sr_db_exec(db, SR_Q_PAY_CONFIRM_APPOINTMENT, SR_ARGS(sr_result_get(res, 0, "appointment_id"))) < 0) {
+            return SR_UNAVAILABLE;
+        }
+        return SR_OK;
+    case SR_INVALID:
+        return record_refusal(db, w);
+    default:
+        return record_failure(db, w);
+    }
+}
+
+/*
+ * Derived from the payment row and the installation: every retry is the same
+ * request to Stripe, and no other installation (nor this database restored
+ * from a backup) sends it. *installation_id is what goes in the metadata.
+ * A payment from before migration 007 has no token: it keeps the key and the
+ * parameters its first attempts were sent with (Stripe refuses a key reused
+ * with other parameters), so a retry of one that reached Stripe cannot charge
+ * twice. Once Stripe saved a 5xx under the key (key_retry N > 0, migration
+ * 011), "-rN" follows: the key of attempt N, sent only after looking up what
+ * the request before it made.
+ */
+static const char *deposit_key(sr_loop_t *loop, const sr_result_t *c, int row, const char **installation_id)
+{
+    const char *payment_id = sr_result_get(c, row, "payment_id");
+    const char *token = sr_result_get(c, row, "key_token");
+    const char *retry = sr_result_get(c, row, "key_retry");
+    const char *key;
+
+    if (!token) {
+        *installation_id = NULL;
+        key = apr_pstrcat(loop->pool, "slotrecovery-deposit-", payment_id, (char *)NULL);
+        return retry && atoi(retry) > 0 ? apr_pstrcat(loop->pool, key, "-r", retry, (char *)NULL) : key;
+    }
+    *installation_id = sr_result_get(c, row, "installation_id");
+    key = sr_stripe_idempotency_key(loop->pool, *installation_id, "deposit", payment_id, token);
+    if (key && retry && atoi(retry) > 0) {
+        /* Stripe replays the 5xx it saved under the key before: this is the key of the attempt after it. */
+        key = apr_pstrcat(loop->pool, key, "-r", retry, (char *)NULL);
+    }
+    if (!key) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, loop->s,
+                     SR_LOG_PREFIX "payment %s waits: table installation has no row (migration 005), so no "
+                                   "Idempotency-Key of this installation can be made",
+                     payment_id);
+    }
+    return key;
+}
+
+typedef struct {
+    const char *payment_id, *slot_opening_id;
+    const sr_loop_t *loop;
+    sr_payment_change_t change;
+    const char *settled; /* what was done, for the log */
+} settle_work_t;
+
+static sr_status_t settle_work(sr_db_t *db, void *baton)
+{
+    settle_work_t *w = baton;
+    apr_pool_t *p = sr_db_pool(db);
+    sr_result_t *locked, *state;
+    release_t why = {"not charged: the slot starts too soon (SlotRecoveryOfferCutoff) and Stripe had not taken the "
+                     "deposit",
+                     NULL, SR_NOTICE_GAVE_UP};
+
+    memset(&w->change, 0, sizeof(w->change));
+    w->settled = NULL;
+    if (!(locked = lock_payment(db, w->payment_id, w->slot_opening_id)) ||
+        !(state = sr_db_select(db, SR_Q_PAY_UNSENT_STATE,
+                               SR_ARGS(seconds_arg(p, w->loop->conf->offer_cutoff), w->payment_id)))) {
+        return SR_UNAVAILABLE;
+    }
+    if (locked->nrows == 0 || state->nrows == 0) {
+        return SR_OK; /* settled or claimed meanwhile */
+    }
+    if (sr_result_bool(state, 0, "cancelled")) {
+        w->settled = "canceled: the booking was cancelled before the deposit was taken";
+        return sr_db_exec(
+                   db, SR_Q_PAY_MARK_CANCELED,
+                   SR_ARGS("the booking was cancelled before the deposit was taken: not charged", w->payment_id)) < 0
+                   ? SR_UNAVAILABLE
+                   : SR_OK;
+    }
+    if (sr_result_bool(state, 0, "too_close")) {
+        w->settled = "given up: the slot starts too soon to charge the deposit";
+        return release_booking(db, locked, w->payment_id, NULL, &why, &w->change);
+    }
+    return SR_OK;
+}
+
+typedef struct {
+    const char *payment_id, *cutoff;
+    sr_result_t *due;
+} settle_find_t;
+
+static sr_status_t settle_find_work(sr_db_t *db, void *baton)
+{
+    settle_find_t *w = baton;
+
+    w->due = sr_db_select(db, SR_Q_PAY_UNSENT_TO_SETTLE, SR_ARGS(w->payment_id, w->payment_id, w->cutoff));
+    return w->due ? SR_OK : SR_UNAVAILABLE;
+}
+
+/*
+ * Settles unsent deposits that must not be charged: a cancelled booking's
+ * payment becomes canceled; one whose slot starts within the cutoff is given
+ * up (the booking released, the customer told). Returns how many, -1 when
+ * the database failed; released slots are added to `reopened`.
+ */
+static int settle_unsent(sr_loop_t *loop, const char *payment_id, apr_array_header_t *reopened)
+{
+    settle_find_t find = {payment_id, seconds_arg(loop->pool, loop->conf->offer_cutoff), NULL};
+    sr_result_t *due;
+    int i;
+
+    if (sr_db_read(loop->db, settle_find_work, &find) != SR_OK) {
+        return -1;
+    }
+    due = find.due;
+    for (i = 0; i < due->nrows; i++) {
+        settle_work_t w;
+
+        memset(&w, 0, sizeof(w));
+        w.payment_id = sr_result_get(due, i, "payment_id");
+        w.slot_opening_id = sr_result_get(due, i, "slot_opening_id");
+        w.loop = loop;
+        if (sr_db_transaction(loop->db, settle_work, &w) != SR_OK) {
+            return -1;
+        }
+        if (w.settled) {
+            ap_log_error(APLOG_MARK, w.change.outcome ? APLOG_ERR : APLOG_INFO, 0, loop->s,
+                         SR_LOG_PREFIX "payment %s %s%s%s", w.payment_id, w.settled, w.change.outcome ? ": " : "",
+                         w.change.outcome ? w.change.outcome : "");
+        }
+        if (w.change.reopened_slot_id) {
+            APR_ARRAY_PUSH(reopened, const char *) = w.change.reopened_slot_id;
+        }
+    }
+    return due->nrows;
+}
+
+int sr_payments_charge_due(sr_loop_t *loop, const char *payment_id, sr_charge_verdict_t *verdict)
+{
+    apr_pool_t *p = loop->pool;
+    apr_array_header_t *reopened = apr_array_make(p, 2, sizeof(const char *));
+    sr_result_t *claimed;
+    int i, settled, handled;
+
+    /* Until Stripe is seen to take it, the customer hears that the deposit will be charged. */
+    if (verdict) {
+        *verdict = SR_CHARGE_LATER;
+    }
+    /* Before any claim: what must never reach Stripe. */
+    if ((settled = settle_unsent(loop, payment_id, reopened)) < 0) {
+        return -1;
+    }
+    claimed = sr_db_claim(loop->db, SR_Q_PAY_CLAIM_DUE, payment_id, payment_id ? 1 : SR_CHARGE_BATCH,
+                          loop->conf->http_timeout + apr_time_from_sec(60));
+    if (!claimed) {
+        return -1;
+    }
+    handled = settled + claimed->nrows;
+    for (i = 0; i < claimed->nrows; i++) {
+        const sr_result_t *c = claimed;
+        sr_stripe_intent_request_t in;
+        sr_stripe_intent_t intent;
+        record_work_t record;
+
+        memset(&in, 0, sizeof(in));
+        in.payment_id = sr_result_get(c, i, "payment_id");
+        in.appointment_id = sr_result_get(c, i, "appointment_id");
+        in.slot_opening_id = sr_result_get(c, i, "slot_opening_id");
+        in.amount = apr_atoi64(sr_result_get(c, i, "amount"));
+        in.currency = sr_result_get(c, i, "currency");
+        in.customer = sr_result_get(c, i, "stripe_customer_id");
+        in.payment_method = sr_result_get(c, i, "stripe_payment_method_id");
+        in.idempotency_key = deposit_key(loop, c, i, &in.installation_id);
+
+        memset(&record, 0, sizeof(record));
+        record.payment_id = in.payment_id;
+        record.slot_opening_id = in.slot_opening_id;
+        record.attempts = atoi(sr_result_get(c, i, "attempts"));
+        record.intent = &intent;
+        record.conf = loop->conf;
+        record.caller_tells = verdict != NULL;
+        if (!in.customer || !in.payment_method) {
+            memset(&intent, 0, sizeof(intent));
+            intent.error = "the customer has no saved card (stripeCustomerId and stripePaymentMethodId)";
+            record.stripe_status = SR_INVALID;
+        }
+        else if (in.idempotency_key && atoi(sr_result_get(c, i, "key_retry")) > 0) {
+            /*
+             * The key before this one got a 5xx, which Stripe saved: that request is over, yet may have made
+             * the intent. Adopt what it made; only if it made none is this new key sent (a later try after a
+             * timeout sends this same key again, and Stripe then answers for the request in flight).
+             */
+            record.stripe_status = sr_stripe_find_payment_intent(p, loop->conf, &in, &intent);
+            if (record.stripe_status == SR_NOT_FOUND) {
+                record.stripe_status = sr_stripe_create_payment_intent(p, loop->conf, &in, &intent);
+            }
+            else {
+                ap_log_error(APLOG_MARK, APLOG_INFO, 0, loop->s,
+                             SR_LOG_PREFIX "payment %s: looked up the PaymentIntent an earlier try made: %s",
+                             in.payment_id, intent.id ? intent.id : intent.error);
+            }
+        }
+        else {
+            record.stripe_status = sr_stripe_create_payment_intent(p, loop->conf, &in, &intent);
+        }
+        if (record.stripe_status == SR_UNAVAILABLE && intent.key_spent) {
+            record.key_retry = record.attempts + 1;
+        }
+        if (record.stripe_status == SR_UNAVAILABLE) {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, loop->s,
+                         SR_LOG_PREFIX "payment %s: attempt %s to create the PaymentIntent failed: %s", in.payment_id,
+                         sr_result_get(c, i, "attempts"), intent.error);
+        }
+        else {
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, loop->s, SR_LOG_PREFIX "payment %s: PaymentIntent %s %s%s%s",
+                         in.payment_id, intent.id ? intent.id : "(none)", intent.status ? intent.status : "refused",
+                         intent.error ? ": " : "", intent.error ? intent.error : "");
+        }
+        /* If recording fails the lease runs out and the sweep asks Stripe again, same key. */
+        if (sr_db_transaction(loop->db, record_work, &record) != SR_OK) {
+            continue;
+        }
+        if (record.change.outcome && !strncmp(record.change.outcome, "ignored", 7)) {
+            /* A webhook settled the payment meanwhile: this answer changed nothing. */
+            continue;
+        }
+        if (record.problem) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, loop->s,
+                         SR_LOG_PREFIX "payment %s: booking released, the customer was not charged: %s", in.payment_id,
+                         record.problem);
+        }
+        if (verdict) {
+            *verdict = record.verdict != SR_CHARGE_NONE ? record.verdict
+                       : record.stripe_status == SR_OK && intent.status && !strcmp(intent.status, "succeeded")
+                           ? SR_CHARGE_NONE
+                           : SR_CHARGE_LATER;
+        }
+        if (record.change.reopened_slot_id) {
+            APR_ARRAY_PUSH(reopened, const char *) = record.change.reopened_slot_id;
+        }
+    }
+    /* Committed: released slots go to the next customer, or expire if too close to their start. */
+    for (i = 0; i < reopened->nelts; i++) {
+        sr_advance_t adv = {0};
+
+        sr_offer_loop_advance(loop, APR_ARRAY_IDX(reopened, i, const char *), &adv);
+    }
+    return handled;
+}
+
+/* --- refunds ------------------------------------------------------------------------------ */
+
+typedef struct {
+    const char *refund_id, *payment_id, *prior_status;
+    int attempts;
+    int key_retry; /* > 0: Stripe keeps a 5xx under this try's key, the next takes the key of that attempt */
+    sr_status_t stripe_status;
+    const sr_stripe_refund_t *refund;
+    const sr_server_conf_t *conf;
+    const char *flag; /* set by the work: what the payment is flagged with */
+} refund_work_t;
+
+static sr_status_t refund_record_work(sr_db_t *db, void *baton)
+{
+    refund_work_t *w = baton;
+    apr_pool_t *p = sr_db_pool(db);
+    const sr_stripe_refund_t *r = w->refund;
+    const char *status = w->prior_status, *error = r->error, *amount = NULL;
+
+    w->flag = NULL;
+    switch (w->stripe_status) {
+    case SR_OK:
+        status = r->status;
+        amount = apr_psprintf(p, "%" APR_INT64_T_FMT, r->amount);
+        error = r->failure_reason;
+        if (!strcmp(status, "failed") || !strcmp(status, "canceled")) {
+            w->flag = apr_pstrcat(p, "the automatic refund ", status, " at Stripe (",
+                                  r->failure_reason ? r->failure_reason : "no reason given",
+                                  "): refund the customer by hand", (char *)NULL);
+        }
+        else if (strcmp(status, "succeeded") && strcmp(status, "pending") && strcmp(status, "requires_action")) {
+            /* A status this module does not know: keep following it as pending. */
+            status = "pending";
+        }
+        break;
+    case SR_INVALID:
+        /* Refused for good (e.g. already refunded by hand): a person must look. */
+        status = "failed";
+        w->flag = apr_pstrcat(p, "Stripe refused the automatic refund (", r->error,
+                              "): check the payment in Stripe and refund by hand", (char *)NULL);
+        break;
+    default:
+        if (w->key_retry &&
+            sr_db_exec(db, SR_Q_REFUND_KEY_SPENT, SR_ARGS(apr_itoa(p, w->key_retry), w->refund_id)) < 0) {
+            return SR_UNAVAILABLE;
+        }
+        if (!strcmp(status, "due") && w->attempts == w->conf->payment_max_attempts) {
+            /* Still retried (the money is owed, the key makes it safe), but a person should know. */
+            w->flag = apr_psprintf(p,
+                                   "the automatic refund is not done after %d tries (%s): still trying; refund "
+                                   "by hand if it stays so",
+                                   w->attempts, r->error);
+        }
+        break;
+    }
+    if (sr_db_exec(db, SR_Q_REFUND_RECORD,
+                   SR_ARGS(r->id, status, amount, error, seconds_arg(p, w->conf->offer_retry_delay), w->refund_id)) <
+            0 ||
+        (w->flag && sr_db_exec(db, SR_Q_PAY_FLAG, SR_ARGS(w->flag, w->payment_id)) < 0)) {
+        return SR_UNAVAILABLE;
+    }
+    return SR_OK;
+}
+
+/* Asks Stripe for due refunds (or where pending ones stand); how many were claimed, -1 when the database failed. */
+static int refunds_due(sr_loop_t *loop)
+{
+    apr_pool_t *p = loop->pool;
+    sr_result_t *claimed = sr_db_claim(loop->db, SR_Q_REFUND_CLAIM_DUE, NULL, SR_REFUND_BATCH,
+                                       loop->conf->http_timeout + apr_time_from_sec(60));
+    int i;
+
+    if (!claimed) {
+        return -1;
+    }
+    for (i = 0; i < claimed->nrows; i++) {
+        refund_work_t w;
+        sr_stripe_refund_t refund;
+        const char *stripe_id = sr_result_get(claimed, i, "stripe_refund_id"), *key_retry;
+
+        memset(&w, 0, sizeof(w));
+        memset(&refund, 0, sizeof(refund));
+        w.refund_id = sr_result_get(claimed, i, "refund_id");
+        w.payment_id = sr_result_get(claimed, i, "payment_id");
+        w.prior_status = sr_result_get(claimed, i, "status");
+        w.attempts = atoi(sr_result_get(claimed, i, "attempts"));
+        w.refund = &refund;
+        w.conf = loop->conf;
+        if (stripe_id) {
+            w.stripe_status = sr_stripe_get_refund(p, loop->conf, stripe_id, &refund);
+        }
+        else if (!sr_result_get(claimed, i, "payment_intent")) {
+            refund.error = "the payment has no PaymentIntent id to refund";
+            w.stripe_status = SR_INVALID;
+        }
+        else if (!sr_result_get(claimed, i, "installation_id")) {
+            /* Without it the key would not be this installation's own: wait for the row to be back. */
+            refund.error = "this installation has no id (table installation is empty: see migration 005)";
+            w.stripe_status = SR_UNAVAILABLE;
+        }
+        else {
+            sr_stripe_refund_request_t in;
+
+            in.payment_intent = sr_result_get(claimed, i, "payment_intent");
+            in.amount = apr_atoi64(sr_result_get(claimed, i, "amount"));
+            in.installation_id = sr_result_get(claimed, i, "installation_id");
+            in.payment_id = w.payment_id;
+            /* One key per payment and installation: a retry (or another server) cannot refund twice. */
+            in.idempotency_key = sr_stripe_idempotency_key(p, in.installation_id, "refund", w.payment_id, NULL);
+            key_retry = sr_result_get(claimed, i, "key_retry");
+            if (atoi(key_retry) > 0) {
+                /* Stripe replays the 5xx saved under the key before: adopt what that request made, else a new key. */
+                in.idempotency_key = apr_pstrcat(p, in.idempotency_key, "-r", key_retry, (char *)NULL);
+                w.stripe_status = sr_stripe_find_refund(p, loop->conf, &in, &refund);
+            }
+            if (w.stripe_status == SR_NOT_FOUND || atoi(key_retry) == 0) {
+                w.stripe_status = sr_stripe_create_refund(p, loop->conf, &in, &refund);
+            }
+            if (w.stripe_status == SR_UNAVAILABLE && refund.key_spent) {
+                w.key_retry = w.attempts + 1;
+            }
+        }
+        if (sr_db_transaction(loop->db, refund_record_work, &w) != SR_OK) {
+            /* The lease runs out and a later sweep asks again, with the same key. */
+            continue;
+        }
+        if (w.stripe_status == SR_OK && !w.flag) {
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, loop->s, SR_LOG_PREFIX "payment %s: refund %s %s", w.payment_id,
+                         refund.id, refund.status);
+        }
+        else if (w.flag) {
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, loop->s, SR_LOG_PREFIX "payment %s: %s", w.payment_id, w.flag);
+        }
+        else {
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, loop->s,
+                         SR_LOG_PREFIX "payment %s: attempt %d at the refund failed, will retry: %s", w.payment_id,
+                         w.attempts, refund.error);
+        }
+    }
+    return claimed->nrows;
+}
+
+void sr_payments_sweep(sr_loop_t *loop)
+{
+    /* A server without a Stripe key leaves deposits and refunds to one that has it: a claim counts an attempt. */
+    while (loop->conf->stripe_secret_key && sr_payments_charge_due(loop, NULL, NULL) > 0) {
+    }
+    while (loop->conf->stripe_secret_key && refunds_due(loop) > 0) {
+    }
+    while (sr_notify_send_due(loop) > 0) {
+    }
+}

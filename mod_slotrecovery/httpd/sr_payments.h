@@ -1,0 +1,74 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Deposits: creating the PaymentIntent of a recovered booking, and what
+ * Stripe's verdict does to the booking. The transitions run inside the
+ * caller's transaction so a webhook records its event in the same commit.
+ * Money taken for a booking that no longer stands is refunded: recorded as
+ * due in that transaction, asked of Stripe by the sweep after the commit.
+ */
+#ifndef SR_PAYMENTS_H
+#define SR_PAYMENTS_H
+
+#include "sr_db.h"
+#include "sr_offer_loop.h"
+#include "sr_stripe.h"
+
+typedef struct {
+    const char *outcome;          /* what happened, for the event record and the log */
+    const char *reopened_slot_id; /* a slot to offer again once committed, or NULL */
+} sr_payment_change_t;
+
+/*
+ * The payment an event's PaymentIntent belongs to: by the intent's id, or,
+ * while that payment has no intent recorded, by the payment id in its
+ * metadata, taken only when the metadata also carries this installation's id
+ * and the intent's amount, currency and customer are the payment's (another
+ * integration on the same Stripe account may use metadata.payment_id too).
+ * *payment_id NULL when it is none of ours; *mismatch then says why an intent
+ * naming one of our payments was not taken for it (else NULL).
+ */
+sr_status_t sr_payment_find(sr_db_t *db, const sr_stripe_event_t *event, const char **payment_id,
+                            const char **slot_opening_id, const char **mismatch);
+
+/*
+ * The payment failed: payment failed, booking cancelled, slot open again, the
+ * customer's offer declined and the customer told by SMS (the outbox).
+ * Nothing changes for a payment that already succeeded or failed. Call
+ * inside a transaction.
+ */
+sr_status_t sr_payment_fail(sr_db_t *db, const char *payment_id, const char *slot_opening_id, const char *intent_id,
+                            const char *message, sr_payment_change_t *out);
+
+/*
+ * The payment succeeded: booking confirmed; for a booking cancelled or
+ * released meanwhile, a refund of the deposit is recorded as due. In a
+ * transaction.
+ */
+sr_status_t sr_payment_succeed(sr_db_t *db, const char *payment_id, const char *slot_opening_id, const char *intent_id,
+                               sr_payment_change_t *out);
+
+/* What the customer must hear after a charge at YES time (the reply tells them). */
+typedef enum {
+    SR_CHARGE_NONE = 0,     /* nothing to tell: Stripe took the deposit */
+    SR_CHARGE_LATER,        /* not taken yet (Stripe did not answer, or is processing it); the booking holds */
+    SR_CHARGE_DECLINED,     /* a card_error: the card was declined; booking released */
+    SR_CHARGE_SHOP_PROBLEM, /* Stripe refused the shop's request or key; booking released */
+    SR_CHARGE_GAVE_UP       /* Stripe could not be asked in the tries allowed; booking released */
+} sr_charge_verdict_t;
+
+/*
+ * Creates the PaymentIntent of one payment, or of every payment due (NULL),
+ * and records Stripe's answer. First settles what must never be charged: a
+ * cancelled booking's payment becomes canceled, one whose slot starts within
+ * SlotRecoveryOfferCutoff is given up. A refusal, a refused key, or
+ * SlotRecoveryPaymentMaxAttempts failed tries release the booking and offer
+ * the slot again. With a verdict (one payment, at YES) the caller tells the
+ * customer; otherwise a customer notification is queued. Returns how many
+ * payments were handled, -1 when the database failed.
+ */
+int sr_payments_charge_due(sr_loop_t *loop, const char *payment_id, sr_charge_verdict_t *verdict);
+
+/* The deposits' part of a sweep: due charges, then due refunds, then the customer notifications. */
+void sr_payments_sweep(sr_loop_t *loop);
+
+#endif /* SR_PAYMENTS_H */

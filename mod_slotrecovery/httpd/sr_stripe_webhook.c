@@ -1,0 +1,132 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Stripe webhook. The event is recorded by id in the same transaction as what
+ * it changes, so a redelivery finds it and does nothing; 200 is only answered
+ * once that transaction committed, 503 when PostgreSQL is away (Stripe retries).
+ */
+#include "sr_json.h"
+#include "sr_offer_loop.h"
+#include "sr_payments.h"
+#include "sr_stripe.h"
+#include "sr_stripe_webhook.h"
+
+typedef struct {
+    const char *event_id;
+    const char *type;
+    const char *intent_id;
+    const char *failure_message;
+    const sr_stripe_event_t *event;
+    const char *mismatch; /* why an intent naming our payment is not ours */
+    sr_payment_change_t change;
+    int duplicate;
+} event_work_t;
+
+static sr_status_t event_work(sr_db_t *db, void *baton)
+{
+    event_work_t *w = baton;
+    sr_result_t *res;
+    const char *payment_id = NULL, *slot_id = NULL;
+    sr_status_t status = SR_OK;
+    int failed = !strcmp(w->type, "payment_intent.payment_failed");
+    int succeeded = !strcmp(w->type, "payment_intent.succeeded");
+
+    memset(&w->change, 0, sizeof(w->change));
+    w->duplicate = 0;
+    w->mismatch = NULL;
+    res = sr_db_select(db, SR_Q_STRIPE_EVENT_CLAIM, SR_ARGS(w->event_id, w->type, w->intent_id));
+    if (!res) {
+        return SR_UNAVAILABLE;
+    }
+    if (res->nrows == 0) {
+        w->duplicate = 1;
+        return SR_OK;
+    }
+    if (!failed && !succeeded) {
+        w->change.outcome = "ignored: event type not used";
+    }
+    else if ((status = sr_payment_find(db, w->event, &payment_id, &slot_id, &w->mismatch)) != SR_OK) {
+        return status;
+    }
+    else if (!payment_id) {
+        w->change.outcome = w->mismatch ? apr_pstrcat(sr_db_pool(db), "ignored: not a slot-recovery payment (",
+                                                      w->mismatch, ")", (char *)NULL)
+                                        : "ignored: not a slot-recovery payment";
+    }
+    else if (failed) {
+        status = sr_payment_fail(db, payment_id, slot_id, w->intent_id, w->failure_message, &w->change);
+    }
+    else {
+        status = sr_payment_succeed(db, payment_id, slot_id, w->intent_id, &w->change);
+    }
+    if (status != SR_OK) {
+        return status;
+    }
+    return sr_db_exec(db, SR_Q_STRIPE_EVENT_RECORD, SR_ARGS(w->change.outcome, payment_id, w->event_id)) < 0
+               ? SR_UNAVAILABLE
+               : SR_OK;
+}
+
+int sr_stripe_webhook(sr_req_t *req)
+{
+    request_rec *r = req->r;
+    const char *body, *problem;
+    apr_size_t len;
+    sr_stripe_event_t event;
+    event_work_t w;
+    sr_json_t *doc;
+    sr_db_t *db;
+    sr_status_t status;
+    int rc;
+
+    if (!req->conf->stripe_webhook_secret) {
+        return sr_send_error(req, HTTP_SERVICE_UNAVAILABLE,
+                             "Stripe webhook disabled: SlotRecoveryStripeWebhookSecret is not configured");
+    }
+    if ((rc = sr_read_body(req, &body, &len)) != OK) {
+        return rc;
+    }
+    problem = sr_stripe_signature_problem(r->pool, req->conf->stripe_webhook_secret,
+                                          apr_table_get(r->headers_in, "Stripe-Signature"), body, len,
+                                          req->conf->stripe_webhook_tolerance, apr_time_now());
+    if (problem) {
+        return sr_send_error(req, HTTP_BAD_REQUEST, "%s", problem);
+    }
+    memset(&w, 0, sizeof(w));
+    if ((problem = sr_stripe_parse_event(r->pool, body, len, &event))) {
+        return sr_send_error(req, HTTP_BAD_REQUEST, "%s", problem);
+    }
+    w.event_id = event.id;
+    w.type = event.type;
+    w.intent_id = event.intent_id;
+    w.failure_message = event.failure_message;
+    w.event = &event;
+    if (!(db = sr_db_acquire(r))) {
+        return sr_send_status(req, SR_UNAVAILABLE, NULL);
+    }
+    status = sr_db_transaction(db, event_work, &w);
+    if (status != SR_OK) {
+        return sr_send_status(req, status, "event");
+    }
+    if (w.mismatch) {
+        /* Another integration on the account, or an intent someone made to look like ours. */
+        ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
+                      SR_LOG_PREFIX "Stripe event %s for %s ignored: not this installation's PaymentIntent (%s)",
+                      w.event_id, w.intent_id ? w.intent_id : "(no id)", w.mismatch);
+    }
+    ap_log_rerror(APLOG_MARK, APLOG_INFO, 0, r, SR_LOG_PREFIX "Stripe event %s (%s)%s: %s", w.event_id, w.type,
+                  w.intent_id ? apr_pstrcat(r->pool, " for ", w.intent_id, (char *)NULL) : "",
+                  w.duplicate ? "already handled" : w.change.outcome);
+    if (w.change.reopened_slot_id) {
+        sr_loop_t loop;
+        sr_advance_t adv = {0};
+
+        /* Committed: the slot goes to the next customer on the waitlist. */
+        sr_offer_loop_for_request(&loop, r, req->conf, db);
+        sr_offer_loop_advance(&loop, w.change.reopened_slot_id, &adv);
+    }
+    doc = sr_json_object(r->pool);
+    sr_json_set_bool(doc, "received", 1);
+    sr_json_set_bool(doc, "duplicate", w.duplicate);
+    sr_json_set_string(doc, "outcome", w.duplicate ? "already handled" : w.change.outcome);
+    return sr_send_json(req, HTTP_OK, doc);
+}

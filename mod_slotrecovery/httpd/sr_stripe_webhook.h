@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The Stripe webhook: signed events that settle deposits, each acted on once. */
+#ifndef SR_STRIPE_WEBHOOK_H
+#define SR_STRIPE_WEBHOOK_H
+
+#include "sr_request.h"
+
+/* POST /api/stripe/webhook */
+int sr_stripe_webhook(sr_req_t *req);
+
+#endif /* SR_STRIPE_WEBHOOK_H */
