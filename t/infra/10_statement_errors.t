@@ -25,7 +25,7 @@ reset_all();
 
 my $data_dir = eval { pg_data_dir() };
 my $pg_log = $data_dir ? dirname($data_dir) . '/postgres.log' : undef;
-plan skip_all => "cannot read PostgreSQL's log (@{[ $pg_log // 'no data directory' ]})"
+cannot_run("cannot read PostgreSQL's log (@{[ $pg_log // 'no data directory' ]})")
     unless $pg_log && -r $pg_log;
 
 my $httpd_pid = do {

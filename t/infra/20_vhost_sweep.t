@@ -24,7 +24,7 @@ use IO::Socket::INET ();
 use SlotRecovery::Test qw(:all);
 use SlotRecovery::TestEnv ();
 
-plan skip_all => 'needs root (the second httpd switches to User nobody)' if $> != 0;
+cannot_run('needs root (the second httpd switches to User nobody)') if $> != 0;
 
 my $DB      = 'slotrecovery_vhost';
 my $SECRET  = 'vhost-internal-secret-0123456789abcdef0123';

@@ -26,7 +26,7 @@ use SlotRecovery::Httpd ();
 use SlotRecovery::TestEnv ();
 use SlotRecovery::Test ();    # starts from an empty database (its servers use the suite's)
 
-plan skip_all => 'no mod_rewrite' unless -f SlotRecovery::Httpd::libexecdir() . '/mod_rewrite.so';
+SlotRecovery::Test::cannot_run('no mod_rewrite') unless -f SlotRecovery::Httpd::libexecdir() . '/mod_rewrite.so';
 
 my @names = qw(bare internal_only token_no_url url_no_token https https_port http_port http stripe_py);
 my %port = map { $_ => SlotRecovery::Httpd::free_port() } @names;

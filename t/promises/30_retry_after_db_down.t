@@ -8,7 +8,6 @@ use strict;
 use warnings;
 
 use Apache::Test qw(-withtestmore);
-use File::Basename qw(dirname);
 use SlotRecovery::Test qw(:all);
 use SlotRecovery::Flows qw(:all);
 use SlotRecovery::Dashboard ();
@@ -17,14 +16,7 @@ reset_db();
 twilio_reset();
 stripe_reset();
 
-my $data_dir = eval { pg_data_dir() };
-my $cluster = $data_dir ? dirname($data_dir) : undef;
-my $why = $> != 0                                          ? 'needs root to run pg_ctl as postgres'
-        : !$cluster                                        ? 'cannot read the data directory (SHOW data_directory)'
-        : !-f "$data_dir/postmaster.pid"                   ? "no postmaster.pid in $data_dir"
-        : SlotRecovery::TestEnv::get('SR_PG_HOST') ne '127.0.0.1' ? 'PostgreSQL is not the local private cluster'
-        : undef;
-plan skip_all => "cannot stop PostgreSQL here: $why" if $why;
+my $cluster = stoppable_pg_cluster();
 
 # Real ids for every route, and a dashboard form token, made while the database is up.
 my $s = scenario(customers => 2);

@@ -12,7 +12,7 @@ use IPC::Open3 qw(open3);
 use Symbol qw(gensym);
 use SlotRecovery::Test qw(:all);
 
-plan skip_all => 'no psql' unless grep { -x "$_/psql" } split /:/, $ENV{PATH};
+cannot_run('no psql') unless grep { -x "$_/psql" } split /:/, $ENV{PATH};
 
 my $top = SlotRecovery::TestEnv::top_dir();
 my @files = sort map { basename($_, '.sql') } glob "$top/sql/migrations/[0-9][0-9][0-9]_*.sql";

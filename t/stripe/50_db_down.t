@@ -7,7 +7,6 @@ use strict;
 use warnings;
 
 use Apache::Test qw(-withtestmore);
-use File::Basename qw(dirname);
 use Time::HiRes qw(sleep);
 use SlotRecovery::Test qw(:all);
 use SlotRecovery::Flows qw(:all);
@@ -17,15 +16,7 @@ reset_db();
 twilio_reset();
 stripe_reset();
 
-my $data_dir = eval { pg_data_dir() };
-my $cluster = $data_dir ? dirname($data_dir) : undef;
-my $why = $> != 0                                          ? 'needs root to run pg_ctl as postgres'
-        : !$cluster                                        ? 'cannot read the data directory (SHOW data_directory)'
-        : !-f "$data_dir/postmaster.pid"                   ? "no postmaster.pid in $data_dir"
-        : !-d '/usr/lib/postgresql'                        ? 'no PostgreSQL server binaries'
-        : SlotRecovery::TestEnv::get('SR_PG_HOST') ne '127.0.0.1' ? 'PostgreSQL is not the local private cluster'
-        : undef;
-plan skip_all => "cannot stop PostgreSQL here: $why" if $why;
+my $cluster = stoppable_pg_cluster();
 
 # --- a booking with its deposit processing ---------------------------------------------
 stripe_behave({ status => 'processing' });

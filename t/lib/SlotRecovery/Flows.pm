@@ -11,6 +11,7 @@ use warnings;
 use Apache::Test ();
 use Carp qw(croak);
 use Exporter qw(import);
+use File::Basename ();
 use Test::More ();
 use Time::HiRes ();
 
@@ -21,7 +22,7 @@ our @EXPORT_OK = qw(
     scenario cancel_slot sweep
     sms sms_request next_sid form_encode twiml_message is_twiml TOO_LATE_RE
     offers offer_of live_offer offer_sms_to sms_to slot appointment_of_slot payment_of
-    stripe_event post_stripe_event pg_data_dir pg_stop pg_start
+    stripe_event post_stripe_event pg_data_dir pg_stop pg_start stoppable_pg_cluster
     processing_booking
     stripe_refunds make_payment_due installation_id error_log_mark error_log_since refusal_logged_ok
 );
@@ -315,6 +316,21 @@ sub post_stripe_event {
 sub pg_data_dir {
     my ($dir) = db()->selectrow_array('SHOW data_directory');
     return $dir;
+}
+
+# stoppable_pg_cluster(): the suite's private PostgreSQL cluster directory, for
+# pg_stop/pg_start; where it cannot be stopped here (not root, another
+# server), the file cannot run (cannot_run: skipped, failed under CI=true).
+sub stoppable_pg_cluster {
+    my $data_dir = eval { pg_data_dir() };
+    my $cluster = $data_dir ? File::Basename::dirname($data_dir) : undef;
+    my $why = $> != 0          ? 'needs root to run pg_ctl as postgres'
+            : !$cluster        ? 'cannot read the data directory (SHOW data_directory)'
+            : !-f "$data_dir/postmaster.pid" ? "no postmaster.pid in $data_dir"
+            : !-d '/usr/lib/postgresql'      ? 'no PostgreSQL server binaries'
+            : SlotRecovery::TestEnv::get('SR_PG_HOST') ne '127.0.0.1' ? 'PostgreSQL is not the local private cluster'
+            : undef;
+    return $why ? cannot_run("cannot stop PostgreSQL here: $why") : $cluster;
 }
 
 sub _lib_sh {
