@@ -4,17 +4,10 @@
  * the error page, the Twilio-credentials notice, CSRF tokens, the filters,
  * links under the mount, and GET /app. The pages are sr_page_*.c.
  */
-#include <apr_escape.h>
-#include <apr_lib.h>
-
-#include "sr_crypto.h"
 #include "sr_page.h"
-#include "sr_validate.h"
 
 #include <http_core.h>   /* after httpd.h: ap_auth_name */
 #include <util_script.h> /* after httpd.h: it uses request_rec */
-
-#define SR_MAX_PAGE 100000
 
 int sr_page_error(sr_req_t *req, int status, const char *message)
 {
@@ -96,69 +89,27 @@ void sr_page_notices(request_rec *r, const dash_t *d)
     ap_rputs("</div>\n", r);
 }
 
-/* Seconds a token's time may be ahead of this server's clock: several servers share one database. */
-#define SR_CSRF_CLOCK_SKEW 60
-
-/*
- * The MAC of a form token: HMAC-SHA256 keyed with the installation's own
- * CSRF key (not the internal API secret) over where the login authenticated,
- * who, which shop and when the token was made. Fields are length-prefixed so
- * no user name can pass for another field.
- */
-static const char *csrf_mac(const dash_t *d, const char *issued)
+/* Whom this page's tokens are for: the login and the shop. */
+static sr_csrf_who_t csrf_who(const dash_t *d)
 {
-    apr_pool_t *p = d->req->r->pool;
-    const char *user = d->req->r->user;
-    const char *data =
-        apr_psprintf(p, "csrf-v2|%" APR_SIZE_T_FMT ":%s|%" APR_SIZE_T_FMT ":%s|%" APR_SIZE_T_FMT ":%s|%s|%s",
-                     strlen(d->server), d->server, strlen(d->realm), d->realm, strlen(user), user, d->shop_id, issued);
+    sr_csrf_who_t who = {d->server, d->realm, d->req->r->user, d->shop_id};
 
-    return sr_hmac_sha256_hex(p, d->csrf_key, data, strlen(data));
+    return who;
 }
 
-/* A token for this page's forms: "<issued, seconds since the epoch>.<MAC>". */
-static const char *csrf_issue(const dash_t *d)
-{
-    const char *issued;
-
-    if (!d->csrf_key) {
-        return NULL;
-    }
-    issued = apr_psprintf(d->req->r->pool, "%" APR_TIME_T_FMT, apr_time_sec(apr_time_now()));
-    return apr_pstrcat(d->req->r->pool, issued, ".", csrf_mac(d, issued), (char *)NULL);
-}
-
-/* Whether a form's token is ours, for this login and shop, and neither expired nor from the future. */
 sr_csrf_t sr_page_csrf_check(const dash_t *d, const char *token)
 {
-    apr_time_t now = apr_time_sec(apr_time_now());
-    const char *dot = token ? strchr(token, '.') : NULL;
-    const char *c, *issued;
-    apr_int64_t when;
+    sr_csrf_who_t who = csrf_who(d);
 
-    if (!dot || dot == token || dot - token > 12) {
-        return SR_CSRF_FORGED;
-    }
-    for (c = token; c < dot; c++) {
-        if (!apr_isdigit(*c)) {
-            return SR_CSRF_FORGED;
-        }
-    }
-    issued = apr_pstrmemdup(d->req->r->pool, token, (apr_size_t)(dot - token));
-    if (!sr_secret_equals(dot + 1, csrf_mac(d, issued))) {
-        return SR_CSRF_FORGED;
-    }
-    when = apr_atoi64(issued);
-    if (when > now + SR_CSRF_CLOCK_SKEW || now - when > apr_time_sec(d->req->conf->csrf_lifetime)) {
-        return SR_CSRF_STALE;
-    }
-    return SR_CSRF_OK;
+    return sr_csrf_check(d->req->r->pool, d->csrf_key, &who, token, apr_time_sec(apr_time_now()),
+                         apr_time_sec(d->req->conf->csrf_lifetime));
 }
 
 /* Who is asking, and for which shop. OK, or DONE with the error page sent. */
 int sr_page_open(sr_req_t *req, dash_t *d)
 {
     sr_status_t status;
+    sr_csrf_who_t who;
     char *lower;
 
     memset(d, 0, sizeof(*d));
@@ -189,77 +140,26 @@ int sr_page_open(sr_req_t *req, dash_t *d)
                       SR_LOG_PREFIX "table installation has no row: no CSRF key, cancelling is disabled "
                                     "(run scripts/migrate)");
     }
-    d->csrf = csrf_issue(d);
+    who = csrf_who(d);
+    d->csrf = sr_csrf_issue(req->r->pool, d->csrf_key, &who, apr_time_sec(apr_time_now()));
     return OK;
 }
 
-/* A calendar date, YYYY-MM-DD. */
-static int valid_date(apr_pool_t *p, const char *s)
-{
-    apr_time_t t;
-
-    return strlen(s) == 10 && sr_parse_rfc3339(apr_pstrcat(p, s, "T00:00:00Z", (char *)NULL), &t);
-}
-
-/* Reads status, from, to and page; 0 with *problem set when one is wrong. */
-static int read_filters(request_rec *r, filters_t *f, const char **problem)
-{
-    apr_table_t *args = NULL;
-    const char *page;
-
-    memset(f, 0, sizeof(*f));
-    f->page = 1;
-    ap_args_to_table(r, &args);
-    f->status = apr_table_get(args, "status");
-    f->from = apr_table_get(args, "from");
-    f->to = apr_table_get(args, "to");
-    page = apr_table_get(args, "page");
-    /* An empty field of the filter form means "any". */
-    f->status = f->status && *f->status ? f->status : NULL;
-    f->from = f->from && *f->from ? f->from : NULL;
-    f->to = f->to && *f->to ? f->to : NULL;
-    if (f->status && strcmp(f->status, "open") && strcmp(f->status, "filled") && strcmp(f->status, "expired")) {
-        *problem = "status must be open, filled or expired";
-        return 0;
-    }
-    if ((f->from && !valid_date(r->pool, f->from)) || (f->to && !valid_date(r->pool, f->to))) {
-        *problem = "from and to must be dates as YYYY-MM-DD";
-        return 0;
-    }
-    if (page && *page) {
-        char *end;
-        apr_int64_t n = apr_strtoi64(page, &end, 10);
-
-        if (*end || n < 1 || n > SR_MAX_PAGE) {
-            *problem = "page must be a number from 1";
-            return 0;
-        }
-        f->page = (int)n;
-    }
-    return 1;
-}
-
-/* sr_page_open and read_filters for the filtered pages: OK, or DONE with the error page sent. */
-int sr_page_open_filtered(sr_req_t *req, dash_t *d, filters_t *f)
+/* sr_page_open and sr_filter_parse for the filtered pages: OK, or DONE with the error page sent. */
+int sr_page_open_filtered(sr_req_t *req, dash_t *d, sr_filter_t *f)
 {
     const char *problem = NULL;
+    apr_table_t *args = NULL;
     int rc = sr_page_open(req, d);
 
     if (rc != OK) {
         return rc;
     }
-    if (!read_filters(req->r, f, &problem)) {
+    ap_args_to_table(req->r, &args);
+    if (!sr_filter_parse(req->r->pool, args, f, &problem)) {
         return sr_page_error(req, HTTP_BAD_REQUEST, problem);
     }
     return OK;
-}
-
-/* The filters as a query string (without page), for links that keep them. */
-const char *sr_page_filters_query(apr_pool_t *p, const filters_t *f)
-{
-    return apr_pstrcat(p, "status=", f->status ? apr_pescape_urlencoded(p, f->status) : "",
-                       "&from=", f->from ? apr_pescape_urlencoded(p, f->from) : "",
-                       "&to=", f->to ? apr_pescape_urlencoded(p, f->to) : "", (char *)NULL);
 }
 
 /*

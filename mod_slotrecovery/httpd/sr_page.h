@@ -9,8 +9,10 @@
 #ifndef SR_PAGE_H
 #define SR_PAGE_H
 
+#include "sr_csrf.h"
 #include "sr_dashboard.h"
 #include "sr_db.h"
+#include "sr_filter.h"
 #include "sr_html.h"
 
 /* The signed-in user's shop and the database, for one page. */
@@ -26,22 +28,12 @@ typedef struct {
     sr_result_t *twilio;  /* Twilio refuses this server's credentials: one row (migration 011), else NULL */
 } dash_t;
 
-/* The slot-openings filters, from the query string. */
-typedef struct {
-    const char *status; /* open, filled, expired or NULL */
-    const char *from;   /* YYYY-MM-DD or NULL */
-    const char *to;
-    int page; /* from 1 */
-} filters_t;
-
 /* One row of the user's shop and the rows that go with it, for the detail pages. */
 typedef struct {
     dash_t *d;
     const char *id;
     sr_result_t *main, *rows;
 } detail_work_t;
-
-typedef enum { SR_CSRF_OK, SR_CSRF_FORGED, SR_CSRF_STALE } sr_csrf_t;
 
 /* An open slot nobody on the waitlist can take yet (until a customer joins or its cutoff). */
 #define SR_WAITING_TEXT "waiting for a waitlist customer"
@@ -51,7 +43,7 @@ int sr_page_error(sr_req_t *req, int status, const char *message);
 /* Who is asking, and for which shop. OK, or DONE with the error page sent. */
 int sr_page_open(sr_req_t *req, dash_t *d);
 /* sr_page_open and the filters for the filtered pages: OK, or DONE with the error page sent. */
-int sr_page_open_filtered(sr_req_t *req, dash_t *d, filters_t *f);
+int sr_page_open_filtered(sr_req_t *req, dash_t *d, sr_filter_t *f);
 /* Loads one row of the user's shop with work: OK, or DONE with a 404/503 page sent. */
 int sr_page_load_detail(sr_req_t *req, dash_t *d, detail_work_t *w, sr_db_work_fn *work, const char *what);
 /* Whether a form's token is ours, for this login and shop, and neither expired nor from the future. */
@@ -64,8 +56,6 @@ void sr_page_cancel_form(request_rec *r, const dash_t *d, const char *id);
 /* <tr><th>label</th><td>value</td></tr>, both escaped. */
 void sr_page_field_row(request_rec *r, const char *label, const char *value);
 
-/* The filters as a query string (without page), for links that keep them. */
-const char *sr_page_filters_query(apr_pool_t *p, const filters_t *f);
 /* A dashboard URL under the mount: path is already a URL. */
 const char *sr_page_url(const dash_t *d, const char *path);
 

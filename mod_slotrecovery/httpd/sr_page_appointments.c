@@ -7,14 +7,14 @@
 
 typedef struct {
     dash_t *d;
-    const filters_t *f;
+    const sr_filter_t *f;
     sr_result_t *upcoming, *figures, *slots;
 } list_work_t;
 
 static sr_status_t list_work(sr_db_t *db, void *baton)
 {
     list_work_t *w = baton;
-    const filters_t *f = w->f;
+    const sr_filter_t *f = w->f;
     apr_pool_t *p = sr_db_pool(db);
     const char *shop = w->d->shop_id;
 
@@ -58,7 +58,7 @@ static void render_figures(request_rec *r, const dash_t *d, const sr_result_t *f
     ap_rputs("</dl>\n", r);
 }
 
-static void render_filters(request_rec *r, const dash_t *d, const filters_t *f)
+static void render_filters(request_rec *r, const dash_t *d, const sr_filter_t *f)
 {
     static const char *const statuses[] = {"open", "filled", "expired"};
     apr_size_t i;
@@ -75,9 +75,9 @@ static void render_filters(request_rec *r, const dash_t *d, const filters_t *f)
               "\"></label>\n<label>To <input type=\"date\" name=\"to\" value=\"",
               f->to ? sr_html_escape(r->pool, f->to) : "", "\"></label>\n<button type=\"submit\">Apply</button>\n",
               (char *)NULL);
-    sr_html_link(
-        r, apr_pstrcat(r->pool, sr_page_url(d, "/slot-openings.csv?"), sr_page_filters_query(r->pool, f), (char *)NULL),
-        "Export CSV");
+    sr_html_link(r,
+                 apr_pstrcat(r->pool, sr_page_url(d, "/slot-openings.csv?"), sr_filter_query(r->pool, f), (char *)NULL),
+                 "Export CSV");
     ap_rputs("\n</form>\n", r);
 }
 
@@ -109,10 +109,10 @@ static void render_upcoming(request_rec *r, const dash_t *d, const sr_result_t *
     ap_rputs("</tbody>\n</table>\n</section>\n", r);
 }
 
-static void render_slot_openings(request_rec *r, const dash_t *d, const filters_t *f, const sr_result_t *res)
+static void render_slot_openings(request_rec *r, const dash_t *d, const sr_filter_t *f, const sr_result_t *res)
 {
     int i, rows = res->nrows > SR_PAGE_SIZE ? SR_PAGE_SIZE : res->nrows;
-    const char *query = sr_page_filters_query(r->pool, f);
+    const char *query = sr_filter_query(r->pool, f);
 
     if (rows == 0) {
         ap_rputs(f->page > 1 || f->status || f->from || f->to ? "<p class=\"empty\">No slot openings match</p>\n"
@@ -166,7 +166,7 @@ static void render_slot_openings(request_rec *r, const dash_t *d, const filters_
 int sr_dashboard_appointments(sr_req_t *req)
 {
     request_rec *r = req->r;
-    filters_t f;
+    sr_filter_t f;
     dash_t d;
     list_work_t w;
     int rc = sr_page_open_filtered(req, &d, &f);

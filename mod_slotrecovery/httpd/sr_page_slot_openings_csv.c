@@ -9,7 +9,7 @@
 
 typedef struct {
     dash_t *d;
-    const filters_t *f;
+    const sr_filter_t *f;
     const char *after_at, *after_id; /* the keyset of the last row sent */
     int limit;
     sr_result_t *rows;
@@ -18,7 +18,7 @@ typedef struct {
 static sr_status_t csv_work(sr_db_t *db, void *baton)
 {
     csv_work_t *w = baton;
-    const filters_t *f = w->f;
+    const sr_filter_t *f = w->f;
 
     w->rows = sr_db_select(db, SR_Q_DASH_SLOT_CSV,
                            SR_ARGS(w->d->shop_id, f->status, f->status, f->from, f->from, f->to, f->to, w->after_at,
@@ -91,7 +91,7 @@ int sr_dashboard_slot_openings_csv(sr_req_t *req)
     /* Before the first row: after every possible one. */
     char after_at[64] = "infinity", after_id[24] = "9223372036854775807";
     apr_pool_t *chunk;
-    filters_t f;
+    sr_filter_t f;
     csv_work_t w;
     dash_t d;
     apr_size_t k;
