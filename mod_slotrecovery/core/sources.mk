@@ -6,8 +6,12 @@
 SR_CORE_SOURCES = \
 	mod_slotrecovery/core/sr_crypto.c \
 	mod_slotrecovery/core/sr_crypto.h \
+	mod_slotrecovery/core/sr_csrf.c \
+	mod_slotrecovery/core/sr_csrf.h \
 	mod_slotrecovery/core/sr_escape.c \
 	mod_slotrecovery/core/sr_escape.h \
+	mod_slotrecovery/core/sr_filter.c \
+	mod_slotrecovery/core/sr_filter.h \
 	mod_slotrecovery/core/sr_form.c \
 	mod_slotrecovery/core/sr_form.h \
 	mod_slotrecovery/core/sr_format.c \

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Escaping values for the dashboard's output: HTML text and attributes, CSV
- * cells. APR only, no httpd: sr_html.c and sr_dashboard.c write with these,
+ * cells. APR only, no httpd: sr_html.c and the dashboard pages write with these,
  * bench/fuzz/src/fuzz_html.c and fuzz_csv.c fuzz them.
  */
 #ifndef SR_ESCAPE_H

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What the dashboard's pages share (sr_dashboard.c): the signed-in user's
+ * shop, the error page, the Twilio-credentials notice, CSRF tokens, the
+ * slot-openings filters and the links under the mount. Each page is a file
+ * of its own: sr_page_appointments.c, sr_page_appointment.c,
+ * sr_page_slot_opening.c, sr_page_slot_openings_csv.c.
+ */
+#ifndef SR_PAGE_H
+#define SR_PAGE_H
+
+#include "sr_csrf.h"
+#include "sr_dashboard.h"
+#include "sr_db.h"
+#include "sr_filter.h"
+#include "sr_html.h"
+
+/* The signed-in user's shop and the database, for one page. */
+typedef struct {
+    sr_req_t *req;
+    sr_db_t *db;
+    const char *server, *realm; /* where the login authenticated: ServerName (lower case), AuthName */
+    const char *shop_id;
+    const char *shop_name;
+    const char *currency;
+    const char *csrf_key; /* installation.csrf_key; NULL when the row is missing */
+    const char *csrf;     /* token for forms; NULL when cancelling is disabled */
+    sr_result_t *twilio;  /* Twilio refuses this server's credentials: one row (migration 011), else NULL */
+} dash_t;
+
+/* One row of the user's shop and the rows that go with it, for the detail pages. */
+typedef struct {
+    dash_t *d;
+    const char *id;
+    sr_result_t *main, *rows;
+} detail_work_t;
+
+/* An open slot nobody on the waitlist can take yet (until a customer joins or its cutoff). */
+#define SR_WAITING_TEXT "waiting for a waitlist customer"
+
+/* The error page (logged); returns DONE. */
+int sr_page_error(sr_req_t *req, int status, const char *message);
+/* Who is asking, and for which shop. OK, or DONE with the error page sent. */
+int sr_page_open(sr_req_t *req, dash_t *d);
+/* sr_page_open and the filters for the filtered pages: OK, or DONE with the error page sent. */
+int sr_page_open_filtered(sr_req_t *req, dash_t *d, sr_filter_t *f);
+/* Loads one row of the user's shop with work: OK, or DONE with a 404/503 page sent. */
+int sr_page_load_detail(sr_req_t *req, dash_t *d, detail_work_t *w, sr_db_work_fn *work, const char *what);
+/* Whether a form's token is ours, for this login and shop, and neither expired nor from the future. */
+sr_csrf_t sr_page_csrf_check(const dash_t *d, const char *token);
+
+/* The notice every page shows while Twilio refuses this server's credentials. */
+void sr_page_notices(request_rec *r, const dash_t *d);
+/* The Cancel button of an appointment (nothing when cancelling is disabled). */
+void sr_page_cancel_form(request_rec *r, const dash_t *d, const char *id);
+/* <tr><th>label</th><td>value</td></tr>, both escaped. */
+void sr_page_field_row(request_rec *r, const char *label, const char *value);
+
+/* A dashboard URL under the mount: path is already a URL. */
+const char *sr_page_url(const dash_t *d, const char *path);
+
+#endif /* SR_PAGE_H */

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* GET /app/appointments/{id}: one appointment, with its Cancel form; POST /app/appointments/{id}/cancel. */
+#include "sr_format.h"
+#include "sr_page.h"
+#include "sr_slots.h"
+
+static sr_status_t appointment_detail_work(sr_db_t *db, void *baton)
+{
+    detail_work_t *w = baton;
+
+    w->main = sr_db_select(db, SR_Q_DASH_APPOINTMENT, SR_ARGS(w->id, w->d->shop_id));
+    w->rows = sr_db_select(db, SR_Q_DASH_REFUND, SR_ARGS(w->id, w->d->shop_id));
+    return w->main && w->rows ? SR_OK : SR_UNAVAILABLE;
+}
+
+int sr_dashboard_appointment(sr_req_t *req)
+{
+    request_rec *r = req->r;
+    detail_work_t w;
+    dash_t d;
+    const sr_result_t *m;
+    const char *slot, *amount, *status;
+    int rc = sr_page_load_detail(req, &d, &w, appointment_detail_work, "appointment");
+
+    if (rc != OK) {
+        return rc;
+    }
+    m = w.main;
+    slot = sr_result_get(m, 0, "slot_opening_id");
+    amount = sr_result_get(m, 0, "payment_amount");
+    status = sr_result_get(m, 0, "status");
+    sr_html_begin(r, req->mount, apr_pstrcat(r->pool, "Appointment ", req->id, (char *)NULL), d.shop_name);
+    sr_page_notices(r, &d);
+    ap_rputs("<p class=\"back\">", r);
+    sr_html_link(r, sr_page_url(&d, "/appointments"), "\xe2\x86\x90 All appointments");
+    ap_rputs("</p>\n<h1>", r);
+    sr_html_text(r, slot ? "Recovered booking " : "Appointment ");
+    sr_html_text(r, req->id);
+    ap_rputs(" ", r);
+    sr_html_badge(r, status);
+    ap_rputs("</h1>\n<table class=\"fields\">\n", r);
+    sr_page_field_row(
+        r, "Time",
+        apr_pstrcat(r->pool, sr_result_get(m, 0, "starts"), "\xe2\x80\x93", sr_result_get(m, 0, "ends"), (char *)NULL));
+    sr_page_field_row(r, "Customer", sr_result_get(m, 0, "customer"));
+    sr_page_field_row(r, "Phone", sr_result_get(m, 0, "phone"));
+    sr_page_field_row(r, "Email", sr_result_get(m, 0, "email"));
+    sr_page_field_row(r, "Status", status);
+    sr_page_field_row(r, "Booked", sr_result_get(m, 0, "created"));
+    ap_rputs("<tr><th>Payment</th><td>", r);
+    if (amount) {
+        sr_html_badge(r, sr_result_get(m, 0, "payment_status"));
+        ap_rputs(" ", r);
+        sr_html_text(r, sr_format_money(r->pool, amount, sr_result_get(m, 0, "payment_currency")));
+    }
+    else {
+        sr_html_text(r, NULL);
+    }
+    ap_rputs("</td></tr>\n", r);
+    if (amount) {
+        sr_page_field_row(r, "Stripe PaymentIntent", sr_result_get(m, 0, "payment_intent"));
+        if (sr_result_get(m, 0, "payment_error")) {
+            sr_page_field_row(r, "Payment error", sr_result_get(m, 0, "payment_error"));
+        }
+        if (sr_result_get(m, 0, "payment_flag")) {
+            sr_page_field_row(r, "Needs attention", sr_result_get(m, 0, "payment_flag"));
+        }
+    }
+    if (w.rows->nrows > 0) {
+        /* A deposit given back automatically: its status, amount, Stripe's id and why it failed, if it did. */
+        const sr_result_t *f = w.rows;
+        const char *refund_id = sr_result_get(f, 0, "stripe_refund_id"), *error = sr_result_get(f, 0, "last_error");
+
+        ap_rputs("<tr><th>Refund</th><td>", r);
+        sr_html_badge(r, sr_result_get(f, 0, "status"));
+        ap_rputs(" ", r);
+        sr_html_text(r, sr_format_money(r->pool, sr_result_get(f, 0, "amount"), sr_result_get(f, 0, "currency")));
+        if (refund_id) {
+            ap_rputs(" ", r);
+            sr_html_text(r, refund_id);
+        }
+        if (error) {
+            ap_rputs(" ", r);
+            sr_html_text(r, apr_pstrcat(r->pool, "(", error, ")", (char *)NULL));
+        }
+        ap_rputs("</td></tr>\n", r);
+    }
+    ap_rputs("<tr><th>Recovered from</th><td>", r);
+    if (slot) {
+        sr_html_link(r, sr_page_url(&d, apr_pstrcat(r->pool, "/slot-openings/", slot, (char *)NULL)),
+                     apr_pstrcat(r->pool, "Slot opening ", slot, (char *)NULL));
+    }
+    else {
+        sr_html_text(r, NULL);
+    }
+    ap_rputs("</td></tr>\n</table>\n", r);
+    if (strcmp(status, "cancelled")) {
+        sr_page_cancel_form(r, &d, req->id);
+    }
+    sr_html_end(r);
+    return OK;
+}
+
+/* --- POST /app/appointments/{id}/cancel -------------------------------------------------- */
+
+int sr_dashboard_cancel(sr_req_t *req)
+{
+    request_rec *r = req->r;
+    apr_array_header_t *params = NULL;
+    const char *token = NULL;
+    sr_cancellation_t c = {0};
+    sr_status_t status;
+    sr_csrf_t csrf;
+    detail_work_t w;
+    sr_loop_t loop;
+    dash_t d;
+    int rc = sr_page_load_detail(req, &d, &w, appointment_detail_work, "appointment");
+
+    if (rc != OK) {
+        return rc;
+    }
+    if (!d.csrf_key) {
+        return sr_page_error(req, HTTP_SERVICE_UNAVAILABLE,
+                             "Cancelling from the dashboard needs the database's CSRF key (run scripts/migrate).");
+    }
+    if ((rc = sr_read_form(req, &params)) != OK) {
+        return rc;
+    }
+    token = sr_form_get(params, "csrf");
+    if ((csrf = sr_page_csrf_check(&d, token)) != SR_CSRF_OK) {
+        return sr_page_error(req, HTTP_FORBIDDEN,
+                             csrf == SR_CSRF_STALE ? "The form has expired. Reload the page and try again."
+                                                   : "The form has expired or did not come from this dashboard.");
+    }
+    sr_offer_loop_for_request(&loop, r, req->conf, d.db);
+    status = sr_slots_cancel_and_offer(&loop, req->id, sr_public_prefix(req), &c);
+    if (status != SR_OK) {
+        return sr_page_error(req, sr_status_to_http(status), "The appointment could not be cancelled.");
+    }
+    apr_table_setn(r->headers_out, "Location", sr_page_url(&d, "/appointments"));
+    return HTTP_SEE_OTHER;
+}

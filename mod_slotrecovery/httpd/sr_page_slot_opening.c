@@ -1,0 +1,88 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* GET /app/slot-openings/{id}: one slot opening and its offers. */
+#include "sr_page.h"
+
+static sr_status_t slot_detail_work(sr_db_t *db, void *baton)
+{
+    detail_work_t *w = baton;
+
+    w->main = sr_db_select(db, SR_Q_DASH_SLOT_DETAIL, SR_ARGS(w->id, w->d->shop_id));
+    w->rows = sr_db_select(db, SR_Q_DASH_SLOT_OFFERS, SR_ARGS(w->id, w->d->shop_id));
+    return sr_db_failed(db) ? SR_UNAVAILABLE : SR_OK;
+}
+
+int sr_dashboard_slot_opening(sr_req_t *req)
+{
+    request_rec *r = req->r;
+    detail_work_t w;
+    dash_t d;
+    const sr_result_t *m;
+    const char *booking;
+    int i, rc = sr_page_load_detail(req, &d, &w, slot_detail_work, "slot opening");
+
+    if (rc != OK) {
+        return rc;
+    }
+    m = w.main;
+    booking = sr_result_get(m, 0, "booking_id");
+    sr_html_begin(r, req->mount, apr_pstrcat(r->pool, "Slot opening ", req->id, (char *)NULL), d.shop_name);
+    sr_page_notices(r, &d);
+    ap_rputs("<p class=\"back\">", r);
+    sr_html_link(r, sr_page_url(&d, "/appointments"), "\xe2\x86\x90 All appointments");
+    ap_rputs("</p>\n<h1>Slot opening ", r);
+    sr_html_text(r, req->id);
+    ap_rputs(" ", r);
+    sr_html_badge(r, sr_result_get(m, 0, "status"));
+    ap_rputs("</h1>\n<table class=\"fields\">\n", r);
+    sr_page_field_row(
+        r, "Time",
+        apr_pstrcat(r->pool, sr_result_get(m, 0, "starts"), "\xe2\x80\x93", sr_result_get(m, 0, "ends"), (char *)NULL));
+    sr_page_field_row(r, "Status", sr_result_get(m, 0, "status"));
+    if (sr_result_bool(m, 0, "waiting")) {
+        sr_page_field_row(r, "Waiting", SR_WAITING_TEXT ": nobody on the waitlist can take it yet");
+    }
+    if (sr_result_get(m, 0, "expired_reason")) {
+        sr_page_field_row(r, "Why it expired", sr_result_get(m, 0, "expired_reason"));
+    }
+    sr_page_field_row(r, "Created", sr_result_get(m, 0, "created"));
+    ap_rputs("<tr><th>Cancelled appointment</th><td>", r);
+    sr_html_link(
+        r, sr_page_url(&d, apr_pstrcat(r->pool, "/appointments/", sr_result_get(m, 0, "source_id"), (char *)NULL)),
+        apr_pstrcat(r->pool, "#", sr_result_get(m, 0, "source_id"), " ", sr_result_get(m, 0, "source_customer"),
+                    (char *)NULL));
+    ap_rputs("</td></tr>\n<tr><th>Recovered booking</th><td>", r);
+    if (booking) {
+        sr_html_link(r, sr_page_url(&d, apr_pstrcat(r->pool, "/appointments/", booking, (char *)NULL)),
+                     apr_pstrcat(r->pool, "View booking (", sr_result_get(m, 0, "booked_customer"), ")", (char *)NULL));
+    }
+    else {
+        sr_html_text(r, NULL);
+    }
+    ap_rputs("</td></tr>\n</table>\n<h2>Offers</h2>\n", r);
+    if (w.rows->nrows == 0) {
+        ap_rputs("<p class=\"empty\">No offers sent yet</p>\n", r);
+    }
+    else {
+        ap_rputs("<table>\n<thead><tr><th>#</th><th>Customer</th><th>Status</th><th>Sent at</th><th>Expires at</th>"
+                 "<th>Attempts</th><th>Last error</th></tr></thead>\n<tbody>\n",
+                 r);
+        for (i = 0; i < w.rows->nrows; i++) {
+            ap_rvputs(r, "<tr><td>", apr_itoa(r->pool, i + 1), "</td><td>", (char *)NULL);
+            sr_html_text(r, sr_result_get(w.rows, i, "customer"));
+            ap_rputs("</td><td>", r);
+            sr_html_badge(r, sr_result_get(w.rows, i, "status"));
+            ap_rputs("</td><td>", r);
+            sr_html_text(r, sr_result_get(w.rows, i, "sent"));
+            ap_rputs("</td><td>", r);
+            sr_html_text(r, sr_result_get(w.rows, i, "expires"));
+            ap_rputs("</td><td>", r);
+            sr_html_text(r, sr_result_get(w.rows, i, "attempts"));
+            ap_rputs("</td><td>", r);
+            sr_html_text(r, sr_result_get(w.rows, i, "last_error"));
+            ap_rputs("</td></tr>\n", r);
+        }
+        ap_rputs("</tbody>\n</table>\n", r);
+    }
+    sr_html_end(r);
+    return OK;
+}
