@@ -220,6 +220,20 @@ int sr_page_load_detail(sr_req_t *req, dash_t *d, detail_work_t *w, sr_db_work_f
     return OK;
 }
 
+void sr_page_detail_begin(request_rec *r, const dash_t *d, const char *title)
+{
+    sr_html_begin(r, d->req->mount, title, d->shop_name);
+    sr_page_notices(r, d);
+    ap_rputs("<p class=\"back\">", r);
+    sr_html_link(r, sr_page_url(d, "/appointments"), "\xe2\x86\x90 All appointments");
+    ap_rputs("</p>\n", r);
+}
+
+const char *sr_page_time_range(apr_pool_t *p, const sr_result_t *res, int i)
+{
+    return apr_pstrcat(p, sr_result_get(res, i, "starts"), "\xe2\x80\x93", sr_result_get(res, i, "ends"), (char *)NULL);
+}
+
 void sr_page_field_row(request_rec *r, const char *label, const char *value)
 {
     ap_rputs("<tr><th>", r);

@@ -56,6 +56,11 @@ void sr_page_cancel_form(request_rec *r, const dash_t *d, const char *id);
 /* <tr><th>label</th><td>value</td></tr>, both escaped. */
 void sr_page_field_row(request_rec *r, const char *label, const char *value);
 
+/* The start of a detail page: the frame titled title, the notices, the link back to the list. */
+void sr_page_detail_begin(request_rec *r, const dash_t *d, const char *title);
+/* "starts\xe2\x80\x93ends" of row i of res (its columns starts and ends), as the pages show a time. */
+const char *sr_page_time_range(apr_pool_t *p, const sr_result_t *res, int i);
+
 /* A dashboard URL under the mount: path is already a URL. */
 const char *sr_page_url(const dash_t *d, const char *path);
 

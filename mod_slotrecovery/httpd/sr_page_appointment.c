@@ -29,19 +29,14 @@ int sr_dashboard_appointment(sr_req_t *req)
     slot = sr_result_get(m, 0, "slot_opening_id");
     amount = sr_result_get(m, 0, "payment_amount");
     status = sr_result_get(m, 0, "status");
-    sr_html_begin(r, req->mount, apr_pstrcat(r->pool, "Appointment ", req->id, (char *)NULL), d.shop_name);
-    sr_page_notices(r, &d);
-    ap_rputs("<p class=\"back\">", r);
-    sr_html_link(r, sr_page_url(&d, "/appointments"), "\xe2\x86\x90 All appointments");
-    ap_rputs("</p>\n<h1>", r);
+    sr_page_detail_begin(r, &d, apr_pstrcat(r->pool, "Appointment ", req->id, (char *)NULL));
+    ap_rputs("<h1>", r);
     sr_html_text(r, slot ? "Recovered booking " : "Appointment ");
     sr_html_text(r, req->id);
     ap_rputs(" ", r);
     sr_html_badge(r, status);
     ap_rputs("</h1>\n<table class=\"fields\">\n", r);
-    sr_page_field_row(
-        r, "Time",
-        apr_pstrcat(r->pool, sr_result_get(m, 0, "starts"), "\xe2\x80\x93", sr_result_get(m, 0, "ends"), (char *)NULL));
+    sr_page_field_row(r, "Time", sr_page_time_range(r->pool, m, 0));
     sr_page_field_row(r, "Customer", sr_result_get(m, 0, "customer"));
     sr_page_field_row(r, "Phone", sr_result_get(m, 0, "phone"));
     sr_page_field_row(r, "Email", sr_result_get(m, 0, "email"));

@@ -95,8 +95,7 @@ static void render_upcoming(request_rec *r, const dash_t *d, const sr_result_t *
         const char *id = sr_result_get(res, i, "id");
 
         ap_rputs("<tr><td>", r);
-        sr_html_text(r, apr_pstrcat(r->pool, sr_result_get(res, i, "starts"), "\xe2\x80\x93",
-                                    sr_result_get(res, i, "ends"), (char *)NULL));
+        sr_html_text(r, sr_page_time_range(r->pool, res, i));
         ap_rputs("</td><td>", r);
         sr_html_text(r, sr_result_get(res, i, "customer"));
         ap_rputs("</td><td>", r);
@@ -128,8 +127,7 @@ static void render_slot_openings(request_rec *r, const dash_t *d, const sr_filte
             const char *booking = sr_result_get(res, i, "booking_id");
 
             ap_rputs("<tr><td>", r);
-            sr_html_text(r, apr_pstrcat(r->pool, sr_result_get(res, i, "starts"), "\xe2\x80\x93",
-                                        sr_result_get(res, i, "ends"), (char *)NULL));
+            sr_html_text(r, sr_page_time_range(r->pool, res, i));
             ap_rputs("</td><td>", r);
             sr_html_badge(r, sr_result_get(res, i, "status"));
             if (sr_result_bool(res, i, "waiting")) {

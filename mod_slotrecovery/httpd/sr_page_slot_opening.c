@@ -25,18 +25,13 @@ int sr_dashboard_slot_opening(sr_req_t *req)
     }
     m = w.main;
     booking = sr_result_get(m, 0, "booking_id");
-    sr_html_begin(r, req->mount, apr_pstrcat(r->pool, "Slot opening ", req->id, (char *)NULL), d.shop_name);
-    sr_page_notices(r, &d);
-    ap_rputs("<p class=\"back\">", r);
-    sr_html_link(r, sr_page_url(&d, "/appointments"), "\xe2\x86\x90 All appointments");
-    ap_rputs("</p>\n<h1>Slot opening ", r);
+    sr_page_detail_begin(r, &d, apr_pstrcat(r->pool, "Slot opening ", req->id, (char *)NULL));
+    ap_rputs("<h1>Slot opening ", r);
     sr_html_text(r, req->id);
     ap_rputs(" ", r);
     sr_html_badge(r, sr_result_get(m, 0, "status"));
     ap_rputs("</h1>\n<table class=\"fields\">\n", r);
-    sr_page_field_row(
-        r, "Time",
-        apr_pstrcat(r->pool, sr_result_get(m, 0, "starts"), "\xe2\x80\x93", sr_result_get(m, 0, "ends"), (char *)NULL));
+    sr_page_field_row(r, "Time", sr_page_time_range(r->pool, m, 0));
     sr_page_field_row(r, "Status", sr_result_get(m, 0, "status"));
     if (sr_result_bool(m, 0, "waiting")) {
         sr_page_field_row(r, "Waiting", SR_WAITING_TEXT ": nobody on the waitlist can take it yet");
