@@ -321,7 +321,7 @@ int sr_api_customer_create(sr_req_t *req)
     sr_fields_t f;
     sr_db_t *db;
     sr_status_t status;
-    sr_loop_t loop;
+    sr_ctx_t ctx;
     int rc = read_fields(req, &f);
 
     if (rc != OK) {
@@ -339,8 +339,8 @@ int sr_api_customer_create(sr_req_t *req)
     status = sr_db_transaction(db, customer_create_work, &cw);
     if (status == SR_OK && cw.woken) {
         /* Committed: the new customer is offered those slots now (the sweep does it if this fails). */
-        sr_offer_loop_for_request(&loop, req->r, req->conf, db);
-        sr_offer_loop_advance_woken(&loop, cw.woken);
+        sr_ctx_for_request(&ctx, req->r, req->conf, db);
+        sr_offer_loop_advance_woken(&ctx, cw.woken);
     }
     return answer(req, status, HTTP_CREATED, w);
 }
@@ -417,15 +417,15 @@ int sr_api_appointment_cancel(sr_req_t *req)
     const char *prefix = sr_public_prefix(req);
     sr_cancellation_t c = {0};
     sr_json_t *doc;
-    sr_loop_t loop;
+    sr_ctx_t ctx;
     sr_db_t *db = sr_db_acquire(req->r);
     sr_status_t status;
 
     if (!db) {
         return sr_send_status(req, SR_UNAVAILABLE, NULL);
     }
-    sr_offer_loop_for_request(&loop, req->r, req->conf, db);
-    status = sr_slots_cancel_and_offer(&loop, req->id, prefix, &c);
+    sr_ctx_for_request(&ctx, req->r, req->conf, db);
+    status = sr_slots_cancel_and_offer(&ctx, req->id, prefix, &c);
     if (status != SR_OK) {
         return sr_send_status(req, status, "appointment");
     }

@@ -270,7 +270,7 @@ static const char *charge_reply(apr_pool_t *p, sr_charge_verdict_t verdict, cons
     }
 }
 
-sr_status_t sr_booking_handle_sms(sr_loop_t *loop, const sr_inbound_sms_t *sms, sr_inbound_result_t *out)
+sr_status_t sr_booking_handle_sms(sr_ctx_t *ctx, const sr_inbound_sms_t *sms, sr_inbound_result_t *out)
 {
     inbound_work_t w;
     sr_status_t status;
@@ -279,25 +279,25 @@ sr_status_t sr_booking_handle_sms(sr_loop_t *loop, const sr_inbound_sms_t *sms, 
     memset(&w, 0, sizeof(w));
     w.sms = sms;
     w.out = out;
-    w.slots_to_advance = apr_array_make(loop->pool, 2, sizeof(const char *));
-    status = sr_db_transaction(loop->db, inbound_work, &w);
+    w.slots_to_advance = apr_array_make(ctx->pool, 2, sizeof(const char *));
+    status = sr_db_transaction(ctx->db, inbound_work, &w);
     if (status != SR_OK) {
         return status;
     }
     if (w.payment_id) {
         sr_charge_verdict_t verdict = SR_CHARGE_NONE;
 
-        sr_payments_charge_due(loop, w.payment_id, &verdict);
+        sr_payments_charge_due(ctx, w.payment_id, &verdict);
         if (verdict != SR_CHARGE_NONE) {
             /* Recorded too, so a redelivery of this message gets the same answer. */
-            out->reply = verdict == SR_CHARGE_LATER ? w.reply_later : charge_reply(loop->pool, verdict, w.shop_name);
-            sr_db_transaction(loop->db, record_reply_work, &w);
+            out->reply = verdict == SR_CHARGE_LATER ? w.reply_later : charge_reply(ctx->pool, verdict, w.shop_name);
+            sr_db_transaction(ctx->db, record_reply_work, &w);
         }
     }
     for (i = 0; i < w.slots_to_advance->nelts; i++) {
         sr_advance_t adv = {0};
 
-        sr_offer_loop_advance(loop, APR_ARRAY_IDX(w.slots_to_advance, i, const char *), &adv);
+        sr_offer_loop_advance(ctx, APR_ARRAY_IDX(w.slots_to_advance, i, const char *), &adv);
     }
     return SR_OK;
 }

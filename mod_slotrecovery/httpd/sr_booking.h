@@ -25,6 +25,6 @@ typedef struct {
  * Handles one inbound SMS in one transaction, then (after the commit) charges
  * the deposit of a new booking and moves released slots on.
  */
-sr_status_t sr_booking_handle_sms(sr_loop_t *loop, const sr_inbound_sms_t *sms, sr_inbound_result_t *out);
+sr_status_t sr_booking_handle_sms(sr_ctx_t *ctx, const sr_inbound_sms_t *sms, sr_inbound_result_t *out);
 
 #endif /* SR_BOOKING_H */

@@ -22,7 +22,7 @@ int sr_jobs_offer_loop(sr_req_t *req)
     sr_fields_t f;
     const char *slot_id = NULL;
     sr_advance_t adv = {0};
-    sr_loop_t loop;
+    sr_ctx_t ctx;
     sr_db_t *db;
     sr_status_t status;
     int rc = sr_read_json_object(req, &body);
@@ -37,8 +37,8 @@ int sr_jobs_offer_loop(sr_req_t *req)
     if (!(db = sr_db_acquire(req->r))) {
         return sr_send_status(req, SR_UNAVAILABLE, NULL);
     }
-    sr_offer_loop_for_request(&loop, req->r, req->conf, db);
-    status = sr_offer_loop_advance(&loop, slot_id, &adv);
+    sr_ctx_for_request(&ctx, req->r, req->conf, db);
+    status = sr_offer_loop_advance(&ctx, slot_id, &adv);
     if (status != SR_OK) {
         return sr_send_status(req, status, "slot opening");
     }
@@ -57,7 +57,7 @@ int sr_jobs_sweep(sr_req_t *req)
 {
     sr_sweep_report_t report;
     sr_json_t *doc;
-    sr_loop_t loop;
+    sr_ctx_t ctx;
     sr_db_t *db;
     int rc = ap_discard_request_body(req->r);
 
@@ -67,8 +67,8 @@ int sr_jobs_sweep(sr_req_t *req)
     if (!(db = sr_db_acquire(req->r))) {
         return sr_send_status(req, SR_UNAVAILABLE, NULL);
     }
-    sr_offer_loop_for_request(&loop, req->r, req->conf, db);
-    if (sr_offer_loop_sweep(&loop, &report) != SR_OK) {
+    sr_ctx_for_request(&ctx, req->r, req->conf, db);
+    if (sr_offer_loop_sweep(&ctx, &report) != SR_OK) {
         return sr_send_status(req, SR_UNAVAILABLE, NULL);
     }
     doc = sr_json_object(req->r->pool);

@@ -74,11 +74,11 @@ static sr_status_t record_work(sr_db_t *db, void *baton)
     return status;
 }
 
-int sr_notify_send_due(sr_loop_t *loop)
+int sr_notify_send_due(sr_ctx_t *ctx)
 {
-    apr_pool_t *p = loop->pool;
-    sr_result_t *claimed = sr_db_claim(loop->db, SR_Q_NOTIFY_CLAIM_DUE, NULL, SR_NOTIFY_BATCH,
-                                       loop->conf->http_timeout + apr_time_from_sec(60));
+    apr_pool_t *p = ctx->pool;
+    sr_result_t *claimed = sr_db_claim(ctx->db, SR_Q_NOTIFY_CLAIM_DUE, NULL, SR_NOTIFY_BATCH,
+                                       ctx->conf->http_timeout + apr_time_from_sec(60));
     sr_twilio_sms_t *sms;
     sr_twilio_send_t *sent;
     record_work_t record;
@@ -98,25 +98,25 @@ int sr_notify_send_due(sr_loop_t *loop)
         sms[i].body = sr_result_get(claimed, i, "body");
     }
     /* The claim has committed: the lease keeps other sweeps off these while Twilio answers. */
-    sr_twilio_send_all(p, loop->conf, claimed->nrows, sms, sent);
+    sr_twilio_send_all(p, ctx->conf, claimed->nrows, sms, sent);
     for (i = 0; i < claimed->nrows; i++) {
         const char *id = sr_result_get(claimed, i, "id");
 
         if (sent[i].message_sid) {
-            ap_log_error(APLOG_MARK, APLOG_INFO, 0, loop->s, SR_LOG_PREFIX "customer notification %s sent as %s", id,
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, ctx->s, SR_LOG_PREFIX "customer notification %s sent as %s", id,
                          sent[i].message_sid);
         }
         else {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, loop->s,
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ctx->s,
                          SR_LOG_PREFIX "customer notification %s: attempt %s failed%s: %s", id,
                          sr_result_get(claimed, i, "attempts"), sent[i].permanent ? " for good" : "", sent[i].error);
         }
     }
-    sr_loop_log_refused(loop->s, loop->conf, claimed->nrows, sent, "customer notifications");
-    record = (record_work_t){claimed, sent, loop->conf};
-    for (tries = 1; sr_db_transaction(loop->db, record_work, &record) != SR_OK; tries++) {
+    sr_loop_log_refused(ctx->s, ctx->conf, claimed->nrows, sent, "customer notifications");
+    record = (record_work_t){claimed, sent, ctx->conf};
+    for (tries = 1; sr_db_transaction(ctx->db, record_work, &record) != SR_OK; tries++) {
         if (tries == SR_NOTIFY_RECORD_TRIES) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, loop->s,
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, ctx->s,
                          SR_LOG_PREFIX "could not record %d customer notifications after %d tries: they are sent "
                                        "again when their lease ends",
                          claimed->nrows, tries);

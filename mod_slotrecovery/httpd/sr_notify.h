@@ -30,6 +30,6 @@ typedef enum {
 sr_status_t sr_notify_payment(sr_db_t *db, const char *payment_id, sr_notice_t notice);
 
 /* Sends a batch of due notifications; how many were claimed, -1 when the database failed. */
-int sr_notify_send_due(sr_loop_t *loop);
+int sr_notify_send_due(sr_ctx_t *ctx);
 
 #endif /* SR_NOTIFY_H */

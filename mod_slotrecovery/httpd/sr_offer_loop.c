@@ -34,14 +34,6 @@ static const char *one_id_array(apr_pool_t *p, const char *id)
     return apr_pstrcat(p, "{", id, "}", (char *)NULL);
 }
 
-void sr_offer_loop_for_request(sr_loop_t *loop, request_rec *r, const sr_server_conf_t *conf, sr_db_t *db)
-{
-    loop->db = db;
-    loop->conf = conf;
-    loop->s = r->server;
-    loop->pool = r->pool;
-}
-
 /* --- Twilio refusing our credentials (issue 16: twilio) ------------------------ */
 
 const sr_twilio_send_t *sr_loop_note_credentials(sr_db_t *db, const sr_server_conf_t *conf, int n,
@@ -97,7 +89,7 @@ void sr_loop_log_refused(server_rec *s, const sr_server_conf_t *conf, int n, con
 /* --- advancing one slot ------------------------------------------------------- */
 
 typedef struct {
-    sr_loop_t *loop;
+    sr_ctx_t *ctx;
     const char *slot_id;
     sr_advance_t *out;
 } advance_work_t;
@@ -134,7 +126,7 @@ static sr_status_t advance_work(sr_db_t *db, void *baton)
     const char *status;
 
     memset(out, 0, sizeof(*out));
-    res = sr_db_select(db, SR_Q_LOOP_LOCK_SLOT, SR_ARGS(seconds_arg(p, w->loop->conf->offer_cutoff), w->slot_id));
+    res = sr_db_select(db, SR_Q_LOOP_LOCK_SLOT, SR_ARGS(seconds_arg(p, w->ctx->conf->offer_cutoff), w->slot_id));
     if (!res) {
         return SR_UNAVAILABLE;
     }
@@ -282,16 +274,16 @@ static sr_status_t record_sends_work(sr_db_t *db, void *baton)
  * out and the offers are sent again. A PostgreSQL restart takes seconds, so
  * keep trying for a while (well within the lease) before giving up.
  */
-static sr_status_t record_sends(sr_loop_t *loop, record_work_t *record)
+static sr_status_t record_sends(sr_ctx_t *ctx, record_work_t *record)
 {
     int tries;
 
     for (tries = 1;; tries++) {
-        if (sr_db_transaction(loop->db, record_sends_work, record) == SR_OK) {
+        if (sr_db_transaction(ctx->db, record_sends_work, record) == SR_OK) {
             return SR_OK;
         }
         if (tries == SR_RECORD_TRIES) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, loop->s,
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, ctx->s,
                          SR_LOG_PREFIX "could not record %d SMS after %d tries: their offers will be sent again "
                                        "when their lease ends",
                          record->claimed->nrows, tries);
@@ -326,11 +318,11 @@ static sr_status_t claim_work(sr_db_t *db, void *baton)
  * `failed_slots`. Returns the number of SMS Twilio accepted, -1 when the
  * database failed, 0 when nothing was due or nothing can be sent.
  */
-static int send_due_offers(sr_loop_t *loop, const char *offer_id, apr_array_header_t *failed_slots, sr_advance_t *one)
+static int send_due_offers(sr_ctx_t *ctx, const char *offer_id, apr_array_header_t *failed_slots, sr_advance_t *one)
 {
-    apr_pool_t *p = loop->pool;
-    claim_work_t claim = {offer_id, seconds_arg(p, loop->conf->offer_cutoff), apr_itoa(p, offer_id ? 1 : SR_SEND_BATCH),
-                          seconds_arg(p, loop->conf->http_timeout + apr_time_from_sec(60)), NULL};
+    apr_pool_t *p = ctx->pool;
+    claim_work_t claim = {offer_id, seconds_arg(p, ctx->conf->offer_cutoff), apr_itoa(p, offer_id ? 1 : SR_SEND_BATCH),
+                          seconds_arg(p, ctx->conf->http_timeout + apr_time_from_sec(60)), NULL};
     sr_result_t *claimed;
     sr_twilio_sms_t *sms;
     sr_twilio_send_t *sent;
@@ -338,15 +330,15 @@ static int send_due_offers(sr_loop_t *loop, const char *offer_id, apr_array_head
     int i, accepted = 0;
 
     /* A claim counts an attempt: a server that cannot send must not use up the offer's tries. */
-    if (!sr_twilio_configured(loop->conf)) {
+    if (!sr_twilio_configured(ctx->conf)) {
         if (one) {
             one->send_error = SR_TWILIO_NOT_CONFIGURED;
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, loop->s, SR_LOG_PREFIX "offer %s: %s", offer_id,
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ctx->s, SR_LOG_PREFIX "offer %s: %s", offer_id,
                          SR_TWILIO_NOT_CONFIGURED);
         }
         return 0;
     }
-    claimed = sr_db_transaction(loop->db, claim_work, &claim) == SR_OK ? claim.claimed : NULL;
+    claimed = sr_db_transaction(ctx->db, claim_work, &claim) == SR_OK ? claim.claimed : NULL;
     if (!claimed) {
         return -1;
     }
@@ -363,57 +355,57 @@ static int send_due_offers(sr_loop_t *loop, const char *offer_id, apr_array_head
         sms[i].body = offer_sms_body(p, claimed, i);
         sms[i].status_callback = prefix ? apr_pstrcat(p, prefix, "/api/twilio/status", (char *)NULL) : NULL;
     }
-    sr_twilio_send_all(p, loop->conf, claimed->nrows, sms, sent);
+    sr_twilio_send_all(p, ctx->conf, claimed->nrows, sms, sent);
     for (i = 0; i < claimed->nrows; i++) {
         const char *id = sr_result_get(claimed, i, "id");
 
         if (sent[i].message_sid) {
             accepted++;
-            ap_log_error(APLOG_MARK, APLOG_INFO, 0, loop->s, SR_LOG_PREFIX "offer %s sent as %s", id,
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, ctx->s, SR_LOG_PREFIX "offer %s sent as %s", id,
                          sent[i].message_sid);
         }
         else if (sent[i].auth_refused) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, loop->s,
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ctx->s,
                          SR_LOG_PREFIX "offer %s waits (attempt not counted): %s", id, sent[i].error);
         }
         else {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, loop->s, SR_LOG_PREFIX "offer %s: attempt %s failed: %s", id,
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ctx->s, SR_LOG_PREFIX "offer %s: attempt %s failed: %s", id,
                          sr_result_get(claimed, i, "attempts"), sent[i].error);
         }
     }
-    sr_loop_log_refused(loop->s, loop->conf, claimed->nrows, sent, "offers");
+    sr_loop_log_refused(ctx->s, ctx->conf, claimed->nrows, sent, "offers");
     if (one) {
         one->sms_sent = sent[0].message_sid != NULL;
         one->send_error = sent[0].error;
     }
-    record = (record_work_t){claimed, sent, loop->conf, apr_array_make(p, 1, sizeof(const char *))};
-    if (record_sends(loop, &record) == SR_OK) {
+    record = (record_work_t){claimed, sent, ctx->conf, apr_array_make(p, 1, sizeof(const char *))};
+    if (record_sends(ctx, &record) == SR_OK) {
         apr_array_cat(failed_slots, record.failed_slots);
     }
     return accepted;
 }
 
-static sr_status_t advance_once(sr_loop_t *loop, const char *slot_id, sr_advance_t *out,
+static sr_status_t advance_once(sr_ctx_t *ctx, const char *slot_id, sr_advance_t *out,
                                 apr_array_header_t *failed_slots)
 {
-    advance_work_t w = {loop, slot_id, out};
-    sr_status_t status = sr_db_transaction(loop->db, advance_work, &w);
+    advance_work_t w = {ctx, slot_id, out};
+    sr_status_t status = sr_db_transaction(ctx->db, advance_work, &w);
 
     if (status != SR_OK) {
         return status;
     }
-    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, loop->s, SR_LOG_PREFIX "slot opening %s: %s", slot_id, out->reason);
+    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ctx->s, SR_LOG_PREFIX "slot opening %s: %s", slot_id, out->reason);
     if (out->action == SR_ADVANCE_OFFERED) {
-        send_due_offers(loop, out->offer_id, failed_slots, out);
+        send_due_offers(ctx, out->offer_id, failed_slots, out);
     }
     return SR_OK;
 }
 
-sr_status_t sr_offer_loop_advance(sr_loop_t *loop, const char *slot_opening_id, sr_advance_t *out)
+sr_status_t sr_offer_loop_advance(sr_ctx_t *ctx, const char *slot_opening_id, sr_advance_t *out)
 {
-    apr_array_header_t *failed = apr_array_make(loop->pool, 1, sizeof(const char *));
-    apr_array_header_t *others = apr_array_make(loop->pool, 1, sizeof(const char *));
-    sr_status_t status = advance_once(loop, slot_opening_id, out, failed);
+    apr_array_header_t *failed = apr_array_make(ctx->pool, 1, sizeof(const char *));
+    apr_array_header_t *others = apr_array_make(ctx->pool, 1, sizeof(const char *));
+    sr_status_t status = advance_once(ctx, slot_opening_id, out, failed);
     int hops, i, again;
 
     /* An offer that failed for good passes the slot to the next customer at once. */
@@ -433,14 +425,14 @@ sr_status_t sr_offer_loop_advance(sr_loop_t *loop, const char *slot_opening_id, 
         if (!again) {
             break;
         }
-        status = advance_once(loop, slot_opening_id, out, failed);
+        status = advance_once(ctx, slot_opening_id, out, failed);
     }
     /* Those move on once each now; should their next offer fail too, the sweep carries on. */
     for (i = 0; status == SR_OK && i < others->nelts && i < SR_ADVANCE_MAX_HOPS; i++) {
         sr_advance_t other = {0};
 
         failed->nelts = 0;
-        advance_once(loop, APR_ARRAY_IDX(others, i, const char *), &other, failed);
+        advance_once(ctx, APR_ARRAY_IDX(others, i, const char *), &other, failed);
     }
     return status;
 }
@@ -471,7 +463,7 @@ static sr_status_t batch_work(sr_db_t *db, void *baton)
 }
 
 typedef struct {
-    const sr_loop_t *loop;
+    const sr_ctx_t *ctx;
     const char *slot_ids; /* array literal */
     int offered, expired;
 } advance_batch_work_t;
@@ -487,7 +479,7 @@ static sr_status_t advance_batch_work(sr_db_t *db, void *baton)
     int i, waiting;
 
     w->offered = w->expired = 0;
-    locked = sr_db_select(db, SR_Q_LOOP_LOCK_SLOTS, SR_ARGS(seconds_arg(p, w->loop->conf->offer_cutoff), w->slot_ids));
+    locked = sr_db_select(db, SR_Q_LOOP_LOCK_SLOTS, SR_ARGS(seconds_arg(p, w->ctx->conf->offer_cutoff), w->slot_ids));
     if (!locked) {
         return SR_UNAVAILABLE;
     }
@@ -523,27 +515,27 @@ static sr_status_t advance_batch_work(sr_db_t *db, void *baton)
 }
 
 /* Moves on every slot opening of `slots` (ids), SR_SWEEP_BATCH at a time. */
-static sr_status_t advance_slots(sr_loop_t *loop, const apr_array_header_t *slots, sr_sweep_report_t *report)
+static sr_status_t advance_slots(sr_ctx_t *ctx, const apr_array_header_t *slots, sr_sweep_report_t *report)
 {
-    apr_pool_t *parent = loop->pool;
+    apr_pool_t *parent = ctx->pool;
     sr_status_t status = SR_OK;
     int from;
 
     for (from = 0; status == SR_OK && from < slots->nelts; from += SR_SWEEP_BATCH) {
         int n = slots->nelts - from < SR_SWEEP_BATCH ? slots->nelts - from : SR_SWEEP_BATCH;
         apr_array_header_t chunk = *slots;
-        advance_batch_work_t w = {loop, NULL, 0, 0};
+        advance_batch_work_t w = {ctx, NULL, 0, 0};
         apr_pool_t *sub, *old;
 
         apr_pool_create(&sub, parent);
-        old = sr_db_use_pool(loop->db, sub);
+        old = sr_db_use_pool(ctx->db, sub);
         chunk.elts = slots->elts + (apr_size_t)from * sizeof(const char *);
         chunk.nelts = chunk.nalloc = n;
         w.slot_ids = id_array(sub, &chunk);
-        status = sr_db_transaction(loop->db, advance_batch_work, &w);
+        status = sr_db_transaction(ctx->db, advance_batch_work, &w);
         report->slots_advanced += w.offered;
         report->slots_expired += w.expired;
-        sr_db_use_pool(loop->db, old);
+        sr_db_use_pool(ctx->db, old);
         apr_pool_destroy(sub);
     }
     return status;
@@ -553,9 +545,9 @@ static sr_status_t advance_slots(sr_loop_t *loop, const apr_array_header_t *slot
  * Sends every offer whose SMS is due, a batch at a time, and passes on the
  * slots whose offer failed for good (a bounded number of rounds).
  */
-static sr_status_t send_all_due(sr_loop_t *loop, sr_sweep_report_t *report)
+static sr_status_t send_all_due(sr_ctx_t *ctx, sr_sweep_report_t *report)
 {
-    apr_pool_t *parent = loop->pool;
+    apr_pool_t *parent = ctx->pool;
     apr_array_header_t *failed = apr_array_make(parent, 4, sizeof(const char *));
     int hops, sent;
 
@@ -566,16 +558,16 @@ static sr_status_t send_all_due(sr_loop_t *loop, sr_sweep_report_t *report)
             int i;
 
             apr_pool_create(&sub, parent);
-            old = sr_db_use_pool(loop->db, sub);
-            loop->pool = sub;
+            old = sr_db_use_pool(ctx->db, sub);
+            ctx->pool = sub;
             batch_failed = apr_array_make(sub, 4, sizeof(const char *));
-            sent = send_due_offers(loop, NULL, batch_failed, NULL);
+            sent = send_due_offers(ctx, NULL, batch_failed, NULL);
             for (i = 0; i < batch_failed->nelts; i++) {
                 APR_ARRAY_PUSH(failed, const char *) =
                     apr_pstrdup(parent, APR_ARRAY_IDX(batch_failed, i, const char *));
             }
-            loop->pool = parent;
-            sr_db_use_pool(loop->db, old);
+            ctx->pool = parent;
+            sr_db_use_pool(ctx->db, old);
             apr_pool_destroy(sub);
             if (sent < 0) {
                 return SR_UNAVAILABLE;
@@ -586,7 +578,7 @@ static sr_status_t send_all_due(sr_loop_t *loop, sr_sweep_report_t *report)
             break;
         }
         report->offers_failed += failed->nelts;
-        if (advance_slots(loop, failed, report) != SR_OK) {
+        if (advance_slots(ctx, failed, report) != SR_OK) {
             return SR_UNAVAILABLE;
         }
         failed->nelts = 0;
@@ -594,9 +586,9 @@ static sr_status_t send_all_due(sr_loop_t *loop, sr_sweep_report_t *report)
     return SR_OK;
 }
 
-sr_status_t sr_offer_loop_sweep(sr_loop_t *loop, sr_sweep_report_t *report)
+sr_status_t sr_offer_loop_sweep(sr_ctx_t *ctx, sr_sweep_report_t *report)
 {
-    apr_pool_t *p = loop->pool;
+    apr_pool_t *p = ctx->pool;
     apr_hash_t *seen = apr_hash_make(p);
     apr_array_header_t *slots = apr_array_make(p, 64, sizeof(const char *));
     batch_work_t w;
@@ -607,7 +599,7 @@ sr_status_t sr_offer_loop_sweep(sr_loop_t *loop, sr_sweep_report_t *report)
     /* 1. Offers past their expiry: expire in batches, then move their slots on. */
     do {
         w = (batch_work_t){SR_Q_LOOP_EXPIRE_DUE_OFFERS, NULL, NULL, NULL};
-        if (sr_db_transaction(loop->db, batch_work, &w) != SR_OK) {
+        if (sr_db_transaction(ctx->db, batch_work, &w) != SR_OK) {
             return SR_UNAVAILABLE;
         }
         report->offers_expired += w.res->nrows;
@@ -620,31 +612,31 @@ sr_status_t sr_offer_loop_sweep(sr_loop_t *loop, sr_sweep_report_t *report)
             }
         }
     } while (w.res->nrows == SR_SWEEP_BATCH);
-    if (advance_slots(loop, slots, report) != SR_OK) {
+    if (advance_slots(ctx, slots, report) != SR_OK) {
         return SR_UNAVAILABLE;
     }
 
     /* 2. Open slots left without a live offer, and slots too close to their start. */
-    w = (batch_work_t){SR_Q_LOOP_SLOTS_TO_ADVANCE, seconds_arg(p, loop->conf->offer_cutoff),
-                       seconds_arg(p, loop->conf->offer_cutoff), NULL};
-    if (sr_db_read(loop->db, batch_work, &w) != SR_OK) {
+    w = (batch_work_t){SR_Q_LOOP_SLOTS_TO_ADVANCE, seconds_arg(p, ctx->conf->offer_cutoff),
+                       seconds_arg(p, ctx->conf->offer_cutoff), NULL};
+    if (sr_db_read(ctx->db, batch_work, &w) != SR_OK) {
         return SR_UNAVAILABLE;
     }
     slots = apr_array_make(p, w.res->nrows, sizeof(const char *));
     for (i = 0; i < w.res->nrows; i++) {
         APR_ARRAY_PUSH(slots, const char *) = sr_result_get(w.res, i, "id");
     }
-    if (advance_slots(loop, slots, report) != SR_OK) {
+    if (advance_slots(ctx, slots, report) != SR_OK) {
         return SR_UNAVAILABLE;
     }
 
     /* 3. Offers whose SMS is due: just made, Twilio was down, or quiet hours ended. */
-    if (send_all_due(loop, report) != SR_OK) {
+    if (send_all_due(ctx, report) != SR_OK) {
         return SR_UNAVAILABLE;
     }
 
     /* 4. Deposits whose PaymentIntent Stripe has not answered yet, refunds due, texts to customers. */
-    sr_payments_sweep(loop);
+    sr_payments_sweep(ctx);
     return SR_OK;
 }
 
@@ -676,28 +668,28 @@ static sr_status_t wake_overlapping_work(sr_db_t *db, void *baton)
     return w->woken ? SR_OK : SR_UNAVAILABLE;
 }
 
-sr_status_t sr_offer_loop_wake_for_cancellation(sr_loop_t *loop, const char *appointment_id)
+sr_status_t sr_offer_loop_wake_for_cancellation(sr_ctx_t *ctx, const char *appointment_id)
 {
     wake_work_t w = {appointment_id, NULL};
-    sr_status_t status = sr_db_transaction(loop->db, wake_overlapping_work, &w);
+    sr_status_t status = sr_db_transaction(ctx->db, wake_overlapping_work, &w);
 
     if (status == SR_OK) {
-        sr_offer_loop_advance_woken(loop, w.woken);
+        sr_offer_loop_advance_woken(ctx, w.woken);
     }
     return status;
 }
 
-void sr_offer_loop_advance_woken(sr_loop_t *loop, const sr_result_t *woken)
+void sr_offer_loop_advance_woken(sr_ctx_t *ctx, const sr_result_t *woken)
 {
     int i;
 
     for (i = 0; i < woken->nrows && i < SR_WAKE_AT_ONCE; i++) {
         sr_advance_t adv = {0};
 
-        sr_offer_loop_advance(loop, sr_result_get(woken, i, "id"), &adv);
+        sr_offer_loop_advance(ctx, sr_result_get(woken, i, "id"), &adv);
     }
     if (woken->nrows > 0) {
-        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, loop->s,
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ctx->s,
                      SR_LOG_PREFIX "%d waiting slot openings woken, %d of them advanced now, the rest by the sweep",
                      woken->nrows, i);
     }
@@ -716,11 +708,11 @@ static sr_status_t delivery_work(sr_db_t *db, void *baton)
     return w->res ? SR_OK : SR_UNAVAILABLE;
 }
 
-sr_status_t sr_offer_loop_delivery_report(sr_loop_t *loop, const char *message_sid, const char *status,
+sr_status_t sr_offer_loop_delivery_report(sr_ctx_t *ctx, const char *message_sid, const char *status,
                                           const char *error_code)
 {
     delivery_work_t w = {message_sid, status, error_code, NULL};
-    sr_status_t rc = sr_db_transaction(loop->db, delivery_work, &w);
+    sr_status_t rc = sr_db_transaction(ctx->db, delivery_work, &w);
     sr_advance_t adv = {0};
 
     if (rc != SR_OK) {
@@ -731,7 +723,7 @@ sr_status_t sr_offer_loop_delivery_report(sr_loop_t *loop, const char *message_s
     }
     if (!strcmp(sr_result_get(w.res, 0, "status"), "failed")) {
         /* Not an error if the loop has moved on already: advancing is idempotent. */
-        sr_offer_loop_advance(loop, sr_result_get(w.res, 0, "slot_opening_id"), &adv);
+        sr_offer_loop_advance(ctx, sr_result_get(w.res, 0, "slot_opening_id"), &adv);
     }
     return SR_OK;
 }

@@ -10,21 +10,13 @@
 #ifndef SR_OFFER_LOOP_H
 #define SR_OFFER_LOOP_H
 
-#include "sr_config.h"
-#include "sr_db.h"
+#include "sr_context.h"
 #include "sr_twilio.h"
 
 /* Rows one sweep statement handles at a time (offers expired, slots passed on). */
 #define SR_SWEEP_BATCH 500
 /* Woken slots a request advances before it answers; the sweep takes the others. */
 #define SR_WAKE_AT_ONCE 5
-
-typedef struct {
-    sr_db_t *db;
-    const sr_server_conf_t *conf;
-    server_rec *s;
-    apr_pool_t *pool;
-} sr_loop_t;
 
 typedef enum {
     SR_ADVANCE_NOOP,    /* nothing to do: filled, expired, a live offer, quiet hours */
@@ -49,11 +41,8 @@ typedef struct {
     int slots_expired;
 } sr_sweep_report_t;
 
-/* The loop as a request drives it: the request's pool, server and connection. */
-void sr_offer_loop_for_request(sr_loop_t *loop, request_rec *r, const sr_server_conf_t *conf, sr_db_t *db);
-
 /* Moves a slot opening on: SR_NOT_FOUND for an unknown one. */
-sr_status_t sr_offer_loop_advance(sr_loop_t *loop, const char *slot_opening_id, sr_advance_t *out);
+sr_status_t sr_offer_loop_advance(sr_ctx_t *ctx, const char *slot_opening_id, sr_advance_t *out);
 
 /*
  * Wakes the slot openings of some shops (ids) that wait for a customer, in the
@@ -63,19 +52,19 @@ sr_status_t sr_offer_loop_advance(sr_loop_t *loop, const char *slot_opening_id, 
  */
 sr_result_t *sr_offer_loop_wake(sr_db_t *db, const apr_array_header_t *shop_ids);
 /* After that transaction's commit: advances the first SR_WAKE_AT_ONCE of them. */
-void sr_offer_loop_advance_woken(sr_loop_t *loop, const sr_result_t *woken);
+void sr_offer_loop_advance_woken(sr_ctx_t *ctx, const sr_result_t *woken);
 /*
  * After a cancellation's commit: its customer is free at that time, so the
  * shop's waiting slots overlapping it are woken (a transaction of its own)
  * and the first few advanced.
  */
-sr_status_t sr_offer_loop_wake_for_cancellation(sr_loop_t *loop, const char *appointment_id);
+sr_status_t sr_offer_loop_wake_for_cancellation(sr_ctx_t *ctx, const char *appointment_id);
 
 /* One sweep: expiries, due retries, slots left without a live offer. */
-sr_status_t sr_offer_loop_sweep(sr_loop_t *loop, sr_sweep_report_t *report);
+sr_status_t sr_offer_loop_sweep(sr_ctx_t *ctx, sr_sweep_report_t *report);
 
 /* A Twilio delivery report for message_sid; fails a live offer whose SMS did not arrive. */
-sr_status_t sr_offer_loop_delivery_report(sr_loop_t *loop, const char *message_sid, const char *status,
+sr_status_t sr_offer_loop_delivery_report(sr_ctx_t *ctx, const char *message_sid, const char *status,
                                           const char *error_code);
 
 /* issue 16: twilio. Here, not in sr_twilio.c: that one stays free of the database and httpd (fuzz targets link it). */

@@ -107,7 +107,7 @@ int sr_dashboard_cancel(sr_req_t *req)
     sr_status_t status;
     sr_csrf_t csrf;
     detail_work_t w;
-    sr_loop_t loop;
+    sr_ctx_t ctx;
     dash_t d;
     int rc = sr_page_load_detail(req, &d, &w, appointment_detail_work, "appointment");
 
@@ -127,8 +127,8 @@ int sr_dashboard_cancel(sr_req_t *req)
                              csrf == SR_CSRF_STALE ? "The form has expired. Reload the page and try again."
                                                    : "The form has expired or did not come from this dashboard.");
     }
-    sr_offer_loop_for_request(&loop, r, req->conf, d.db);
-    status = sr_slots_cancel_and_offer(&loop, req->id, sr_public_prefix(req), &c);
+    sr_ctx_for_request(&ctx, r, req->conf, d.db);
+    status = sr_slots_cancel_and_offer(&ctx, req->id, sr_public_prefix(req), &c);
     if (status != SR_OK) {
         return sr_page_error(req, sr_status_to_http(status), "The appointment could not be cancelled.");
     }

@@ -308,7 +308,7 @@ static sr_status_t record_work(sr_db_t *db, void *baton)
  * 011), "-rN" follows: the key of attempt N, sent only after looking up what
  * the request before it made.
  */
-static const char *deposit_key(sr_loop_t *loop, const sr_result_t *c, int row, const char **installation_id)
+static const char *deposit_key(sr_ctx_t *ctx, const sr_result_t *c, int row, const char **installation_id)
 {
     const char *payment_id = sr_result_get(c, row, "payment_id");
     const char *token = sr_result_get(c, row, "key_token");
@@ -317,17 +317,17 @@ static const char *deposit_key(sr_loop_t *loop, const sr_result_t *c, int row, c
 
     if (!token) {
         *installation_id = NULL;
-        key = apr_pstrcat(loop->pool, "slotrecovery-deposit-", payment_id, (char *)NULL);
-        return retry && atoi(retry) > 0 ? apr_pstrcat(loop->pool, key, "-r", retry, (char *)NULL) : key;
+        key = apr_pstrcat(ctx->pool, "slotrecovery-deposit-", payment_id, (char *)NULL);
+        return retry && atoi(retry) > 0 ? apr_pstrcat(ctx->pool, key, "-r", retry, (char *)NULL) : key;
     }
     *installation_id = sr_result_get(c, row, "installation_id");
-    key = sr_stripe_idempotency_key(loop->pool, *installation_id, "deposit", payment_id, token);
+    key = sr_stripe_idempotency_key(ctx->pool, *installation_id, "deposit", payment_id, token);
     if (key && retry && atoi(retry) > 0) {
         /* Stripe replays the 5xx it saved under the key before: this is the key of the attempt after it. */
-        key = apr_pstrcat(loop->pool, key, "-r", retry, (char *)NULL);
+        key = apr_pstrcat(ctx->pool, key, "-r", retry, (char *)NULL);
     }
     if (!key) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, loop->s,
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, ctx->s,
                      SR_LOG_PREFIX "payment %s waits: table installation has no row (migration 005), so no "
                                    "Idempotency-Key of this installation can be made",
                      payment_id);
@@ -337,7 +337,7 @@ static const char *deposit_key(sr_loop_t *loop, const sr_result_t *c, int row, c
 
 typedef struct {
     const char *payment_id, *slot_opening_id;
-    const sr_loop_t *loop;
+    const sr_ctx_t *ctx;
     sr_payment_change_t change;
     const char *settled; /* what was done, for the log */
 } settle_work_t;
@@ -355,7 +355,7 @@ static sr_status_t settle_work(sr_db_t *db, void *baton)
     w->settled = NULL;
     if (!(locked = lock_payment(db, w->payment_id, w->slot_opening_id)) ||
         !(state = sr_db_select(db, SR_Q_PAY_UNSENT_STATE,
-                               SR_ARGS(seconds_arg(p, w->loop->conf->offer_cutoff), w->payment_id)))) {
+                               SR_ARGS(seconds_arg(p, w->ctx->conf->offer_cutoff), w->payment_id)))) {
         return SR_UNAVAILABLE;
     }
     if (locked->nrows == 0 || state->nrows == 0) {
@@ -395,13 +395,13 @@ static sr_status_t settle_find_work(sr_db_t *db, void *baton)
  * up (the booking released, the customer told). Returns how many, -1 when
  * the database failed; released slots are added to `reopened`.
  */
-static int settle_unsent(sr_loop_t *loop, const char *payment_id, apr_array_header_t *reopened)
+static int settle_unsent(sr_ctx_t *ctx, const char *payment_id, apr_array_header_t *reopened)
 {
-    settle_find_t find = {payment_id, seconds_arg(loop->pool, loop->conf->offer_cutoff), NULL};
+    settle_find_t find = {payment_id, seconds_arg(ctx->pool, ctx->conf->offer_cutoff), NULL};
     sr_result_t *due;
     int i;
 
-    if (sr_db_read(loop->db, settle_find_work, &find) != SR_OK) {
+    if (sr_db_read(ctx->db, settle_find_work, &find) != SR_OK) {
         return -1;
     }
     due = find.due;
@@ -411,12 +411,12 @@ static int settle_unsent(sr_loop_t *loop, const char *payment_id, apr_array_head
         memset(&w, 0, sizeof(w));
         w.payment_id = sr_result_get(due, i, "payment_id");
         w.slot_opening_id = sr_result_get(due, i, "slot_opening_id");
-        w.loop = loop;
-        if (sr_db_transaction(loop->db, settle_work, &w) != SR_OK) {
+        w.ctx = ctx;
+        if (sr_db_transaction(ctx->db, settle_work, &w) != SR_OK) {
             return -1;
         }
         if (w.settled) {
-            ap_log_error(APLOG_MARK, w.change.outcome ? APLOG_ERR : APLOG_INFO, 0, loop->s,
+            ap_log_error(APLOG_MARK, w.change.outcome ? APLOG_ERR : APLOG_INFO, 0, ctx->s,
                          SR_LOG_PREFIX "payment %s %s%s%s", w.payment_id, w.settled, w.change.outcome ? ": " : "",
                          w.change.outcome ? w.change.outcome : "");
         }
@@ -427,9 +427,9 @@ static int settle_unsent(sr_loop_t *loop, const char *payment_id, apr_array_head
     return due->nrows;
 }
 
-int sr_payments_charge_due(sr_loop_t *loop, const char *payment_id, sr_charge_verdict_t *verdict)
+int sr_payments_charge_due(sr_ctx_t *ctx, const char *payment_id, sr_charge_verdict_t *verdict)
 {
-    apr_pool_t *p = loop->pool;
+    apr_pool_t *p = ctx->pool;
     apr_array_header_t *reopened = apr_array_make(p, 2, sizeof(const char *));
     sr_result_t *claimed;
     int i, settled, handled;
@@ -439,11 +439,11 @@ int sr_payments_charge_due(sr_loop_t *loop, const char *payment_id, sr_charge_ve
         *verdict = SR_CHARGE_LATER;
     }
     /* Before any claim: what must never reach Stripe. */
-    if ((settled = settle_unsent(loop, payment_id, reopened)) < 0) {
+    if ((settled = settle_unsent(ctx, payment_id, reopened)) < 0) {
         return -1;
     }
-    claimed = sr_db_claim(loop->db, SR_Q_PAY_CLAIM_DUE, payment_id, payment_id ? 1 : SR_CHARGE_BATCH,
-                          loop->conf->http_timeout + apr_time_from_sec(60));
+    claimed = sr_db_claim(ctx->db, SR_Q_PAY_CLAIM_DUE, payment_id, payment_id ? 1 : SR_CHARGE_BATCH,
+                          ctx->conf->http_timeout + apr_time_from_sec(60));
     if (!claimed) {
         return -1;
     }
@@ -462,14 +462,14 @@ int sr_payments_charge_due(sr_loop_t *loop, const char *payment_id, sr_charge_ve
         in.currency = sr_result_get(c, i, "currency");
         in.customer = sr_result_get(c, i, "stripe_customer_id");
         in.payment_method = sr_result_get(c, i, "stripe_payment_method_id");
-        in.idempotency_key = deposit_key(loop, c, i, &in.installation_id);
+        in.idempotency_key = deposit_key(ctx, c, i, &in.installation_id);
 
         memset(&record, 0, sizeof(record));
         record.payment_id = in.payment_id;
         record.slot_opening_id = in.slot_opening_id;
         record.attempts = atoi(sr_result_get(c, i, "attempts"));
         record.intent = &intent;
-        record.conf = loop->conf;
+        record.conf = ctx->conf;
         record.caller_tells = verdict != NULL;
         if (!in.customer || !in.payment_method) {
             memset(&intent, 0, sizeof(intent));
@@ -482,34 +482,34 @@ int sr_payments_charge_due(sr_loop_t *loop, const char *payment_id, sr_charge_ve
              * the intent. Adopt what it made; only if it made none is this new key sent (a later try after a
              * timeout sends this same key again, and Stripe then answers for the request in flight).
              */
-            record.stripe_status = sr_stripe_find_payment_intent(p, loop->conf, &in, &intent);
+            record.stripe_status = sr_stripe_find_payment_intent(p, ctx->conf, &in, &intent);
             if (record.stripe_status == SR_NOT_FOUND) {
-                record.stripe_status = sr_stripe_create_payment_intent(p, loop->conf, &in, &intent);
+                record.stripe_status = sr_stripe_create_payment_intent(p, ctx->conf, &in, &intent);
             }
             else {
-                ap_log_error(APLOG_MARK, APLOG_INFO, 0, loop->s,
+                ap_log_error(APLOG_MARK, APLOG_INFO, 0, ctx->s,
                              SR_LOG_PREFIX "payment %s: looked up the PaymentIntent an earlier try made: %s",
                              in.payment_id, intent.id ? intent.id : intent.error);
             }
         }
         else {
-            record.stripe_status = sr_stripe_create_payment_intent(p, loop->conf, &in, &intent);
+            record.stripe_status = sr_stripe_create_payment_intent(p, ctx->conf, &in, &intent);
         }
         if (record.stripe_status == SR_UNAVAILABLE && intent.key_spent) {
             record.key_retry = record.attempts + 1;
         }
         if (record.stripe_status == SR_UNAVAILABLE) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, loop->s,
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ctx->s,
                          SR_LOG_PREFIX "payment %s: attempt %s to create the PaymentIntent failed: %s", in.payment_id,
                          sr_result_get(c, i, "attempts"), intent.error);
         }
         else {
-            ap_log_error(APLOG_MARK, APLOG_INFO, 0, loop->s, SR_LOG_PREFIX "payment %s: PaymentIntent %s %s%s%s",
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, ctx->s, SR_LOG_PREFIX "payment %s: PaymentIntent %s %s%s%s",
                          in.payment_id, intent.id ? intent.id : "(none)", intent.status ? intent.status : "refused",
                          intent.error ? ": " : "", intent.error ? intent.error : "");
         }
         /* If recording fails the lease runs out and the sweep asks Stripe again, same key. */
-        if (sr_db_transaction(loop->db, record_work, &record) != SR_OK) {
+        if (sr_db_transaction(ctx->db, record_work, &record) != SR_OK) {
             continue;
         }
         if (record.change.outcome && !strncmp(record.change.outcome, "ignored", 7)) {
@@ -517,7 +517,7 @@ int sr_payments_charge_due(sr_loop_t *loop, const char *payment_id, sr_charge_ve
             continue;
         }
         if (record.problem) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, loop->s,
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, ctx->s,
                          SR_LOG_PREFIX "payment %s: booking released, the customer was not charged: %s", in.payment_id,
                          record.problem);
         }
@@ -535,7 +535,7 @@ int sr_payments_charge_due(sr_loop_t *loop, const char *payment_id, sr_charge_ve
     for (i = 0; i < reopened->nelts; i++) {
         sr_advance_t adv = {0};
 
-        sr_offer_loop_advance(loop, APR_ARRAY_IDX(reopened, i, const char *), &adv);
+        sr_offer_loop_advance(ctx, APR_ARRAY_IDX(reopened, i, const char *), &adv);
     }
     return handled;
 }
@@ -605,11 +605,11 @@ static sr_status_t refund_record_work(sr_db_t *db, void *baton)
 }
 
 /* Asks Stripe for due refunds (or where pending ones stand); how many were claimed, -1 when the database failed. */
-static int refunds_due(sr_loop_t *loop)
+static int refunds_due(sr_ctx_t *ctx)
 {
-    apr_pool_t *p = loop->pool;
-    sr_result_t *claimed = sr_db_claim(loop->db, SR_Q_REFUND_CLAIM_DUE, NULL, SR_REFUND_BATCH,
-                                       loop->conf->http_timeout + apr_time_from_sec(60));
+    apr_pool_t *p = ctx->pool;
+    sr_result_t *claimed = sr_db_claim(ctx->db, SR_Q_REFUND_CLAIM_DUE, NULL, SR_REFUND_BATCH,
+                                       ctx->conf->http_timeout + apr_time_from_sec(60));
     int i;
 
     if (!claimed) {
@@ -627,9 +627,9 @@ static int refunds_due(sr_loop_t *loop)
         w.prior_status = sr_result_get(claimed, i, "status");
         w.attempts = atoi(sr_result_get(claimed, i, "attempts"));
         w.refund = &refund;
-        w.conf = loop->conf;
+        w.conf = ctx->conf;
         if (stripe_id) {
-            w.stripe_status = sr_stripe_get_refund(p, loop->conf, stripe_id, &refund);
+            w.stripe_status = sr_stripe_get_refund(p, ctx->conf, stripe_id, &refund);
         }
         else if (!sr_result_get(claimed, i, "payment_intent")) {
             refund.error = "the payment has no PaymentIntent id to refund";
@@ -653,28 +653,28 @@ static int refunds_due(sr_loop_t *loop)
             if (atoi(key_retry) > 0) {
                 /* Stripe replays the 5xx saved under the key before: adopt what that request made, else a new key. */
                 in.idempotency_key = apr_pstrcat(p, in.idempotency_key, "-r", key_retry, (char *)NULL);
-                w.stripe_status = sr_stripe_find_refund(p, loop->conf, &in, &refund);
+                w.stripe_status = sr_stripe_find_refund(p, ctx->conf, &in, &refund);
             }
             if (w.stripe_status == SR_NOT_FOUND || atoi(key_retry) == 0) {
-                w.stripe_status = sr_stripe_create_refund(p, loop->conf, &in, &refund);
+                w.stripe_status = sr_stripe_create_refund(p, ctx->conf, &in, &refund);
             }
             if (w.stripe_status == SR_UNAVAILABLE && refund.key_spent) {
                 w.key_retry = w.attempts + 1;
             }
         }
-        if (sr_db_transaction(loop->db, refund_record_work, &w) != SR_OK) {
+        if (sr_db_transaction(ctx->db, refund_record_work, &w) != SR_OK) {
             /* The lease runs out and a later sweep asks again, with the same key. */
             continue;
         }
         if (w.stripe_status == SR_OK && !w.flag) {
-            ap_log_error(APLOG_MARK, APLOG_INFO, 0, loop->s, SR_LOG_PREFIX "payment %s: refund %s %s", w.payment_id,
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, ctx->s, SR_LOG_PREFIX "payment %s: refund %s %s", w.payment_id,
                          refund.id, refund.status);
         }
         else if (w.flag) {
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, loop->s, SR_LOG_PREFIX "payment %s: %s", w.payment_id, w.flag);
+            ap_log_error(APLOG_MARK, APLOG_ERR, 0, ctx->s, SR_LOG_PREFIX "payment %s: %s", w.payment_id, w.flag);
         }
         else {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, loop->s,
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ctx->s,
                          SR_LOG_PREFIX "payment %s: attempt %d at the refund failed, will retry: %s", w.payment_id,
                          w.attempts, refund.error);
         }
@@ -682,13 +682,13 @@ static int refunds_due(sr_loop_t *loop)
     return claimed->nrows;
 }
 
-void sr_payments_sweep(sr_loop_t *loop)
+void sr_payments_sweep(sr_ctx_t *ctx)
 {
     /* A server without a Stripe key leaves deposits and refunds to one that has it: a claim counts an attempt. */
-    while (loop->conf->stripe_secret_key && sr_payments_charge_due(loop, NULL, NULL) > 0) {
+    while (ctx->conf->stripe_secret_key && sr_payments_charge_due(ctx, NULL, NULL) > 0) {
     }
-    while (loop->conf->stripe_secret_key && refunds_due(loop) > 0) {
+    while (ctx->conf->stripe_secret_key && refunds_due(ctx) > 0) {
     }
-    while (sr_notify_send_due(loop) > 0) {
+    while (sr_notify_send_due(ctx) > 0) {
     }
 }

@@ -66,9 +66,9 @@ typedef enum {
  * customer; otherwise a customer notification is queued. Returns how many
  * payments were handled, -1 when the database failed.
  */
-int sr_payments_charge_due(sr_loop_t *loop, const char *payment_id, sr_charge_verdict_t *verdict);
+int sr_payments_charge_due(sr_ctx_t *ctx, const char *payment_id, sr_charge_verdict_t *verdict);
 
 /* The deposits' part of a sweep: due charges, then due refunds, then the customer notifications. */
-void sr_payments_sweep(sr_loop_t *loop);
+void sr_payments_sweep(sr_ctx_t *ctx);
 
 #endif /* SR_PAYMENTS_H */

@@ -70,25 +70,25 @@ static sr_status_t slot_opening_view_work(sr_db_t *db, void *baton)
     return w->view ? SR_OK : SR_UNAVAILABLE;
 }
 
-sr_status_t sr_slots_cancel_and_offer(sr_loop_t *loop, const char *appointment_id, const char *public_url_prefix,
+sr_status_t sr_slots_cancel_and_offer(sr_ctx_t *ctx, const char *appointment_id, const char *public_url_prefix,
                                       sr_cancellation_t *out)
 {
-    sr_status_t status = sr_slots_cancel_appointment(loop->db, appointment_id, public_url_prefix, out);
+    sr_status_t status = sr_slots_cancel_appointment(ctx->db, appointment_id, public_url_prefix, out);
     sr_advance_t adv = {0};
     view_work_t w;
 
     if (status != SR_OK || !out->opened_now) {
         return status;
     }
-    ap_log_error(APLOG_MARK, APLOG_INFO, 0, loop->s, SR_LOG_PREFIX "appointment %s cancelled: slot opening %s",
+    ap_log_error(APLOG_MARK, APLOG_INFO, 0, ctx->s, SR_LOG_PREFIX "appointment %s cancelled: slot opening %s",
                  appointment_id, out->slot_opening_id);
     /* The cancellation is committed; if this first offer fails, the sweep offers the slot. */
     w.id = out->slot_opening_id;
-    if (sr_offer_loop_advance(loop, out->slot_opening_id, &adv) == SR_OK &&
-        sr_db_read(loop->db, slot_opening_view_work, &w) == SR_OK) {
+    if (sr_offer_loop_advance(ctx, out->slot_opening_id, &adv) == SR_OK &&
+        sr_db_read(ctx->db, slot_opening_view_work, &w) == SR_OK) {
         out->slot_opening = w.view;
     }
     /* Its customer is free at that time now: slots that waited for somebody then may have them. */
-    sr_offer_loop_wake_for_cancellation(loop, appointment_id);
+    sr_offer_loop_wake_for_cancellation(ctx, appointment_id);
     return SR_OK;
 }

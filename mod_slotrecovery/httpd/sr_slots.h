@@ -29,7 +29,7 @@ sr_status_t sr_slots_cancel_appointment(sr_db_t *db, const char *appointment_id,
  * transaction), then offer a newly opened slot to the first customer, and
  * report the slot opening as it stands after that first offer.
  */
-sr_status_t sr_slots_cancel_and_offer(sr_loop_t *loop, const char *appointment_id, const char *public_url_prefix,
+sr_status_t sr_slots_cancel_and_offer(sr_ctx_t *ctx, const char *appointment_id, const char *public_url_prefix,
                                       sr_cancellation_t *out);
 
 #endif /* SR_SLOTS_H */

@@ -117,12 +117,12 @@ int sr_stripe_webhook(sr_req_t *req)
                   w.intent_id ? apr_pstrcat(r->pool, " for ", w.intent_id, (char *)NULL) : "",
                   w.duplicate ? "already handled" : w.change.outcome);
     if (w.change.reopened_slot_id) {
-        sr_loop_t loop;
+        sr_ctx_t ctx;
         sr_advance_t adv = {0};
 
         /* Committed: the slot goes to the next customer on the waitlist. */
-        sr_offer_loop_for_request(&loop, r, req->conf, db);
-        sr_offer_loop_advance(&loop, w.change.reopened_slot_id, &adv);
+        sr_ctx_for_request(&ctx, r, req->conf, db);
+        sr_offer_loop_advance(&ctx, w.change.reopened_slot_id, &adv);
     }
     doc = sr_json_object(r->pool);
     sr_json_set_bool(doc, "received", 1);

@@ -68,7 +68,7 @@ int sr_twilio_status_webhook(sr_req_t *req)
 {
     apr_array_header_t *params = NULL;
     const char *sid, *status;
-    sr_loop_t loop;
+    sr_ctx_t ctx;
     sr_db_t *db;
     sr_status_t rc;
     int http = read_signed_form(req, &params);
@@ -84,8 +84,8 @@ int sr_twilio_status_webhook(sr_req_t *req)
     if (!(db = sr_db_acquire(req->r))) {
         return sr_send_status(req, SR_UNAVAILABLE, NULL);
     }
-    sr_offer_loop_for_request(&loop, req->r, req->conf, db);
-    rc = sr_offer_loop_delivery_report(&loop, sid, status, sr_form_get(params, "ErrorCode"));
+    sr_ctx_for_request(&ctx, req->r, req->conf, db);
+    rc = sr_offer_loop_delivery_report(&ctx, sid, status, sr_form_get(params, "ErrorCode"));
     if (rc == SR_UNAVAILABLE) {
         return sr_send_status(req, rc, NULL);
     }
@@ -117,7 +117,7 @@ int sr_twilio_inbound_webhook(sr_req_t *req)
     apr_array_header_t *params = NULL;
     sr_inbound_sms_t sms;
     sr_inbound_result_t result;
-    sr_loop_t loop;
+    sr_ctx_t ctx;
     sr_db_t *db;
     sr_status_t status;
     int http = read_signed_form(req, &params);
@@ -142,8 +142,8 @@ int sr_twilio_inbound_webhook(sr_req_t *req)
     if (!(db = sr_db_acquire(req->r))) {
         return sr_send_status(req, SR_UNAVAILABLE, NULL);
     }
-    sr_offer_loop_for_request(&loop, req->r, req->conf, db);
-    status = sr_booking_handle_sms(&loop, &sms, &result);
+    sr_ctx_for_request(&ctx, req->r, req->conf, db);
+    status = sr_booking_handle_sms(&ctx, &sms, &result);
     if (status != SR_OK) {
         return sr_send_status(req, status, "message");
     }

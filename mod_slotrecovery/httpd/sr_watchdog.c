@@ -82,21 +82,21 @@ static void sweep_server(server_rec *s, apr_pool_t *p, apr_hash_t *swept)
     installation_work_t inst = {NULL};
     sr_sweep_report_t report;
     const char *key, *same;
-    sr_loop_t loop;
+    sr_ctx_t ctx;
     apr_time_t started;
 
-    memset(&loop, 0, sizeof(loop));
-    loop.s = s;
-    loop.conf = conf;
-    loop.pool = p;
-    loop.db = sr_db_open(p, s);
-    if (!loop.db) {
+    memset(&ctx, 0, sizeof(ctx));
+    ctx.s = s;
+    ctx.conf = conf;
+    ctx.pool = p;
+    ctx.db = sr_db_open(p, s);
+    if (!ctx.db) {
         /* Logged by sr_db_open; the next run tries again. */
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, SR_LOG_PREFIX "sweep of the %s skipped: no database connection",
                      label);
         return;
     }
-    switch (sr_db_read(loop.db, installation_work, &inst)) {
+    switch (sr_db_read(ctx.db, installation_work, &inst)) {
     case SR_OK:
         break;
     case SR_NOT_FOUND:
@@ -111,14 +111,14 @@ static void sweep_server(server_rec *s, apr_pool_t *p, apr_hash_t *swept)
                      SR_LOG_PREFIX "sweep of the %s skipped: cannot read the installation id (are the migrations "
                                    "applied?)",
                      label);
-        sr_db_close(loop.db);
+        sr_db_close(ctx.db);
         return;
     }
     key = inst.id ? sweep_key(p, inst.id, conf) : NULL;
     if (key && (same = apr_hash_get(swept, key, APR_HASH_KEY_STRING))) {
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, s,
                      SR_LOG_PREFIX "sweep of the %s skipped: same database and sweep settings as the %s", label, same);
-        sr_db_close(loop.db);
+        sr_db_close(ctx.db);
         return;
     }
     if (key) {
@@ -126,7 +126,7 @@ static void sweep_server(server_rec *s, apr_pool_t *p, apr_hash_t *swept)
                      apr_pstrdup(apr_hash_pool_get(swept), label));
     }
     started = apr_time_now();
-    if (sr_offer_loop_sweep(&loop, &report) == SR_OK) {
+    if (sr_offer_loop_sweep(&ctx, &report) == SR_OK) {
         int level = report.offers_expired || report.offers_sent || report.slots_expired ? APLOG_INFO : APLOG_DEBUG;
 
         ap_log_error(APLOG_MARK, level, 0, s,
@@ -139,7 +139,7 @@ static void sweep_server(server_rec *s, apr_pool_t *p, apr_hash_t *swept)
         ap_log_error(APLOG_MARK, APLOG_WARNING, 0, s, SR_LOG_PREFIX "sweep of the %s stopped: database unavailable",
                      label);
     }
-    sr_db_close(loop.db);
+    sr_db_close(ctx.db);
 }
 
 static apr_status_t sweep_callback(int state, void *data, apr_pool_t *ptemp)
