@@ -16,6 +16,7 @@ static const sr_route_t routes[] = {
     {SR_METHOD_GET, "/api/slot-openings/{id}", SR_ROUTE_SLOT_OPENING_GET, SR_ROUTE_INTERNAL},
     {SR_METHOD_POST, "/api/jobs/offer-loop", SR_ROUTE_JOB_OFFER_LOOP, SR_ROUTE_INTERNAL},
     {SR_METHOD_POST, "/api/jobs/sweep", SR_ROUTE_JOB_SWEEP, SR_ROUTE_INTERNAL},
+    {SR_METHOD_POST, "/api/jobs/outbox", SR_ROUTE_JOB_OUTBOX, SR_ROUTE_INTERNAL},
     /* Webhooks carry their provider's signature instead of the internal secret. */
     {SR_METHOD_POST, "/api/twilio/status", SR_ROUTE_TWILIO_STATUS, 0},
     {SR_METHOD_POST, "/api/twilio/inbound", SR_ROUTE_TWILIO_INBOUND, 0},

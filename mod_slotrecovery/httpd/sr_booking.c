@@ -5,29 +5,29 @@
 #include "sr_booking.h"
 #include "sr_format.h"
 #include "sr_keyword.h"
-#include "sr_payments.h"
 #include "sr_sms.h"
 
 typedef struct {
     const sr_inbound_sms_t *sms;
     sr_inbound_result_t *out;
     const char *customer_id;
-    const char *payment_id;               /* a deposit to charge after the commit */
-    const char *shop_name;                /* of the booking, for the answer after the charge */
-    const char *reply_later;              /* the answer when the deposit is not taken yet */
+    const char *payment_id;               /* the deposit the worker charges after the commit */
     apr_array_header_t *slots_to_advance; /* const char * */
 } inbound_work_t;
 
 #define TOO_LATE_REPLY "Sorry, that slot has been taken or the offer has ended. We'll text you when another one opens."
 
-/* "Booked: <shop>, <time>. Your <deposit> deposit <charged> your saved card." (no deposit: "See you then!") */
-static const char *booked_reply(apr_pool_t *p, const sr_result_t *slot, const char *deposit, const char *currency,
-                                const char *charged)
+/*
+ * "Booked: <shop>, <time>. Your <deposit> deposit will be charged to your saved card." (no deposit: "See you
+ * then!"). Never "is charged": the worker asks Stripe after this answer; should the card be declined, the
+ * customer gets a text saying the booking is released and they were not charged.
+ */
+static const char *booked_reply(apr_pool_t *p, const sr_result_t *slot, const char *deposit, const char *currency)
 {
     return sr_sms_text(p, "Booked: ", sr_result_get(slot, 0, "shop_name"),
                        apr_pstrcat(p, ", ", sr_result_get(slot, 0, "slot_time"), ".",
                                    deposit ? apr_pstrcat(p, " Your ", sr_format_money(p, deposit, currency),
-                                                         " deposit ", charged, " your saved card.", (char *)NULL)
+                                                         " deposit will be charged to your saved card.", (char *)NULL)
                                            : " See you then!",
                                    (char *)NULL));
 }
@@ -89,10 +89,8 @@ static sr_status_t book(sr_db_t *db, inbound_work_t *w)
             return SR_UNAVAILABLE;
         }
     }
-    w->shop_name = sr_result_get(slot, 0, "shop_name");
     w->out->action = "booked";
-    w->out->reply = booked_reply(p, slot, w->payment_id ? deposit : NULL, currency, "is charged to");
-    w->reply_later = booked_reply(p, slot, w->payment_id ? deposit : NULL, currency, "will be charged to");
+    w->out->reply = booked_reply(p, slot, w->payment_id ? deposit : NULL, currency);
     return SR_OK;
 }
 
@@ -190,7 +188,7 @@ static sr_status_t inbound_work(sr_db_t *db, void *baton)
     sr_status_t status;
 
     memset(w->out, 0, sizeof(*w->out));
-    w->customer_id = w->payment_id = w->shop_name = NULL;
+    w->customer_id = w->payment_id = NULL;
     w->slots_to_advance->nelts = 0;
 
     res = sr_db_select(db, SR_Q_INBOUND_CLAIM, SR_ARGS(sms->message_sid, sms->from, sms->to, sms->body));
@@ -250,31 +248,10 @@ static sr_status_t inbound_work(sr_db_t *db, void *baton)
     return record_reply_work(db, w);
 }
 
-/*
- * The answer to a YES whose deposit could not be taken. Only a card_error is
- * a declined card; anything else is not the customer's doing, and they are
- * told so: they were not charged.
- */
-static const char *charge_reply(apr_pool_t *p, sr_charge_verdict_t verdict, const char *shop_name)
-{
-    switch (verdict) {
-    case SR_CHARGE_DECLINED:
-        return "Sorry, your card was declined, so we could not book the slot.";
-    case SR_CHARGE_SHOP_PROBLEM:
-        return apr_pstrcat(p, "Sorry, a problem at ", shop_name,
-                           " stopped us taking the deposit, so the slot is not booked. They have been told. "
-                           "You have not been charged.",
-                           (char *)NULL);
-    default:
-        return "Sorry, we could not take the deposit, so the slot is not booked. You have not been charged.";
-    }
-}
-
 sr_status_t sr_booking_handle_sms(sr_ctx_t *ctx, const sr_inbound_sms_t *sms, sr_inbound_result_t *out)
 {
     inbound_work_t w;
     sr_status_t status;
-    int i;
 
     memset(&w, 0, sizeof(w));
     w.sms = sms;
@@ -284,20 +261,13 @@ sr_status_t sr_booking_handle_sms(sr_ctx_t *ctx, const sr_inbound_sms_t *sms, sr
     if (status != SR_OK) {
         return status;
     }
-    if (w.payment_id) {
-        sr_charge_verdict_t verdict = SR_CHARGE_NONE;
-
-        sr_payments_charge_due(ctx, w.payment_id, &verdict);
-        if (verdict != SR_CHARGE_NONE) {
-            /* Recorded too, so a redelivery of this message gets the same answer. */
-            out->reply = verdict == SR_CHARGE_LATER ? w.reply_later : charge_reply(ctx->pool, verdict, w.shop_name);
-            sr_db_transaction(ctx->db, record_reply_work, &w);
-        }
-    }
-    for (i = 0; i < w.slots_to_advance->nelts; i++) {
-        sr_advance_t adv = {0};
-
-        sr_offer_loop_advance(ctx, APR_ARRAY_IDX(w.slots_to_advance, i, const char *), &adv);
+    /*
+     * Committed, and answered at once: the deposit (a payment row) is the
+     * worker's, and so are the SMS of the offers these advances make. Should
+     * an advance fail here, the sweep moves the slot on.
+     */
+    if (w.slots_to_advance->nelts > 0) {
+        sr_offer_loop_advance_all(ctx, w.slots_to_advance);
     }
     return SR_OK;
 }

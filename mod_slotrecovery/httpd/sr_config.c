@@ -29,6 +29,7 @@ void *sr_config_create_server(apr_pool_t *p, server_rec *s)
 
     conf->max_body = SR_UNSET;
     conf->sweep_interval = SR_UNSET;
+    conf->worker_interval = SR_UNSET;
     conf->offer_max_attempts = SR_UNSET;
     conf->offer_cutoff = SR_UNSET;
     conf->offer_retry_delay = SR_UNSET;
@@ -59,6 +60,7 @@ void *sr_config_merge_server(apr_pool_t *p, void *basev, void *addv)
     conf->max_body = SR_MERGE_NUM(max_body);
     conf->assets_dir = SR_MERGE_PTR(assets_dir);
     conf->sweep_interval = SR_MERGE_NUM(sweep_interval);
+    conf->worker_interval = SR_MERGE_NUM(worker_interval);
     conf->offer_max_attempts = SR_MERGE_NUM(offer_max_attempts);
     conf->offer_cutoff = SR_MERGE_NUM(offer_cutoff);
     conf->offer_retry_delay = SR_MERGE_NUM(offer_retry_delay);
@@ -85,6 +87,9 @@ void sr_config_finalize(server_rec *s)
         }
         if (conf->sweep_interval == SR_UNSET) {
             conf->sweep_interval = apr_time_from_sec(SR_DEFAULT_SWEEP_INTERVAL);
+        }
+        if (conf->worker_interval == SR_UNSET) {
+            conf->worker_interval = apr_time_from_sec(SR_DEFAULT_WORKER_INTERVAL);
         }
         if (conf->offer_max_attempts == SR_UNSET) {
             conf->offer_max_attempts = SR_DEFAULT_OFFER_MAX_ATTEMPTS;
@@ -397,6 +402,8 @@ const command_rec sr_config_directives[] = {
                         "Largest request body accepted, in bytes (default 262144)"),
     SR_NUMBER_DIRECTIVE("SlotRecoverySweepInterval", sweep_interval, 1, 3600, SR_NUMBER_SECONDS,
                         "Seconds between two sweeps of the offer loop (default 30)"),
+    SR_NUMBER_DIRECTIVE("SlotRecoveryWorkerInterval", worker_interval, 1, 3600, SR_NUMBER_SECONDS,
+                        "Seconds between two looks of the worker for due SMS, deposits, refunds (default 1)"),
     SR_NUMBER_DIRECTIVE("SlotRecoveryOfferMaxAttempts", offer_max_attempts, 1, 20, SR_NUMBER_INT,
                         "Tries to send one offer's SMS before the offer fails (default 3)"),
     SR_NUMBER_DIRECTIVE("SlotRecoveryOfferCutoff", offer_cutoff, 0, 7 * 86400, SR_NUMBER_SECONDS,

@@ -9,6 +9,7 @@
 
 #define SR_DEFAULT_MAX_BODY (256 * 1024)
 #define SR_DEFAULT_SWEEP_INTERVAL 30
+#define SR_DEFAULT_WORKER_INTERVAL 1
 #define SR_DEFAULT_OFFER_MAX_ATTEMPTS 3
 #define SR_DEFAULT_OFFER_CUTOFF 300
 #define SR_DEFAULT_OFFER_RETRY_DELAY 30
@@ -36,6 +37,7 @@ typedef struct {
     apr_off_t max_body;
     /* the offer loop */
     apr_interval_time_t sweep_interval;
+    apr_interval_time_t worker_interval; /* between two polls of the outbox by the worker */
     int offer_max_attempts;
     apr_interval_time_t offer_cutoff;      /* a slot this close to its start is no longer offered */
     apr_interval_time_t offer_retry_delay; /* first wait after a failed send; doubles each time */

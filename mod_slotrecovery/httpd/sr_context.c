@@ -9,4 +9,3 @@ void sr_ctx_for_request(sr_ctx_t *ctx, request_rec *r, const sr_server_conf_t *c
     ctx->s = r->server;
     ctx->pool = r->pool;
 }
-

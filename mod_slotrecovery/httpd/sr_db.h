@@ -36,7 +36,7 @@ typedef enum {
     SR_Q_INSTALLATION_GET,
     /* hardening: database and sweep infrastructure */
     /* the offer loop */
-    SR_Q_LOOP_LOCK_SLOT,
+    SR_Q_LOOP_LOCK_SLOTS_WAIT,
     SR_Q_LOOP_HAS_LIVE_OFFER,
     SR_Q_LOOP_OFFER_NEXT_CUSTOMER,
     SR_Q_LOOP_EXPIRE_SLOT,
@@ -118,6 +118,8 @@ typedef enum {
     SR_Q_LOOP_SEND_WAIT_CREDENTIALS,
     SR_Q_NOTIFY_WAIT_CREDENTIALS,
     SR_Q_DASH_TWILIO_PROBLEM,
+    /* issue 12: outbox */
+    SR_Q_OUTBOX_DUE,
     SR_Q_COUNT
 } sr_query_t;
 

@@ -1,8 +1,14 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Job endpoints: the offer loop and the sweep, on demand. */
+/*
+ * Job endpoints: the offer loop, the sweep and the worker, on demand (cron,
+ * drills, tests). These are the worker's own work run in the request, so they
+ * are the only requests that wait on Twilio or Stripe; every other request
+ * only writes rows for the worker.
+ */
 #include "sr_jobs.h"
 #include "sr_offer_loop.h"
 #include "sr_validate.h"
+#include "sr_worker.h"
 
 static const char *action_name(sr_advance_action_t action)
 {
@@ -42,6 +48,10 @@ int sr_jobs_offer_loop(sr_req_t *req)
     if (status != SR_OK) {
         return sr_send_status(req, status, "slot opening");
     }
+    /* The offer it made is sent now, as the answer says (smsSent, sendError); later tries are the worker's. */
+    if (adv.action == SR_ADVANCE_OFFERED) {
+        sr_offer_loop_send_offer(&ctx, adv.offer_id, &adv);
+    }
     doc = sr_json_object(req->r->pool);
     sr_json_set_string(doc, "slotOpeningId", slot_id);
     sr_json_set_string(doc, "action", action_name(adv.action));
@@ -56,6 +66,7 @@ int sr_jobs_offer_loop(sr_req_t *req)
 int sr_jobs_sweep(sr_req_t *req)
 {
     sr_sweep_report_t report;
+    sr_worker_report_t work;
     sr_json_t *doc;
     sr_ctx_t ctx;
     sr_db_t *db;
@@ -68,14 +79,48 @@ int sr_jobs_sweep(sr_req_t *req)
         return sr_send_status(req, SR_UNAVAILABLE, NULL);
     }
     sr_ctx_for_request(&ctx, req->r, req->conf, db);
-    if (sr_offer_loop_sweep(&ctx, &report) != SR_OK) {
+    /* The sweep, then what it made due: one call does what the watchdog's sweep and worker do. */
+    if (sr_offer_loop_sweep(&ctx, &report) != SR_OK || sr_worker_run(&ctx, SR_WORKER_BUDGET, &work) != SR_OK) {
         return sr_send_status(req, SR_UNAVAILABLE, NULL);
     }
+    report.offers_sent += work.offers.offers_sent;
+    report.offers_failed += work.offers.offers_failed;
+    report.slots_advanced += work.offers.slots_advanced;
+    report.slots_expired += work.offers.slots_expired;
     doc = sr_json_object(req->r->pool);
     sr_json_set_int(doc, "offersExpired", report.offers_expired);
     sr_json_set_int(doc, "offersSent", report.offers_sent);
     sr_json_set_int(doc, "offersFailed", report.offers_failed);
     sr_json_set_int(doc, "slotsAdvanced", report.slots_advanced);
     sr_json_set_int(doc, "slotsExpired", report.slots_expired);
+    return sr_send_json(req, HTTP_OK, doc);
+}
+
+int sr_jobs_outbox(sr_req_t *req)
+{
+    sr_worker_report_t work;
+    sr_json_t *doc;
+    sr_ctx_t ctx;
+    sr_db_t *db;
+    int rc = ap_discard_request_body(req->r);
+
+    if (rc != OK) {
+        return rc;
+    }
+    if (!(db = sr_db_acquire(req->r))) {
+        return sr_send_status(req, SR_UNAVAILABLE, NULL);
+    }
+    sr_ctx_for_request(&ctx, req->r, req->conf, db);
+    if (sr_worker_run(&ctx, SR_WORKER_BUDGET, &work) != SR_OK) {
+        return sr_send_status(req, SR_UNAVAILABLE, NULL);
+    }
+    doc = sr_json_object(req->r->pool);
+    sr_json_set_int(doc, "offersSent", work.offers.offers_sent);
+    sr_json_set_int(doc, "offersFailed", work.offers.offers_failed);
+    sr_json_set_int(doc, "slotsAdvanced", work.offers.slots_advanced);
+    sr_json_set_int(doc, "slotsExpired", work.offers.slots_expired);
+    sr_json_set_int(doc, "payments", work.payments);
+    sr_json_set_int(doc, "refunds", work.refunds);
+    sr_json_set_int(doc, "notifications", work.notifications);
     return sr_send_json(req, HTTP_OK, doc);
 }

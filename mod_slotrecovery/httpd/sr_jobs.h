@@ -9,5 +9,7 @@
 int sr_jobs_offer_loop(sr_req_t *req);
 /* POST /api/jobs/sweep */
 int sr_jobs_sweep(sr_req_t *req);
+/* POST /api/jobs/outbox: one run of the worker (sr_worker) now */
+int sr_jobs_outbox(sr_req_t *req);
 
 #endif /* SR_JOBS_H */

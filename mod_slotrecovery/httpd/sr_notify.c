@@ -2,6 +2,7 @@
 /* The customer notifications outbox. */
 #include "sr_notify.h"
 #include "sr_twilio.h"
+#include "sr_twilio_credentials.h"
 
 #define SR_NOTIFY_BATCH 100
 /* Recording what Twilio said: as for offers, a PostgreSQL restart's worth of tries, well inside the lease. */
@@ -70,7 +71,7 @@ static sr_status_t record_work(sr_db_t *db, void *baton)
             return SR_UNAVAILABLE;
         }
     }
-    sr_loop_note_credentials(db, w->conf, w->claimed->nrows, w->sent, &status);
+    sr_twilio_credentials_note(db, w->conf, w->claimed->nrows, w->sent, &status);
     return status;
 }
 
@@ -112,7 +113,7 @@ int sr_notify_send_due(sr_ctx_t *ctx)
                          sr_result_get(claimed, i, "attempts"), sent[i].permanent ? " for good" : "", sent[i].error);
         }
     }
-    sr_loop_log_refused(ctx->s, ctx->conf, claimed->nrows, sent, "customer notifications");
+    sr_twilio_credentials_log_refused(ctx->s, ctx->conf, claimed->nrows, sent, "customer notifications");
     record = (record_work_t){claimed, sent, ctx->conf};
     for (tries = 1; sr_db_transaction(ctx->db, record_work, &record) != SR_OK; tries++) {
         if (tries == SR_NOTIFY_RECORD_TRIES) {

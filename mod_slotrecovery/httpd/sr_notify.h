@@ -8,8 +8,7 @@
 #ifndef SR_NOTIFY_H
 #define SR_NOTIFY_H
 
-#include "sr_db.h"
-#include "sr_offer_loop.h"
+#include "sr_context.h"
 
 /* What a customer is told about a deposit whose booking was released. */
 typedef enum {

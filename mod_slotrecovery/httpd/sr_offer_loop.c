@@ -5,13 +5,13 @@
 
 #include "sr_format.h"
 #include "sr_offer_loop.h"
-#include "sr_payments.h"
 #include "sr_sms.h"
 #include "sr_twilio.h"
+#include "sr_twilio_credentials.h"
 
 #define SR_SEND_BATCH 100
-/* Recording sent SMS: up to 15 tries a second apart, enough for a PostgreSQL restart and well inside the
- * send lease (60 s longer than the HTTP timeout), without holding a request thread for long. */
+/* Recording sent SMS (the worker's, never a request's): up to 15 tries a second apart, enough for a
+ * PostgreSQL restart and well inside the send lease (60 s longer than the HTTP timeout). */
 #define SR_RECORD_TRIES 15
 #define SR_RECORD_RETRY_DELAY apr_time_from_sec(1)
 /* Bounds the work one trigger may do when sends fail for good one after another. */
@@ -34,65 +34,7 @@ static const char *one_id_array(apr_pool_t *p, const char *id)
     return apr_pstrcat(p, "{", id, "}", (char *)NULL);
 }
 
-/* --- Twilio refusing our credentials (issue 16: twilio) ------------------------ */
-
-const sr_twilio_send_t *sr_loop_note_credentials(sr_db_t *db, const sr_server_conf_t *conf, int n,
-                                                 const sr_twilio_send_t *out, sr_status_t *status)
-{
-    apr_pool_t *p = sr_db_pool(db);
-    const sr_twilio_send_t *refused = NULL;
-    int i, accepted = 0;
-
-    *status = SR_OK;
-    for (i = 0; i < n; i++) {
-        if (out[i].auth_refused && !refused) {
-            refused = &out[i];
-        }
-        accepted += out[i].message_sid != NULL;
-    }
-    if (refused) {
-        if (sr_db_exec(db, SR_Q_TWILIO_CREDENTIALS_REFUSED,
-                       SR_ARGS(conf->twilio_account_sid, apr_itoa(p, refused->http_status),
-                               refused->code ? apr_psprintf(p, "%" APR_INT64_T_FMT, refused->code) : NULL,
-                               refused->error)) < 0) {
-            *status = SR_UNAVAILABLE;
-        }
-    }
-    else if (accepted > 0 && sr_db_exec(db, SR_Q_TWILIO_CREDENTIALS_OK, SR_ARGS(conf->twilio_account_sid)) < 0) {
-        *status = SR_UNAVAILABLE;
-    }
-    return refused;
-}
-
-void sr_loop_log_refused(server_rec *s, const sr_server_conf_t *conf, int n, const sr_twilio_send_t *out,
-                         const char *what)
-{
-    const char *error = NULL;
-    int i, refused = 0;
-
-    for (i = 0; i < n; i++) {
-        if (out[i].auth_refused) {
-            refused++;
-            error = out[i].error;
-        }
-    }
-    /* The SID only, never the token: the error is Twilio's answer (status, code, message). */
-    if (refused) {
-        ap_log_error(APLOG_MARK, APLOG_ERR, 0, s,
-                     SR_LOG_PREFIX "Twilio refused the credentials of account %s (%s): %d %s wait, their attempts "
-                                   "not counted, until SlotRecoveryTwilioAccountSid / SlotRecoveryTwilioAuthToken "
-                                   "are fixed and httpd reloaded",
-                     conf->twilio_account_sid, error, refused, what);
-    }
-}
-
-/* --- advancing one slot ------------------------------------------------------- */
-
-typedef struct {
-    sr_ctx_t *ctx;
-    const char *slot_id;
-    sr_advance_t *out;
-} advance_work_t;
+/* --- advancing slots: one implementation, a batch of one is a batch --------------- */
 
 /* Expires the slot openings of an id array, and their live offers. */
 static int expire_slots(sr_db_t *db, const char *slot_ids, const char *reason)
@@ -107,67 +49,166 @@ static const char *expiry_reason(int waiting)
     return waiting ? "no_eligible_customer" : "too_close_to_start";
 }
 
-static sr_status_t expire_slot(sr_db_t *db, const char *slot_id, const char *reason, sr_advance_t *out)
-{
-    if (!expire_slots(db, one_id_array(sr_db_pool(db), slot_id), reason)) {
-        return SR_UNAVAILABLE;
-    }
-    out->action = SR_ADVANCE_EXPIRED;
-    out->reason = reason;
-    return SR_OK;
-}
+typedef struct {
+    const sr_ctx_t *ctx;
+    const char *slot_ids; /* array literal */
+    int wait;             /* wait for each slot's lock (a trigger), or skip those another process holds (the sweep) */
+    sr_advance_t *one;    /* a batch of one: what happened to it, in words */
+    int offered, expired;
+} advance_batch_work_t;
 
-static sr_status_t advance_work(sr_db_t *db, void *baton)
+/* Why a batch of one made no offer, once the batch has run: a live offer, or nobody to offer it to yet. */
+static sr_status_t explain_no_offer(sr_db_t *db, advance_batch_work_t *w, const char *slot_id, const char *quiet_until)
 {
-    advance_work_t *w = baton;
-    sr_advance_t *out = w->out;
-    apr_pool_t *p = sr_db_pool(db);
-    sr_result_t *res, *live;
-    const char *status;
+    /* A statement of its own, after the lock: its snapshot sees what the previous holder committed. */
+    sr_result_t *live = sr_db_select(db, SR_Q_LOOP_HAS_LIVE_OFFER, SR_ARGS(slot_id));
 
-    memset(out, 0, sizeof(*out));
-    res = sr_db_select(db, SR_Q_LOOP_LOCK_SLOT, SR_ARGS(seconds_arg(p, w->ctx->conf->offer_cutoff), w->slot_id));
-    if (!res) {
-        return SR_UNAVAILABLE;
-    }
-    if (res->nrows == 0) {
-        return SR_NOT_FOUND;
-    }
-    status = sr_result_get(res, 0, "status");
-    out->action = SR_ADVANCE_NOOP;
-    if (strcmp(status, "open")) {
-        out->reason = apr_pstrcat(p, "slot opening is ", status, (char *)NULL);
-        return SR_OK;
-    }
-    if (sr_result_bool(res, 0, "too_late")) {
-        return expire_slot(db, w->slot_id, expiry_reason(sr_result_bool(res, 0, "waiting")), out);
-    }
-    live = sr_db_select(db, SR_Q_LOOP_HAS_LIVE_OFFER, SR_ARGS(w->slot_id));
     if (!live) {
         return SR_UNAVAILABLE;
     }
     if (sr_result_bool(live, 0, "has_live_offer")) {
-        out->reason = "slot opening already has a live offer";
-        return SR_OK;
+        w->one->reason = "slot opening already has a live offer";
     }
-    if (sr_result_bool(res, 0, "quiet")) {
-        out->reason = apr_pstrcat(p, "quiet hours until ", sr_result_get(res, 0, "quiet_until"), (char *)NULL);
-        return SR_OK;
+    else if (quiet_until) {
+        w->one->reason = apr_pstrcat(sr_db_pool(db), "quiet hours until ", quiet_until, (char *)NULL);
     }
-    res = sr_db_select(db, SR_Q_LOOP_OFFER_NEXT_CUSTOMER, SR_ARGS(one_id_array(p, w->slot_id)));
-    if (!res || sr_db_exec(db, SR_Q_LOOP_SET_WAITING, SR_ARGS(one_id_array(p, w->slot_id))) < 0) {
+    else {
+        /* Not the end: the slot stays open until its cutoff, and a customer who joins wakes it. */
+        w->one->reason = "nobody on the waitlist can take it yet: waiting for a customer";
+    }
+    return SR_OK;
+}
+
+/*
+ * Moves on the slot openings of an id array, all in the caller's
+ * transaction: locks them (in id order), expires those within the cutoff,
+ * offers each of the others outside quiet hours to its next eligible customer
+ * (the new offers wait as pending: the outbox the worker sends from), and
+ * marks those nobody can take yet as waiting for a customer.
+ */
+static sr_status_t advance_batch_work(sr_db_t *db, void *baton)
+{
+    advance_batch_work_t *w = baton;
+    apr_pool_t *p = sr_db_pool(db);
+    apr_array_header_t *too_late[2] = {apr_array_make(p, 4, sizeof(const char *)),
+                                       apr_array_make(p, 4, sizeof(const char *))}; /* offered, waiting */
+    apr_array_header_t *ready = apr_array_make(p, 64, sizeof(const char *));
+    const char *quiet_until = NULL;
+    sr_result_t *locked, *offered;
+    int i, waiting;
+
+    w->offered = w->expired = 0;
+    if (w->one) {
+        memset(w->one, 0, sizeof(*w->one));
+        w->one->action = SR_ADVANCE_NOOP;
+    }
+    locked = sr_db_select(db, w->wait ? SR_Q_LOOP_LOCK_SLOTS_WAIT : SR_Q_LOOP_LOCK_SLOTS,
+                          SR_ARGS(seconds_arg(p, w->ctx->conf->offer_cutoff), w->slot_ids));
+    if (!locked) {
         return SR_UNAVAILABLE;
     }
-    if (res->nrows == 0) {
-        /* Not the end: the slot stays open until its cutoff, and a customer who joins wakes it. */
-        out->reason = "nobody on the waitlist can take it yet: waiting for a customer";
-        return SR_OK;
+    if (w->one && locked->nrows == 0) {
+        return w->wait ? SR_NOT_FOUND : SR_OK;
     }
-    out->action = SR_ADVANCE_OFFERED;
-    out->reason = "offered to the next customer on the waitlist";
-    out->offer_id = sr_result_get(res, 0, "id");
-    out->customer_id = sr_result_get(res, 0, "customer_id");
+    for (i = 0; i < locked->nrows; i++) {
+        const char *id = sr_result_get(locked, i, "id"), *status = sr_result_get(locked, i, "status");
+
+        if (strcmp(status, "open")) {
+            if (w->one) {
+                w->one->reason = apr_pstrcat(p, "slot opening is ", status, (char *)NULL);
+            }
+        }
+        else if (sr_result_bool(locked, i, "too_late")) {
+            APR_ARRAY_PUSH(too_late[sr_result_bool(locked, i, "waiting")], const char *) = id;
+        }
+        else if (sr_result_bool(locked, i, "quiet")) {
+            quiet_until = sr_result_get(locked, i, "quiet_until");
+        }
+        else {
+            APR_ARRAY_PUSH(ready, const char *) = id;
+        }
+    }
+    for (waiting = 0; waiting < 2; waiting++) {
+        if (too_late[waiting]->nelts > 0) {
+            if (!expire_slots(db, id_array(p, too_late[waiting]), expiry_reason(waiting))) {
+                return SR_UNAVAILABLE;
+            }
+            w->expired += too_late[waiting]->nelts;
+            if (w->one) {
+                w->one->action = SR_ADVANCE_EXPIRED;
+                w->one->reason = expiry_reason(waiting);
+            }
+        }
+    }
+    if (ready->nelts > 0) {
+        /* The slots nobody can take yet wait for a customer (and drop out of the sweep). */
+        offered = sr_db_select(db, SR_Q_LOOP_OFFER_NEXT_CUSTOMER, SR_ARGS(id_array(p, ready)));
+        if (!offered || sr_db_exec(db, SR_Q_LOOP_SET_WAITING, SR_ARGS(id_array(p, ready))) < 0) {
+            return SR_UNAVAILABLE;
+        }
+        w->offered = offered->nrows;
+        if (w->one && offered->nrows > 0) {
+            w->one->action = SR_ADVANCE_OFFERED;
+            w->one->reason = "offered to the next customer on the waitlist";
+            w->one->offer_id = sr_result_get(offered, 0, "id");
+            w->one->customer_id = sr_result_get(offered, 0, "customer_id");
+            return SR_OK;
+        }
+    }
+    if (w->one && (ready->nelts > 0 || quiet_until)) {
+        return explain_no_offer(db, w, sr_result_get(locked, 0, "id"), quiet_until);
+    }
     return SR_OK;
+}
+
+/*
+ * Moves on every slot opening of `slots` (ids), SR_SWEEP_BATCH to a
+ * transaction, each batch in a subpool of its own (10,000 slots must not pile
+ * up in one pool): one commit per batch rather than several per slot.
+ */
+static sr_status_t advance_slots(sr_ctx_t *ctx, const apr_array_header_t *slots, int wait, sr_sweep_report_t *report)
+{
+    apr_pool_t *parent = ctx->pool;
+    sr_status_t status = SR_OK;
+    int from;
+
+    for (from = 0; status == SR_OK && from < slots->nelts; from += SR_SWEEP_BATCH) {
+        int n = slots->nelts - from < SR_SWEEP_BATCH ? slots->nelts - from : SR_SWEEP_BATCH;
+        apr_array_header_t chunk = *slots;
+        advance_batch_work_t w = {ctx, NULL, wait, NULL, 0, 0};
+        apr_pool_t *sub, *old;
+
+        apr_pool_create(&sub, parent);
+        old = sr_db_use_pool(ctx->db, sub);
+        chunk.elts = slots->elts + (apr_size_t)from * sizeof(const char *);
+        chunk.nelts = chunk.nalloc = n;
+        w.slot_ids = id_array(sub, &chunk);
+        status = sr_db_transaction(ctx->db, advance_batch_work, &w);
+        if (report) {
+            report->slots_advanced += w.offered;
+            report->slots_expired += w.expired;
+        }
+        sr_db_use_pool(ctx->db, old);
+        apr_pool_destroy(sub);
+    }
+    return status;
+}
+
+sr_status_t sr_offer_loop_advance(sr_ctx_t *ctx, const char *slot_opening_id, sr_advance_t *out)
+{
+    advance_batch_work_t w = {ctx, one_id_array(ctx->pool, slot_opening_id), 1, out, 0, 0};
+    sr_status_t status = sr_db_transaction(ctx->db, advance_batch_work, &w);
+
+    if (status == SR_OK) {
+        ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ctx->s, SR_LOG_PREFIX "slot opening %s: %s", slot_opening_id,
+                     out->reason);
+    }
+    return status;
+}
+
+sr_status_t sr_offer_loop_advance_all(sr_ctx_t *ctx, const apr_array_header_t *slot_opening_ids)
+{
+    return advance_slots(ctx, slot_opening_ids, 1, NULL);
 }
 
 /* --- sending offers ------------------------------------------------------------- */
@@ -265,7 +306,7 @@ static sr_status_t record_sends_work(sr_db_t *db, void *baton)
             return SR_UNAVAILABLE;
         }
     }
-    sr_loop_note_credentials(db, w->conf, w->claimed->nrows, w->sent, &status);
+    sr_twilio_credentials_note(db, w->conf, w->claimed->nrows, w->sent, &status);
     return status;
 }
 
@@ -365,15 +406,15 @@ static int send_due_offers(sr_ctx_t *ctx, const char *offer_id, apr_array_header
                          sent[i].message_sid);
         }
         else if (sent[i].auth_refused) {
-            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ctx->s,
-                         SR_LOG_PREFIX "offer %s waits (attempt not counted): %s", id, sent[i].error);
+            ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ctx->s, SR_LOG_PREFIX "offer %s waits (attempt not counted): %s",
+                         id, sent[i].error);
         }
         else {
             ap_log_error(APLOG_MARK, APLOG_WARNING, 0, ctx->s, SR_LOG_PREFIX "offer %s: attempt %s failed: %s", id,
                          sr_result_get(claimed, i, "attempts"), sent[i].error);
         }
     }
-    sr_loop_log_refused(ctx->s, ctx->conf, claimed->nrows, sent, "offers");
+    sr_twilio_credentials_log_refused(ctx->s, ctx->conf, claimed->nrows, sent, "offers");
     if (one) {
         one->sms_sent = sent[0].message_sid != NULL;
         one->send_error = sent[0].error;
@@ -385,66 +426,9 @@ static int send_due_offers(sr_ctx_t *ctx, const char *offer_id, apr_array_header
     return accepted;
 }
 
-static sr_status_t advance_once(sr_ctx_t *ctx, const char *slot_id, sr_advance_t *out,
-                                apr_array_header_t *failed_slots)
-{
-    advance_work_t w = {ctx, slot_id, out};
-    sr_status_t status = sr_db_transaction(ctx->db, advance_work, &w);
-
-    if (status != SR_OK) {
-        return status;
-    }
-    ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ctx->s, SR_LOG_PREFIX "slot opening %s: %s", slot_id, out->reason);
-    if (out->action == SR_ADVANCE_OFFERED) {
-        send_due_offers(ctx, out->offer_id, failed_slots, out);
-    }
-    return SR_OK;
-}
-
-sr_status_t sr_offer_loop_advance(sr_ctx_t *ctx, const char *slot_opening_id, sr_advance_t *out)
-{
-    apr_array_header_t *failed = apr_array_make(ctx->pool, 1, sizeof(const char *));
-    apr_array_header_t *others = apr_array_make(ctx->pool, 1, sizeof(const char *));
-    sr_status_t status = advance_once(ctx, slot_opening_id, out, failed);
-    int hops, i, again;
-
-    /* An offer that failed for good passes the slot to the next customer at once. */
-    for (hops = 0; status == SR_OK && failed->nelts > 0 && hops < SR_ADVANCE_MAX_HOPS; hops++) {
-        /* Other slots may come back too (a 21610 declined the customer's other offers). */
-        for (i = again = 0; i < failed->nelts; i++) {
-            const char *id = APR_ARRAY_IDX(failed, i, const char *);
-
-            if (!strcmp(id, slot_opening_id)) {
-                again = 1;
-            }
-            else {
-                APR_ARRAY_PUSH(others, const char *) = id;
-            }
-        }
-        failed->nelts = 0;
-        if (!again) {
-            break;
-        }
-        status = advance_once(ctx, slot_opening_id, out, failed);
-    }
-    /* Those move on once each now; should their next offer fail too, the sweep carries on. */
-    for (i = 0; status == SR_OK && i < others->nelts && i < SR_ADVANCE_MAX_HOPS; i++) {
-        sr_advance_t other = {0};
-
-        failed->nelts = 0;
-        advance_once(ctx, APR_ARRAY_IDX(others, i, const char *), &other, failed);
-    }
-    return status;
-}
-
 /* --- the sweep ------------------------------------------------------------------ */
 
-/*
- * The sweep works in batches, each in a subpool of its own (10,000 slots must
- * not pile up in one request's pool), and moves many slots per transaction:
- * one commit per batch rather than three per slot, and the SMS of a batch
- * sent at once.
- */
+/* The sweep works in batches (advance_slots), in the database only: what it offers, the worker sends. */
 
 typedef struct {
     sr_query_t query;
@@ -462,90 +446,7 @@ static sr_status_t batch_work(sr_db_t *db, void *baton)
     return w->res ? SR_OK : SR_UNAVAILABLE;
 }
 
-typedef struct {
-    const sr_ctx_t *ctx;
-    const char *slot_ids; /* array literal */
-    int offered, expired;
-} advance_batch_work_t;
-
-static sr_status_t advance_batch_work(sr_db_t *db, void *baton)
-{
-    advance_batch_work_t *w = baton;
-    apr_pool_t *p = sr_db_pool(db);
-    apr_array_header_t *too_late[2] = {apr_array_make(p, 4, sizeof(const char *)),
-                                       apr_array_make(p, 4, sizeof(const char *))}; /* offered, waiting */
-    apr_array_header_t *ready = apr_array_make(p, 64, sizeof(const char *));
-    sr_result_t *locked, *offered;
-    int i, waiting;
-
-    w->offered = w->expired = 0;
-    locked = sr_db_select(db, SR_Q_LOOP_LOCK_SLOTS, SR_ARGS(seconds_arg(p, w->ctx->conf->offer_cutoff), w->slot_ids));
-    if (!locked) {
-        return SR_UNAVAILABLE;
-    }
-    for (i = 0; i < locked->nrows; i++) {
-        const char *id = sr_result_get(locked, i, "id");
-
-        if (sr_result_bool(locked, i, "too_late")) {
-            APR_ARRAY_PUSH(too_late[sr_result_bool(locked, i, "waiting")], const char *) = id;
-        }
-        else if (!sr_result_bool(locked, i, "quiet")) {
-            APR_ARRAY_PUSH(ready, const char *) = id;
-        }
-    }
-    for (waiting = 0; waiting < 2; waiting++) {
-        if (too_late[waiting]->nelts > 0) {
-            if (!expire_slots(db, id_array(p, too_late[waiting]), expiry_reason(waiting))) {
-                return SR_UNAVAILABLE;
-            }
-            w->expired += too_late[waiting]->nelts;
-        }
-    }
-    if (ready->nelts == 0) {
-        return SR_OK;
-    }
-    /* The new offers wait as pending: the sweep sends them in batches next. The
-     * slots nobody can take yet wait for a customer (and drop out of the sweep). */
-    offered = sr_db_select(db, SR_Q_LOOP_OFFER_NEXT_CUSTOMER, SR_ARGS(id_array(p, ready)));
-    if (!offered || sr_db_exec(db, SR_Q_LOOP_SET_WAITING, SR_ARGS(id_array(p, ready))) < 0) {
-        return SR_UNAVAILABLE;
-    }
-    w->offered = offered->nrows;
-    return SR_OK;
-}
-
-/* Moves on every slot opening of `slots` (ids), SR_SWEEP_BATCH at a time. */
-static sr_status_t advance_slots(sr_ctx_t *ctx, const apr_array_header_t *slots, sr_sweep_report_t *report)
-{
-    apr_pool_t *parent = ctx->pool;
-    sr_status_t status = SR_OK;
-    int from;
-
-    for (from = 0; status == SR_OK && from < slots->nelts; from += SR_SWEEP_BATCH) {
-        int n = slots->nelts - from < SR_SWEEP_BATCH ? slots->nelts - from : SR_SWEEP_BATCH;
-        apr_array_header_t chunk = *slots;
-        advance_batch_work_t w = {ctx, NULL, 0, 0};
-        apr_pool_t *sub, *old;
-
-        apr_pool_create(&sub, parent);
-        old = sr_db_use_pool(ctx->db, sub);
-        chunk.elts = slots->elts + (apr_size_t)from * sizeof(const char *);
-        chunk.nelts = chunk.nalloc = n;
-        w.slot_ids = id_array(sub, &chunk);
-        status = sr_db_transaction(ctx->db, advance_batch_work, &w);
-        report->slots_advanced += w.offered;
-        report->slots_expired += w.expired;
-        sr_db_use_pool(ctx->db, old);
-        apr_pool_destroy(sub);
-    }
-    return status;
-}
-
-/*
- * Sends every offer whose SMS is due, a batch at a time, and passes on the
- * slots whose offer failed for good (a bounded number of rounds).
- */
-static sr_status_t send_all_due(sr_ctx_t *ctx, sr_sweep_report_t *report)
+sr_status_t sr_offer_loop_send_all_due(sr_ctx_t *ctx, apr_time_t deadline, sr_sweep_report_t *report)
 {
     apr_pool_t *parent = ctx->pool;
     apr_array_header_t *failed = apr_array_make(parent, 4, sizeof(const char *));
@@ -573,17 +474,32 @@ static sr_status_t send_all_due(sr_ctx_t *ctx, sr_sweep_report_t *report)
                 return SR_UNAVAILABLE;
             }
             report->offers_sent += sent;
-        } while (sent > 0);
+        } while (sent > 0 && apr_time_now() < deadline);
         if (failed->nelts == 0) {
             break;
         }
+        /* Failed for good: their slots go to the next customer now, whose offers the next round sends. */
         report->offers_failed += failed->nelts;
-        if (advance_slots(ctx, failed, report) != SR_OK) {
+        if (advance_slots(ctx, failed, 0, report) != SR_OK) {
             return SR_UNAVAILABLE;
         }
         failed->nelts = 0;
+        if (apr_time_now() >= deadline) {
+            break;
+        }
     }
     return SR_OK;
+}
+
+sr_status_t sr_offer_loop_send_offer(sr_ctx_t *ctx, const char *offer_id, sr_advance_t *out)
+{
+    apr_array_header_t *failed = apr_array_make(ctx->pool, 1, sizeof(const char *));
+
+    if (send_due_offers(ctx, offer_id, failed, out) < 0) {
+        return SR_UNAVAILABLE;
+    }
+    /* Failed for good (or a 21610 declined the customer's other offers): those slots move on now. */
+    return failed->nelts > 0 ? advance_slots(ctx, failed, 1, NULL) : SR_OK;
 }
 
 sr_status_t sr_offer_loop_sweep(sr_ctx_t *ctx, sr_sweep_report_t *report)
@@ -612,7 +528,7 @@ sr_status_t sr_offer_loop_sweep(sr_ctx_t *ctx, sr_sweep_report_t *report)
             }
         }
     } while (w.res->nrows == SR_SWEEP_BATCH);
-    if (advance_slots(ctx, slots, report) != SR_OK) {
+    if (advance_slots(ctx, slots, 0, report) != SR_OK) {
         return SR_UNAVAILABLE;
     }
 
@@ -626,18 +542,7 @@ sr_status_t sr_offer_loop_sweep(sr_ctx_t *ctx, sr_sweep_report_t *report)
     for (i = 0; i < w.res->nrows; i++) {
         APR_ARRAY_PUSH(slots, const char *) = sr_result_get(w.res, i, "id");
     }
-    if (advance_slots(ctx, slots, report) != SR_OK) {
-        return SR_UNAVAILABLE;
-    }
-
-    /* 3. Offers whose SMS is due: just made, Twilio was down, or quiet hours ended. */
-    if (send_all_due(ctx, report) != SR_OK) {
-        return SR_UNAVAILABLE;
-    }
-
-    /* 4. Deposits whose PaymentIntent Stripe has not answered yet, refunds due, texts to customers. */
-    sr_payments_sweep(ctx);
-    return SR_OK;
+    return advance_slots(ctx, slots, 0, report);
 }
 
 /* --- waking slots that wait for a customer ------------------------------------ */
@@ -681,13 +586,13 @@ sr_status_t sr_offer_loop_wake_for_cancellation(sr_ctx_t *ctx, const char *appoi
 
 void sr_offer_loop_advance_woken(sr_ctx_t *ctx, const sr_result_t *woken)
 {
+    apr_array_header_t *now = apr_array_make(ctx->pool, SR_WAKE_AT_ONCE, sizeof(const char *));
     int i;
 
     for (i = 0; i < woken->nrows && i < SR_WAKE_AT_ONCE; i++) {
-        sr_advance_t adv = {0};
-
-        sr_offer_loop_advance(ctx, sr_result_get(woken, i, "id"), &adv);
+        APR_ARRAY_PUSH(now, const char *) = sr_result_get(woken, i, "id");
     }
+    sr_offer_loop_advance_all(ctx, now);
     if (woken->nrows > 0) {
         ap_log_error(APLOG_MARK, APLOG_DEBUG, 0, ctx->s,
                      SR_LOG_PREFIX "%d waiting slot openings woken, %d of them advanced now, the rest by the sweep",

@@ -3,6 +3,10 @@
  * The offer loop: offers an open slot to one eligible customer at a time by
  * SMS, expires unanswered offers, retries failed sends and moves on.
  *
+ * Advancing a slot is database work only: the new offer is a pending row (the
+ * outbox), which the worker (sr_worker) sends after the commit. Requests
+ * advance; only the worker and the job endpoints send.
+ *
  * Safe across processes and servers sharing one database: a slot is advanced
  * under its row lock, offers are claimed for sending with FOR UPDATE SKIP
  * LOCKED and a lease, and a partial unique index allows one live offer per slot.
@@ -20,7 +24,7 @@
 
 typedef enum {
     SR_ADVANCE_NOOP,    /* nothing to do: filled, expired, a live offer, quiet hours */
-    SR_ADVANCE_OFFERED, /* a new offer was made (and its SMS sent, unless Twilio failed) */
+    SR_ADVANCE_OFFERED, /* a new offer was made (pending: the worker sends it) */
     SR_ADVANCE_EXPIRED  /* the slot opening expired: no eligible customer, or too late */
 } sr_advance_action_t;
 
@@ -29,8 +33,8 @@ typedef struct {
     const char *reason;   /* why, in words, for the JSON answer and the log */
     const char *offer_id; /* the offer made, for SR_ADVANCE_OFFERED */
     const char *customer_id;
-    int sms_sent;           /* Twilio accepted the offer's SMS */
-    const char *send_error; /* why it did not (the sweep retries) */
+    int sms_sent;           /* Twilio accepted the offer's SMS (sr_offer_loop_send_offer) */
+    const char *send_error; /* why it did not (the worker retries) */
 } sr_advance_t;
 
 typedef struct {
@@ -41,8 +45,24 @@ typedef struct {
     int slots_expired;
 } sr_sweep_report_t;
 
-/* Moves a slot opening on: SR_NOT_FOUND for an unknown one. */
+/*
+ * Moves a slot opening on, in a transaction of its own (a batch of one of the
+ * sweep's batches): SR_NOT_FOUND for an unknown one. Waits for the slot's
+ * row lock. No SMS is sent here.
+ */
 sr_status_t sr_offer_loop_advance(sr_ctx_t *ctx, const char *slot_opening_id, sr_advance_t *out);
+/* The same for several (ids), SR_SWEEP_BATCH to a transaction. */
+sr_status_t sr_offer_loop_advance_all(sr_ctx_t *ctx, const apr_array_header_t *slot_opening_ids);
+
+/*
+ * The worker's part: claims offers whose SMS is due (just made, Twilio was
+ * down, quiet hours ended) a batch at a time, sends each batch at once,
+ * records what Twilio said, and moves on the slots whose offer failed for
+ * good (a bounded number of rounds), until nothing is due or `deadline`.
+ */
+sr_status_t sr_offer_loop_send_all_due(sr_ctx_t *ctx, apr_time_t deadline, sr_sweep_report_t *report);
+/* Sends one pending offer now (POST /api/jobs/offer-loop): out->sms_sent, out->send_error. */
+sr_status_t sr_offer_loop_send_offer(sr_ctx_t *ctx, const char *offer_id, sr_advance_t *out);
 
 /*
  * Wakes the slot openings of some shops (ids) that wait for a customer, in the
@@ -60,25 +80,11 @@ void sr_offer_loop_advance_woken(sr_ctx_t *ctx, const sr_result_t *woken);
  */
 sr_status_t sr_offer_loop_wake_for_cancellation(sr_ctx_t *ctx, const char *appointment_id);
 
-/* One sweep: expiries, due retries, slots left without a live offer. */
+/* One sweep, in the database only: offers past their expiry, slots left without a live offer or past the cutoff. */
 sr_status_t sr_offer_loop_sweep(sr_ctx_t *ctx, sr_sweep_report_t *report);
 
 /* A Twilio delivery report for message_sid; fails a live offer whose SMS did not arrive. */
 sr_status_t sr_offer_loop_delivery_report(sr_ctx_t *ctx, const char *message_sid, const char *status,
                                           const char *error_code);
-
-/* issue 16: twilio. Here, not in sr_twilio.c: that one stays free of the database and httpd (fuzz targets link it). */
-/*
- * After a batch of n sends (out), in the caller's transaction: a 401/403
- * records that Twilio refuses this server's account (twilio_credential_problems,
- * shared by every httpd on the database, shown on the dashboard); a message
- * Twilio accepted clears it. Returns the refused answer (for the log), or NULL.
- */
-const sr_twilio_send_t *sr_loop_note_credentials(sr_db_t *db, const sr_server_conf_t *conf, int n,
-                                                 const sr_twilio_send_t *out, sr_status_t *status);
-
-/* One error-level line when Twilio refused our credentials for some of the n sends (what: "offers", ...). */
-void sr_loop_log_refused(server_rec *s, const sr_server_conf_t *conf, int n, const sr_twilio_send_t *out,
-                         const char *what);
 
 #endif /* SR_OFFER_LOOP_H */

@@ -4,8 +4,9 @@
 #include "sr_payments.h"
 #include "sr_stripe.h"
 
-#define SR_CHARGE_BATCH 50
-#define SR_REFUND_BATCH 50
+/* Deposits one worker pass asks Stripe for in turn; the lease is sized on it. */
+#define SR_CHARGE_BATCH 5
+#define SR_REFUND_BATCH 5
 
 /* Two values that must both be there and equal. */
 static int same(const char *ours, const char *theirs)
@@ -201,10 +202,8 @@ typedef struct {
     int key_retry; /* > 0: Stripe keeps a 5xx under this try's key, the next takes the key of that attempt */
     const sr_stripe_intent_t *intent;
     sr_status_t stripe_status;
-    int caller_tells; /* the YES reply tells the customer: no notification */
     const sr_server_conf_t *conf;
     sr_payment_change_t change;
-    sr_charge_verdict_t verdict;
     const char *problem; /* what the shop must hear of, for the error log */
 } record_work_t;
 
@@ -216,12 +215,10 @@ static sr_status_t record_refusal(sr_db_t *db, record_work_t *w)
     release_t why = {in->error, NULL, SR_NOTICE_NONE};
 
     if (in->card_declined) {
-        w->verdict = SR_CHARGE_DECLINED;
         why.notice = SR_NOTICE_DECLINED;
     }
     else {
         /* invalid_request_error, idempotency_error, ...: not the customer's card but the shop's setup. */
-        w->verdict = SR_CHARGE_SHOP_PROBLEM;
         why.notice = SR_NOTICE_SHOP_PROBLEM;
         why.flag =
             in->error_type
@@ -231,9 +228,6 @@ static sr_status_t record_refusal(sr_db_t *db, record_work_t *w)
                 : apr_pstrcat(p, "the deposit could not be requested: ", in->error, (char *)NULL);
         w->problem = why.flag;
     }
-    if (w->caller_tells) {
-        why.notice = SR_NOTICE_NONE;
-    }
     return fail_payment(db, w->payment_id, w->slot_opening_id, in->id, &why, &w->change);
 }
 
@@ -242,17 +236,15 @@ static sr_status_t record_failure(sr_db_t *db, record_work_t *w)
 {
     apr_pool_t *p = sr_db_pool(db);
     const sr_stripe_intent_t *in = w->intent;
-    release_t why = {NULL, NULL, w->caller_tells ? SR_NOTICE_NONE : SR_NOTICE_GAVE_UP};
+    release_t why = {NULL, NULL, SR_NOTICE_GAVE_UP};
 
     if (in->permanent) {
         /* A refused key: every try would fail the same until the shop fixes it. */
-        w->verdict = SR_CHARGE_SHOP_PROBLEM;
         why.message = apr_pstrcat(p, "gave up: ", in->error, (char *)NULL);
         why.flag = apr_pstrcat(p, "Stripe refused the API key (", in->error, "): fix SlotRecoveryStripeSecretKey",
                                (char *)NULL);
     }
     else if (w->attempts >= w->conf->payment_max_attempts) {
-        w->verdict = SR_CHARGE_GAVE_UP;
         why.message = apr_psprintf(p, "gave up after %d tries: %s", w->attempts, in->error);
     }
     else {
@@ -273,7 +265,6 @@ static sr_status_t record_work(sr_db_t *db, void *baton)
     sr_result_t *res;
 
     memset(&w->change, 0, sizeof(w->change));
-    w->verdict = SR_CHARGE_NONE;
     w->problem = NULL;
     switch (w->stripe_status) {
     case SR_OK:
@@ -427,23 +418,23 @@ static int settle_unsent(sr_ctx_t *ctx, const char *payment_id, apr_array_header
     return due->nrows;
 }
 
-int sr_payments_charge_due(sr_ctx_t *ctx, const char *payment_id, sr_charge_verdict_t *verdict)
+int sr_payments_charge_due(sr_ctx_t *ctx, apr_array_header_t *reopened)
 {
     apr_pool_t *p = ctx->pool;
-    apr_array_header_t *reopened = apr_array_make(p, 2, sizeof(const char *));
     sr_result_t *claimed;
     int i, settled, handled;
 
-    /* Until Stripe is seen to take it, the customer hears that the deposit will be charged. */
-    if (verdict) {
-        *verdict = SR_CHARGE_LATER;
-    }
     /* Before any claim: what must never reach Stripe. */
-    if ((settled = settle_unsent(ctx, payment_id, reopened)) < 0) {
+    if ((settled = settle_unsent(ctx, NULL, reopened)) < 0) {
         return -1;
     }
-    claimed = sr_db_claim(ctx->db, SR_Q_PAY_CLAIM_DUE, payment_id, payment_id ? 1 : SR_CHARGE_BATCH,
-                          ctx->conf->http_timeout + apr_time_from_sec(60));
+    /*
+     * The lease covers the slowest batch: SR_CHARGE_BATCH payments asked one
+     * after another, each a lookup and a creation of up to SlotRecoveryHttpTimeout,
+     * so no other worker claims one of them while this one still waits on Stripe.
+     */
+    claimed = sr_db_claim(ctx->db, SR_Q_PAY_CLAIM_DUE, NULL, SR_CHARGE_BATCH,
+                          SR_CHARGE_BATCH * 2 * ctx->conf->http_timeout + apr_time_from_sec(60));
     if (!claimed) {
         return -1;
     }
@@ -470,7 +461,6 @@ int sr_payments_charge_due(sr_ctx_t *ctx, const char *payment_id, sr_charge_verd
         record.attempts = atoi(sr_result_get(c, i, "attempts"));
         record.intent = &intent;
         record.conf = ctx->conf;
-        record.caller_tells = verdict != NULL;
         if (!in.customer || !in.payment_method) {
             memset(&intent, 0, sizeof(intent));
             intent.error = "the customer has no saved card (stripeCustomerId and stripePaymentMethodId)";
@@ -521,22 +511,11 @@ int sr_payments_charge_due(sr_ctx_t *ctx, const char *payment_id, sr_charge_verd
                          SR_LOG_PREFIX "payment %s: booking released, the customer was not charged: %s", in.payment_id,
                          record.problem);
         }
-        if (verdict) {
-            *verdict = record.verdict != SR_CHARGE_NONE ? record.verdict
-                       : record.stripe_status == SR_OK && intent.status && !strcmp(intent.status, "succeeded")
-                           ? SR_CHARGE_NONE
-                           : SR_CHARGE_LATER;
-        }
         if (record.change.reopened_slot_id) {
             APR_ARRAY_PUSH(reopened, const char *) = record.change.reopened_slot_id;
         }
     }
-    /* Committed: released slots go to the next customer, or expire if too close to their start. */
-    for (i = 0; i < reopened->nelts; i++) {
-        sr_advance_t adv = {0};
-
-        sr_offer_loop_advance(ctx, APR_ARRAY_IDX(reopened, i, const char *), &adv);
-    }
+    /* Committed: the caller moves the released slots on (sr_worker). */
     return handled;
 }
 
@@ -604,12 +583,12 @@ static sr_status_t refund_record_work(sr_db_t *db, void *baton)
     return SR_OK;
 }
 
-/* Asks Stripe for due refunds (or where pending ones stand); how many were claimed, -1 when the database failed. */
-static int refunds_due(sr_ctx_t *ctx)
+int sr_payments_refund_due(sr_ctx_t *ctx)
 {
     apr_pool_t *p = ctx->pool;
+    /* As for deposits: each refund is a lookup and a request at most, one after another. */
     sr_result_t *claimed = sr_db_claim(ctx->db, SR_Q_REFUND_CLAIM_DUE, NULL, SR_REFUND_BATCH,
-                                       ctx->conf->http_timeout + apr_time_from_sec(60));
+                                       SR_REFUND_BATCH * 2 * ctx->conf->http_timeout + apr_time_from_sec(60));
     int i;
 
     if (!claimed) {
@@ -680,15 +659,4 @@ static int refunds_due(sr_ctx_t *ctx)
         }
     }
     return claimed->nrows;
-}
-
-void sr_payments_sweep(sr_ctx_t *ctx)
-{
-    /* A server without a Stripe key leaves deposits and refunds to one that has it: a claim counts an attempt. */
-    while (ctx->conf->stripe_secret_key && sr_payments_charge_due(ctx, NULL, NULL) > 0) {
-    }
-    while (ctx->conf->stripe_secret_key && refunds_due(ctx) > 0) {
-    }
-    while (sr_notify_send_due(ctx) > 0) {
-    }
 }

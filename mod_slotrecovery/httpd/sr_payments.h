@@ -4,13 +4,12 @@
  * Stripe's verdict does to the booking. The transitions run inside the
  * caller's transaction so a webhook records its event in the same commit.
  * Money taken for a booking that no longer stands is refunded: recorded as
- * due in that transaction, asked of Stripe by the sweep after the commit.
+ * due in that transaction, asked of Stripe by the worker after the commit.
  */
 #ifndef SR_PAYMENTS_H
 #define SR_PAYMENTS_H
 
-#include "sr_db.h"
-#include "sr_offer_loop.h"
+#include "sr_context.h"
 #include "sr_stripe.h"
 
 typedef struct {
@@ -47,28 +46,20 @@ sr_status_t sr_payment_fail(sr_db_t *db, const char *payment_id, const char *slo
 sr_status_t sr_payment_succeed(sr_db_t *db, const char *payment_id, const char *slot_opening_id, const char *intent_id,
                                sr_payment_change_t *out);
 
-/* What the customer must hear after a charge at YES time (the reply tells them). */
-typedef enum {
-    SR_CHARGE_NONE = 0,     /* nothing to tell: Stripe took the deposit */
-    SR_CHARGE_LATER,        /* not taken yet (Stripe did not answer, or is processing it); the booking holds */
-    SR_CHARGE_DECLINED,     /* a card_error: the card was declined; booking released */
-    SR_CHARGE_SHOP_PROBLEM, /* Stripe refused the shop's request or key; booking released */
-    SR_CHARGE_GAVE_UP       /* Stripe could not be asked in the tries allowed; booking released */
-} sr_charge_verdict_t;
-
 /*
- * Creates the PaymentIntent of one payment, or of every payment due (NULL),
- * and records Stripe's answer. First settles what must never be charged: a
- * cancelled booking's payment becomes canceled, one whose slot starts within
- * SlotRecoveryOfferCutoff is given up. A refusal, a refused key, or
- * SlotRecoveryPaymentMaxAttempts failed tries release the booking and offer
- * the slot again. With a verdict (one payment, at YES) the caller tells the
- * customer; otherwise a customer notification is queued. Returns how many
- * payments were handled, -1 when the database failed.
+ * Creates the PaymentIntents of payments due (a batch), and records Stripe's
+ * answers, each in a transaction of its own after the claim has committed.
+ * First settles what must never be charged: a cancelled booking's payment
+ * becomes canceled, one whose slot starts within SlotRecoveryOfferCutoff is
+ * given up. A refusal, a refused key, or SlotRecoveryPaymentMaxAttempts
+ * failed tries release the booking (the customer is told by a notification
+ * in the same transaction); the released slots are added to `reopened` for
+ * the caller to move on. Returns how many payments were handled, -1 when the
+ * database failed.
  */
-int sr_payments_charge_due(sr_ctx_t *ctx, const char *payment_id, sr_charge_verdict_t *verdict);
+int sr_payments_charge_due(sr_ctx_t *ctx, apr_array_header_t *reopened);
 
-/* The deposits' part of a sweep: due charges, then due refunds, then the customer notifications. */
-void sr_payments_sweep(sr_ctx_t *ctx);
+/* Asks Stripe for due refunds (or where pending ones stand): how many were claimed, -1 when the database failed. */
+int sr_payments_refund_due(sr_ctx_t *ctx);
 
 #endif /* SR_PAYMENTS_H */

@@ -31,6 +31,7 @@ static sr_route_fn *const handlers[SR_ROUTE_COUNT] = {
     [SR_ROUTE_SLOT_OPENING_GET] = sr_api_slot_opening_get,
     [SR_ROUTE_JOB_OFFER_LOOP] = sr_jobs_offer_loop,
     [SR_ROUTE_JOB_SWEEP] = sr_jobs_sweep,
+    [SR_ROUTE_JOB_OUTBOX] = sr_jobs_outbox,
     [SR_ROUTE_TWILIO_STATUS] = sr_twilio_status_webhook,
     [SR_ROUTE_TWILIO_INBOUND] = sr_twilio_inbound_webhook,
     [SR_ROUTE_STRIPE_WEBHOOK] = sr_stripe_webhook,

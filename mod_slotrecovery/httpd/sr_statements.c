@@ -31,6 +31,15 @@
     "sr_rfc3339(c.waitlist_joined_at) AS \"" prefix "waitlistJoinedAt\", "                                             \
     "sr_rfc3339(c.created_at) AS \"" prefix "createdAt\""
 
+/* Locking slot openings to advance them (an array); the caller branches on status, too_late, quiet, waiting. */
+#define SR_LOCK_SLOTS_SQL                                                                                              \
+    "SELECT o.id::text AS id, o.status AS status, "                                                                    \
+    "o.starts_at <= now() + make_interval(secs => %s::integer) AS too_late, "                                          \
+    "sr_in_quiet_hours(s.timezone, s.quiet_hours_start, s.quiet_hours_end, now()) AS quiet, "                          \
+    "to_char(s.quiet_hours_end, 'HH24:MI') AS quiet_until, o.waiting_since IS NOT NULL AS waiting "                    \
+    "FROM slot_openings o JOIN shops s ON s.id = o.shop_id WHERE o.id = ANY (%s::bigint[]) "                           \
+    "ORDER BY o.id FOR UPDATE OF o"
+
 const sr_statement_t sr_statements[SR_Q_COUNT] = {
     /* A timezone PostgreSQL does not know is refused by returning no row. */
     [SR_Q_SHOP_INSERT] = {"sr_shop_insert",
@@ -135,15 +144,6 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
      * advancing the same slot take turns; the partial unique index on live
      * offers is the last word if anything slips through.
      */
-    [SR_Q_LOOP_LOCK_SLOT] = {"sr_loop_lock_slot",
-                             "SELECT o.id::text AS id, o.status AS status, "
-                             "o.starts_at <= now() + make_interval(secs => %s::integer) AS too_late, "
-                             "sr_in_quiet_hours(s.timezone, s.quiet_hours_start, s.quiet_hours_end, now()) "
-                             "AS quiet, "
-                             "to_char(s.quiet_hours_end, 'HH24:MI') AS quiet_until, "
-                             "o.waiting_since IS NOT NULL AS waiting "
-                             "FROM slot_openings o JOIN shops s ON s.id = o.shop_id "
-                             "WHERE o.id = %s::bigint FOR UPDATE OF o"},
     /* A statement of its own, after the lock: its snapshot sees what the previous holder committed. */
     [SR_Q_LOOP_HAS_LIVE_OFFER] = {"sr_loop_has_live_offer",
                                   "SELECT EXISTS (SELECT 1 FROM slot_offers f WHERE f.slot_opening_id = %s::bigint "
@@ -184,17 +184,13 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                                       "UPDATE slot_offers SET status = 'expired' "
                                       "WHERE slot_opening_id = ANY (%s::bigint[]) AND status IN ('pending', 'sent')"},
     /*
-     * The sweep advances slot openings in batches: it locks those of a batch
-     * that nobody else holds (whoever holds one is advancing it), in id order.
+     * Advancing slot openings (an array, one for a trigger) locks them first,
+     * in id order, so two servers advancing the same slot take turns and
+     * batches never deadlock. The sweep skips those another process holds
+     * (whoever holds one is advancing it); a trigger waits for them.
      */
-    [SR_Q_LOOP_LOCK_SLOTS] = {"sr_loop_lock_slots",
-                              "SELECT o.id::text AS id, "
-                              "o.starts_at <= now() + make_interval(secs => %s::integer) AS too_late, "
-                              "sr_in_quiet_hours(s.timezone, s.quiet_hours_start, s.quiet_hours_end, now()) AS quiet, "
-                              "o.waiting_since IS NOT NULL AS waiting "
-                              "FROM slot_openings o JOIN shops s ON s.id = o.shop_id "
-                              "WHERE o.id = ANY (%s::bigint[]) AND o.status = 'open' "
-                              "ORDER BY o.id FOR UPDATE OF o SKIP LOCKED"},
+    [SR_Q_LOOP_LOCK_SLOTS] = {"sr_loop_lock_slots", SR_LOCK_SLOTS_SQL " SKIP LOCKED"},
+    [SR_Q_LOOP_LOCK_SLOTS_WAIT] = {"sr_loop_lock_slots_wait", SR_LOCK_SLOTS_SQL},
     /*
      * Claims pending offers whose (next) attempt is due, outside their shop's
      * quiet hours and before the slot's offer cutoff: counts the attempt and
@@ -823,4 +819,20 @@ const sr_statement_t sr_statements[SR_Q_COUNT] = {
                                   "to_char(first_seen_at AT TIME ZONE %s, 'Dy DD Mon YYYY HH24:MI') AS since, "
                                   "to_char(last_seen_at AT TIME ZONE %s, 'Dy DD Mon YYYY HH24:MI') AS last "
                                   "FROM twilio_credential_problems WHERE account_sid = %s AND resolved_at IS NULL"},
+    /* issue 12: outbox */
+    /*
+     * The worker's poll, every SlotRecoveryWorkerInterval: which kinds of
+     * side effect have a row due, each an index probe on its partial
+     * next_attempt_at index (migrations 001, 003, 006), so an idle poll reads
+     * a few index pages and nothing else.
+     */
+    [SR_Q_OUTBOX_DUE] = {"sr_outbox_due",
+                         "SELECT EXISTS (SELECT 1 FROM slot_offers WHERE status = 'pending' "
+                         "AND next_attempt_at <= now()) AS offers, "
+                         "EXISTS (SELECT 1 FROM payments WHERE status = 'pending' "
+                         "AND stripe_payment_intent_id IS NULL AND next_attempt_at <= now()) AS payments, "
+                         "EXISTS (SELECT 1 FROM refunds WHERE status IN ('due', 'pending', 'requires_action') "
+                         "AND next_attempt_at <= now()) AS refunds, "
+                         "EXISTS (SELECT 1 FROM customer_notifications WHERE status = 'pending' "
+                         "AND next_attempt_at <= now()) AS notifications"},
 };

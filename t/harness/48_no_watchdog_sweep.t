@@ -14,10 +14,11 @@ use SlotRecovery::Test qw(:all);
 use SlotRecovery::Scenario qw(conf_value);
 use SlotRecovery::Httpd ();
 
-# A watchdog run: its summary, or why it did not sweep (sr_watchdog.c).
-my $SWEPT = qr/\bsweep(?:: \d+ offers expired|(?: of the .*?)? (?:skipped|stopped))/;
+# A watchdog run: a sweep's or a worker run's summary, or why it did not run (sr_watchdog.c).
+my $SWEPT = qr/\bsweep(?:: \d+ offers expired|(?: of the .*?)? (?:skipped|stopped))|\bworker(?:: \d+ offers sent| run of the .*? (?:skipped|stopped))/;
 
 is conf_value('SlotRecoverySweepInterval'), 3600, 't/conf/extra.conf sets SlotRecoverySweepInterval 3600';
+is conf_value('SlotRecoveryWorkerInterval'), 3600, '... and SlotRecoveryWorkerInterval 3600';
 my $conf = Apache::Test::vars('t_conf') . '/extra.conf';
 open my $cf, '<', $conf or die "$conf: $!";
 like do { local $/; <$cf> }, qr/^\s*LogLevel\b.*\bslotrecovery:debug\b/m,

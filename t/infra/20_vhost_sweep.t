@@ -259,8 +259,8 @@ sub not_configured_offers {
     is_deeply not_configured_offers(), [], 'A: no offer failed or carries "not configured"';
     my $logged = log_since($mark);
     # httpd lists the virtual hosts last defined first: either may be the one swept.
-    my ($swept) = $logged =~ /sweep: \d+ offers expired, 1 sent, .*\(\d+ ms, virtual host (vhost-[ab])\.test:/;
-    ok $swept, "A: the sweep with the vhosts' settings logged the SMS" or diag $logged;
+    my ($swept) = $logged =~ /worker: 1 offers sent, .*\(\d+ ms, virtual host (vhost-[ab])\.test:/;
+    ok $swept, "A: the worker with the vhosts' settings logged the SMS" or diag $logged;
     my $other = ($swept // 'vhost-a') eq 'vhost-a' ? 'vhost-b' : 'vhost-a';
     like $logged, qr/sweep of the virtual host \Q$other\E\.test:\d+ .*skipped: same database and sweep settings as the virtual host \Q$swept\E\.test/,
         "A: $other (same database and settings) is not swept twice";

@@ -24,6 +24,7 @@ static const struct {
     {"/api/slot-openings/900000000000000001", SR_METHOD_GET, SR_ROUTE_SLOT_OPENING_GET, "900000000000000001"},
     {"/api/jobs/offer-loop", SR_METHOD_POST, SR_ROUTE_JOB_OFFER_LOOP, NULL},
     {"/api/jobs/sweep", SR_METHOD_POST, SR_ROUTE_JOB_SWEEP, NULL},
+    {"/api/jobs/outbox", SR_METHOD_POST, SR_ROUTE_JOB_OUTBOX, NULL},
     {"/api/twilio/status", SR_METHOD_POST, SR_ROUTE_TWILIO_STATUS, NULL},
     {"/api/twilio/inbound", SR_METHOD_POST, SR_ROUTE_TWILIO_INBOUND, NULL},
     {"/api/stripe/webhook", SR_METHOD_POST, SR_ROUTE_STRIPE_WEBHOOK, NULL},

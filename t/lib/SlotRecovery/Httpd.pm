@@ -62,7 +62,7 @@ sub new {
     return $self;
 }
 
-# suite_twin(sweep_interval => 1, body => $more): a throwaway httpd set up
+# suite_twin(sweep_interval => 1, worker_interval => 1, body => $more): a throwaway httpd set up
 # like the suite's own (its database, stand-ins and secrets, the module on
 # /api) but with a watchdog that sweeps every sweep_interval seconds. The
 # suite's server sweeps once an hour (t/conf/extra.conf.in), so that no sweep
@@ -75,6 +75,7 @@ sub suite_twin {
         SR_INTERNAL_SECRET SR_TWILIO_ACCOUNT_SID SR_TWILIO_AUTH_TOKEN SR_TWILIO_PORT
         SR_STRIPE_SECRET_KEY SR_STRIPE_WEBHOOK_SECRET SR_STRIPE_PORT);
     my $interval = $o{sweep_interval} // 1;
+    my $worker = $o{worker_interval} // 1;
     my $self = $class->new(listen => ["127.0.0.1:$port"], body => <<"EOF" . ($o{body} // ''));
 LogLevel info slotrecovery:debug
 DBDriver pgsql
@@ -93,6 +94,7 @@ SlotRecoveryStripeSecretKey $e{SR_STRIPE_SECRET_KEY}
 SlotRecoveryStripeWebhookSecret $e{SR_STRIPE_WEBHOOK_SECRET}
 SlotRecoveryStripeApiBase http://127.0.0.1:$e{SR_STRIPE_PORT}
 SlotRecoverySweepInterval $interval
+SlotRecoveryWorkerInterval $worker
 <Location /api>
     SetHandler slotrecovery
 </Location>
@@ -116,12 +118,8 @@ sub watchdog_sweeps {
     my ($self, $offset) = @_;
     my @keys = qw(offersExpired offersSent offersFailed slotsAdvanced slotsExpired);
     my %sum = map { $_ => 0 } 'sweeps', @keys;
-    for (split /\n/, $self->log_since($offset)) {
-        my @n = /sweep: (\d+) offers expired, (\d+) sent, (\d+) failed; (\d+) slots advanced, (\d+) expired/
-            or next;
-        $sum{sweeps}++;
-        $sum{ $keys[$_] } += $n[$_] for 0 .. $#keys;
-    }
+    require SlotRecovery::Scenario;
+    SlotRecovery::Scenario::_add_watchdog_line(\%sum, $_) for split /\n/, $self->log_since($offset);
     return \%sum;
 }
 

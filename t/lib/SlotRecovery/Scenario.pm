@@ -335,21 +335,39 @@ sub _error_log { Apache::Test::vars('t_logs') . '/error_log' }
 
 sub log_mark { -s _error_log() || 0 }
 
-# The counters of the watchdog sweeps logged after $mark, summed (sweeps: how
-# many were logged).
+# One line of the watchdog's (sr_watchdog.c) added to %$sum: a sweep's
+# ("sweep: N offers expired; N slots advanced, N expired") or a worker run's
+# ("worker: N offers sent, N failed; ...; N slots advanced, N expired"), each
+# counted in {sweeps}.
+sub _add_watchdog_line {
+    my ($sum, $line) = @_;
+    if ($line =~ /sweep: (\d+) offers expired; (\d+) slots advanced, (\d+) expired/) {
+        $sum->{offersExpired} += $1;
+        $sum->{slotsAdvanced} += $2;
+        $sum->{slotsExpired}  += $3;
+    }
+    elsif ($line =~ /worker: (\d+) offers sent, (\d+) failed; .*?; (\d+) slots advanced, (\d+) expired/) {
+        $sum->{offersSent}    += $1;
+        $sum->{offersFailed}  += $2;
+        $sum->{slotsAdvanced} += $3;
+        $sum->{slotsExpired}  += $4;
+    }
+    else {
+        return 0;
+    }
+    $sum->{sweeps}++;
+    return 1;
+}
+
+# The counters of the watchdog's sweeps and worker runs logged after $mark,
+# summed (sweeps: how many were logged).
 sub watchdog_sweeps {
     my ($mark) = @_;
     my %sum = map { $_ => 0 } qw(sweeps offersExpired offersSent offersFailed slotsAdvanced slotsExpired);
     open my $fh, '<', _error_log() or return \%sum;
     seek $fh, $mark, 0;
     while (my $line = <$fh>) {
-        next unless $line =~ /sweep: (\d+) offers expired, (\d+) sent, (\d+) failed; (\d+) slots advanced, (\d+) expired/;
-        $sum{sweeps}++;
-        $sum{offersExpired} += $1;
-        $sum{offersSent}    += $2;
-        $sum{offersFailed}  += $3;
-        $sum{slotsAdvanced} += $4;
-        $sum{slotsExpired}  += $5;
+        _add_watchdog_line(\%sum, $line);
     }
     return \%sum;
 }

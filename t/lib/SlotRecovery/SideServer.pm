@@ -4,10 +4,12 @@ package SlotRecovery::SideServer;
 # A throwaway httpd running the module on the suite's database and stand-ins
 # (SlotRecovery::Httpd->suite_twin), with directives of the test's own (a small
 # SlotRecoveryHttpTimeout, many SlotRecoveryOfferMaxAttempts, ...). Its
-# watchdog runs first one SlotRecoverySweepInterval after the start, and that
-# is an hour: the test triggers its sweeps with POST /api/jobs/sweep.
+# watchdog's sweep and worker run first an hour after the start (unless
+# worker_interval says otherwise): the test triggers them itself, with
+# POST /api/jobs/sweep and POST /api/jobs/outbox ($side->outbox).
 #
 #   my $side = SlotRecovery::SideServer->start("SlotRecoveryHttpTimeout 2\n");
+#   my $side = SlotRecovery::SideServer->start("", worker_interval => 1);  # a worker that looks every second
 #   my $r = $side->api(POST => '/api/jobs/sweep');   # { status, json, body, elapsed }
 
 use strict;
@@ -22,8 +24,9 @@ use SlotRecovery::Httpd ();
 use SlotRecovery::TestEnv ();
 
 sub start {
-    my ($class, $directives) = @_;
-    my $h = SlotRecovery::Httpd->suite_twin(sweep_interval => 3600, body => $directives)->start;
+    my ($class, $directives, %o) = @_;
+    my $h = SlotRecovery::Httpd->suite_twin(sweep_interval => 3600, worker_interval => $o{worker_interval} // 3600,
+        body => $directives)->start;
     return bless { h => $h, port => $h->port, ua => HTTP::Tiny->new(timeout => 120, keep_alive => 0) }, $class;
 }
 
@@ -42,6 +45,14 @@ sub api {
     my $t1 = Time::HiRes::time();
     return { status => $res->{status}, body => $res->{content}, start => $t0, end => $t1, elapsed => $t1 - $t0,
              json => eval { JSON::PP->new->utf8->decode($res->{content}) } };
+}
+
+# One run of the side server's worker (POST /api/jobs/outbox): what the cancels, YES, ... wrote for it.
+sub outbox {
+    my ($self) = @_;
+    my $r = $self->api(POST => '/api/jobs/outbox');
+    croak "side server outbox: $r->{status} $r->{body}" unless $r->{status} == 200;
+    return $r;
 }
 
 sub sweep {
