@@ -16,18 +16,27 @@ SR_CORE_SOURCES = \
 	mod_slotrecovery/core/sr_form.h \
 	mod_slotrecovery/core/sr_format.c \
 	mod_slotrecovery/core/sr_format.h \
+	mod_slotrecovery/core/sr_http_client.c \
+	mod_slotrecovery/core/sr_http_client.h \
 	mod_slotrecovery/core/sr_json.c \
 	mod_slotrecovery/core/sr_json.h \
 	mod_slotrecovery/core/sr_keyword.c \
 	mod_slotrecovery/core/sr_keyword.h \
+	mod_slotrecovery/core/sr_log.c \
+	mod_slotrecovery/core/sr_log.h \
 	mod_slotrecovery/core/sr_path.c \
 	mod_slotrecovery/core/sr_path.h \
 	mod_slotrecovery/core/sr_routes.c \
 	mod_slotrecovery/core/sr_routes.h \
 	mod_slotrecovery/core/sr_sms.c \
 	mod_slotrecovery/core/sr_sms.h \
+	mod_slotrecovery/core/sr_status.h \
+	mod_slotrecovery/core/sr_stripe_client.c \
+	mod_slotrecovery/core/sr_stripe_client.h \
 	mod_slotrecovery/core/sr_stripe_protocol.c \
 	mod_slotrecovery/core/sr_stripe_protocol.h \
+	mod_slotrecovery/core/sr_twilio_client.c \
+	mod_slotrecovery/core/sr_twilio_client.h \
 	mod_slotrecovery/core/sr_twilio_protocol.c \
 	mod_slotrecovery/core/sr_twilio_protocol.h \
 	mod_slotrecovery/core/sr_validate.c \

@@ -27,16 +27,7 @@ extern module AP_MODULE_DECLARE_DATA slotrecovery_module;
 /* Every log line of the module starts with this, so operators can grep for it. */
 #define SR_LOG_PREFIX "mod_slotrecovery: "
 
-/*
- * Outcome of a domain operation. The router maps it to an HTTP status; the
- * domain code never speaks HTTP itself.
- */
-typedef enum {
-    SR_OK = 0,
-    SR_INVALID,    /* the caller sent something wrong: 400 */
-    SR_NOT_FOUND,  /* a referenced row does not exist (or is not the caller's): 404 */
-    SR_CONFLICT,   /* the request collides with the current state: 409 */
-    SR_UNAVAILABLE /* PostgreSQL (or a provider) is unreachable: 503, retry later */
-} sr_status_t;
+/* sr_status_t, the outcome of a domain operation, is the core's (core/sr_status.h). */
+#include "sr_status.h"
 
 #endif /* MOD_SLOTRECOVERY_H */

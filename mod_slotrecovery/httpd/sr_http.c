@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* libcurl, behind sr_http.h. */
+/* libcurl, behind sr_http_client_t (sr_http.h). */
 #include <curl/curl.h>
 
 #include <apr_escape.h>
@@ -11,7 +11,7 @@
 
 #define SR_HTTP_MAX_RESPONSE (1024 * 1024)
 #define SR_HTTP_USER_AGENT "mod_slotrecovery/0.1"
-/* Connections one sr_http_perform_all() opens at most, to one provider in practice. */
+/* Connections one curl_perform_all() opens at most, to one provider in practice. */
 #define SR_HTTP_MAX_PARALLEL 16
 
 /* Reusable easy handles of this process; NULL before child_init (e.g. in -X tools). */
@@ -203,7 +203,7 @@ static void no_handle(sr_http_response_t *res)
     res->error = "cannot create an HTTP client handle";
 }
 
-apr_status_t sr_http_perform(apr_pool_t *p, const sr_http_request_t *req, sr_http_response_t *res)
+static apr_status_t curl_perform(void *baton, apr_pool_t *p, const sr_http_request_t *req, sr_http_response_t *res)
 {
     exchange_t x = {NULL, NULL, {NULL, 0, 0, p, 0}};
     int pooled = handles && apr_reslist_acquire(handles, (void **)&x.curl) == APR_SUCCESS;
@@ -225,7 +225,7 @@ apr_status_t sr_http_perform(apr_pool_t *p, const sr_http_request_t *req, sr_htt
     return rv;
 }
 
-void sr_http_perform_all(apr_pool_t *p, int n, const sr_http_request_t *reqs, sr_http_response_t *res)
+static void curl_perform_all(void *baton, apr_pool_t *p, int n, const sr_http_request_t *reqs, sr_http_response_t *res)
 {
     exchange_t *xs;
     CURLM *multi = NULL;
@@ -234,7 +234,7 @@ void sr_http_perform_all(apr_pool_t *p, int n, const sr_http_request_t *reqs, sr
 
     if (n <= 1) {
         if (n == 1) {
-            sr_http_perform(p, reqs, res);
+            curl_perform(baton, p, reqs, res);
         }
         return;
     }
@@ -288,4 +288,12 @@ void sr_http_perform_all(apr_pool_t *p, int n, const sr_http_request_t *reqs, sr
     else {
         curl_multi_cleanup(multi);
     }
+}
+
+const sr_http_client_t *sr_http_curl_client(void)
+{
+    /* No state of its own: the handle pools are the process's. */
+    static const sr_http_client_t curl_client = {curl_perform, curl_perform_all, NULL};
+
+    return &curl_client;
 }

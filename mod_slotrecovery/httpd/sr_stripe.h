@@ -1,97 +1,36 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Stripe: PaymentIntents for deposits, refunds of them, and checking webhook signatures. */
+/*
+ * Stripe: PaymentIntents for deposits and refunds of them, for a server's
+ * configuration. The calls themselves (requests, answers, what they mean) are
+ * the core's, core/sr_stripe_client.h, which documents each; these fill its
+ * client from sr_server_conf_t and the libcurl client (sr_http). Webhook
+ * signatures and events: core/sr_stripe_protocol.h.
+ */
 #ifndef SR_STRIPE_H
 #define SR_STRIPE_H
 
 #include "mod_slotrecovery.h"
 #include "sr_config.h"
+#include "sr_stripe_client.h"   /* sr_stripe_intent_request_t, sr_stripe_intent_t, sr_stripe_refund_*_t */
 #include "sr_stripe_protocol.h" /* signatures, events, idempotency keys */
 
-typedef struct {
-    apr_int64_t amount; /* minor units */
-    const char *currency;
-    const char *customer;       /* cus_... */
-    const char *payment_method; /* pm_... */
-    const char *idempotency_key;
-    const char *appointment_id; /* metadata, so events find their way back */
-    const char *slot_opening_id;
-    const char *payment_id;
-    const char *installation_id; /* metadata too: an event is ours only if it carries it; NULL: none */
-} sr_stripe_intent_request_t;
-
-typedef struct {
-    const char *id;         /* pi_..., when Stripe made one (also on a card error) */
-    const char *status;     /* the PaymentIntent's status */
-    const char *error;      /* Stripe's message when it refused, or what went wrong */
-    const char *error_type; /* Stripe's error.type (card_error, invalid_request_error, ...) */
-    const char *error_code; /* error.code (card_declined, amount_too_small, ...) */
-    int card_declined;      /* a card_error: the card was refused, a payment failure */
-    int permanent;          /* 401/403: the key is wrong; retrying cannot help until the shop fixes it */
-    int key_spent;          /* Stripe answered a 5xx: saved under the Idempotency-Key, replayed to every retry */
-} sr_stripe_intent_t;
-
-/*
- * POST {base}/v1/payment_intents with confirm=true, off_session=true.
- * Refused (SR_UNAVAILABLE) without an idempotency key.
- * SR_OK with out->status when Stripe answered 2xx; SR_INVALID when it
- * refused: the card (card_declined, a card_error) or the request itself
- * (invalid_request_error, idempotency_error: the shop's setup, not the
- * customer's card); SR_UNAVAILABLE when it could not be reached or failed
- * (retry with the same idempotency key), permanent for a refused key.
- */
+/* sr_stripe_client_create_payment_intent: POST {base}/v1/payment_intents (confirm, off_session). */
 sr_status_t sr_stripe_create_payment_intent(apr_pool_t *p, const sr_server_conf_t *conf,
                                             const sr_stripe_intent_request_t *in, sr_stripe_intent_t *out);
 
-/*
- * The PaymentIntent an earlier request for this deposit made, if any: GET
- * {base}/v1/payment_intents?customer=... (a list, strongly consistent, unlike
- * the search API), paged, matched on metadata payment_id and installation_id
- * (absent on both sides for a payment from before migration 007), amount and
- * currency; a canceled one is not counted. SR_NOT_FOUND when there is none;
- * SR_OK with out->id and out->status; SR_INVALID, as a refusal of the
- * creation, when the card refused it (requires_payment_method with a
- * last_payment_error); SR_UNAVAILABLE when Stripe could not tell.
- */
+/* sr_stripe_client_find_payment_intent: the PaymentIntent an earlier request for this deposit made. */
 sr_status_t sr_stripe_find_payment_intent(apr_pool_t *p, const sr_server_conf_t *conf,
                                           const sr_stripe_intent_request_t *in, sr_stripe_intent_t *out);
 
-typedef struct {
-    const char *payment_intent; /* pi_... to refund */
-    apr_int64_t amount;         /* minor units */
-    const char *idempotency_key;
-    const char *installation_id; /* metadata */
-    const char *payment_id;
-} sr_stripe_refund_request_t;
-
-typedef struct {
-    const char *id;             /* re_... */
-    const char *status;         /* pending, requires_action, succeeded, failed, canceled */
-    apr_int64_t amount;         /* what Stripe refunds */
-    const char *failure_reason; /* when failed */
-    const char *error;          /* why there is no Refund */
-    int permanent;              /* 401/403 */
-    int key_spent;              /* Stripe answered a 5xx: saved under the Idempotency-Key, replayed to every retry */
-} sr_stripe_refund_t;
-
-/*
- * POST {base}/v1/refunds (payment_intent, amount, metadata). The same
- * statuses as sr_stripe_create_payment_intent: SR_OK with a Refund,
- * SR_INVALID when Stripe refused it, SR_UNAVAILABLE to retry with the key.
- */
+/* sr_stripe_client_create_refund: POST {base}/v1/refunds. */
 sr_status_t sr_stripe_create_refund(apr_pool_t *p, const sr_server_conf_t *conf, const sr_stripe_refund_request_t *in,
                                     sr_stripe_refund_t *out);
 
-/*
- * The refund an earlier request for this payment made, if any: GET
- * {base}/v1/refunds?payment_intent=... (paged), matched on metadata
- * payment_id and installation_id; a failed or canceled one is not counted.
- * SR_OK with the Refund, SR_NOT_FOUND when there is none, SR_UNAVAILABLE when
- * Stripe could not tell.
- */
+/* sr_stripe_client_find_refund: the refund an earlier request for this payment made. */
 sr_status_t sr_stripe_find_refund(apr_pool_t *p, const sr_server_conf_t *conf, const sr_stripe_refund_request_t *in,
                                   sr_stripe_refund_t *out);
 
-/* GET {base}/v1/refunds/{id}: where a pending refund stands. */
+/* sr_stripe_client_get_refund: GET {base}/v1/refunds/{id}, where a pending refund stands. */
 sr_status_t sr_stripe_get_refund(apr_pool_t *p, const sr_server_conf_t *conf, const char *refund_id,
                                  sr_stripe_refund_t *out);
 

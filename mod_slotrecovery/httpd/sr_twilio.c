@@ -1,94 +1,30 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Twilio client: one REST call and the webhook signature scheme. */
-#include <apr_escape.h>
-
-#include "sr_crypto.h"
+/* Twilio for a server's configuration: core/sr_twilio_client over libcurl, logging to the main server. */
 #include "sr_http.h"
-#include "sr_json.h"
+#include "sr_server_log.h"
 #include "sr_twilio.h"
 
-static void message_request(apr_pool_t *p, const sr_server_conf_t *conf, const sr_twilio_sms_t *sms,
-                            sr_http_request_t *req)
+/* The core's client for conf; *log must outlive the call. */
+static sr_twilio_client_t twilio_client(const sr_server_conf_t *conf, const sr_log_t *log)
 {
-    sr_form_t *form = sr_form_make(p);
+    sr_twilio_client_t c = {conf->twilio_api_base, conf->twilio_account_sid, conf->twilio_auth_token,
+                            conf->http_timeout,    sr_http_curl_client(),    log};
 
-    sr_form_add(form, "To", sms->to);
-    sr_form_add(form, "From", sms->from);
-    sr_form_add(form, "Body", sms->body);
-    if (sms->status_callback) {
-        sr_form_add(form, "StatusCallback", sms->status_callback);
-    }
-    memset(req, 0, sizeof(*req));
-    req->method = "POST";
-    req->url = apr_pstrcat(p, conf->twilio_api_base, "/2010-04-01/Accounts/",
-                           apr_pescape_path_segment(p, conf->twilio_account_sid), "/Messages.json", (char *)NULL);
-    req->basic_user = conf->twilio_account_sid;
-    req->basic_password = conf->twilio_auth_token;
-    req->form = sr_form_encode(form);
-    req->timeout = conf->http_timeout;
-}
-
-/* What Twilio's answer to one message means. */
-static void message_outcome(apr_pool_t *p, const sr_http_response_t *res, sr_twilio_send_t *out)
-{
-    sr_json_t *doc;
-    const char *error = NULL, *message = NULL;
-    apr_int64_t code = 0;
-
-    out->http_status = res->status;
-    if (!res->status) {
-        out->error = apr_pstrcat(p, "Twilio unreachable: ", res->error, (char *)NULL);
-        return;
-    }
-    doc = sr_json_parse(p, res->body, res->body_len, &error);
-    if (res->status >= 200 && res->status < 300) {
-        if (doc && sr_json_get_string(doc, "sid", &out->message_sid) == SR_JSON_FOUND && *out->message_sid) {
-            return;
-        }
-        out->message_sid = NULL;
-        out->error = apr_psprintf(p, "Twilio answered %d without a message sid", res->status);
-        return;
-    }
-    if (doc) {
-        sr_json_get_string(doc, "message", &message);
-        sr_json_get_int(doc, "code", &code);
-    }
-    out->error = apr_psprintf(p, "Twilio answered %d%s%s%s", res->status,
-                              code ? apr_psprintf(p, " (error %" APR_INT64_T_FMT ")", code) : "", message ? ": " : "",
-                              message ? message : "");
-    out->code = code;
-    /* Credentials refused: nothing is wrong with the message, and nothing can go
-     * out until the configuration is fixed; the callers keep it waiting. */
-    out->auth_refused = res->status == 401 || res->status == 403;
-    /* A 4xx other than throttling or credentials says the message itself is wrong
-     * (invalid number, unsubscribed recipient): sending it again cannot help. */
-    out->permanent = res->status >= 400 && res->status < 500 && res->status != 429 && !out->auth_refused;
+    return c;
 }
 
 int sr_twilio_configured(const sr_server_conf_t *conf)
 {
-    return conf->twilio_account_sid && conf->twilio_auth_token;
+    sr_twilio_client_t c = twilio_client(conf, NULL);
+
+    return sr_twilio_client_configured(&c);
 }
 
 void sr_twilio_send_all(apr_pool_t *p, const sr_server_conf_t *conf, int n, const sr_twilio_sms_t *sms,
                         sr_twilio_send_t *out)
 {
-    sr_http_request_t *reqs = apr_pcalloc(p, (apr_size_t)n * sizeof(*reqs));
-    sr_http_response_t *res = apr_pcalloc(p, (apr_size_t)n * sizeof(*res));
-    int i;
+    sr_log_t log = sr_server_log(NULL);
+    sr_twilio_client_t c = twilio_client(conf, &log);
 
-    memset(out, 0, (apr_size_t)n * sizeof(*out));
-    if (!sr_twilio_configured(conf)) {
-        for (i = 0; i < n; i++) {
-            out[i].error = "Twilio is not configured (SlotRecoveryTwilioAccountSid / SlotRecoveryTwilioAuthToken)";
-        }
-        return;
-    }
-    for (i = 0; i < n; i++) {
-        message_request(p, conf, &sms[i], &reqs[i]);
-    }
-    sr_http_perform_all(p, n, reqs, res);
-    for (i = 0; i < n; i++) {
-        message_outcome(p, &res[i], &out[i]);
-    }
+    sr_twilio_client_send_all(p, &c, n, sms, out);
 }
