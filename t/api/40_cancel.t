@@ -51,7 +51,9 @@ my ($appt, $slot);
     is ref $slot->{offers}, 'ARRAY', 'slotOpening: offers is an array';
     is scalar @{ $slot->{offers} }, 1, '... with the first offer already';
     is $slot->{offers}[0]{customerId}, $bob->{id}, '... to the other customer';
-    is $slot->{offers}[0]{status}, 'sent', '... sent';
+    is $slot->{offers}[0]{status}, 'pending', '... pending: the request wrote it, the worker sends it';
+    is db_row('SELECT status FROM slot_offers WHERE id = ?', $slot->{offers}[0]{id})->{status}, 'sent',
+        '... and the worker (the pass the test client runs after the cancel) sent it';
 
     my $arow = db_row('SELECT status, cancelled_at FROM appointments WHERE id = ?', $appt->{id});
     is $arow->{status}, 'cancelled', 'row: appointment cancelled';
@@ -84,7 +86,10 @@ my ($appt, $slot);
     is_deeply [ sort grep { !/^(?:filledAt|expiredAt|updatedAt)$/ } keys %$o ],
         [ sort qw(id customerId status sentAt expiresAt providerMessageId attempts lastError createdAt) ],
         '... offer members';
-    is_deeply $o, $slot->{offers}[0], '... the offer as the cancel answered it';
+    is_deeply [ @$o{qw(id customerId createdAt)} ], [ @{ $slot->{offers}[0] }{qw(id customerId createdAt)} ],
+        '... the offer the cancel answered';
+    is $o->{status}, 'sent', '... sent by now';
+    like $o->{providerMessageId}, qr/^SM/, "... with Twilio's message SID";
     is_json_kind($r, 'offers', 'array', '... offers is a JSON array');
 
     $r = api(GET => '/api/slot-openings/31337');

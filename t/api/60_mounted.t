@@ -84,7 +84,9 @@ is_deeply [ sort keys %{ $r->json || {} } ], [ sort qw(offersExpired offersSent 
 
 # --- the status callback under the prefix ------------------------------------------------------------
 {
-    my $sid = $slot->{offers}[0]{providerMessageId};
+    # The cancel answered the offer pending; the worker sent it after.
+    my $sid = db_row('SELECT provider_message_id FROM slot_offers WHERE id = ?', $slot->{offers}[0]{id})
+        ->{provider_message_id};
     my %p = (MessageSid => $sid, MessageStatus => 'delivered', AccountSid => twilio_account_sid());
     my $before = table_counts();
     $r = status_callback(\%p, prefix => $P, sign_url => status_callback_url());

@@ -28,8 +28,8 @@ stripe_reset();
     my $r = sms($c1->{phone}, 'YES');
     ok is_twiml($r), 'YES: 200 text/xml TwiML' or diag $r->dump;
     like $r->body, qr{<Response><Message>Booked: [^<]+</Message></Response>}, '... one <Message>';
-    like $r->{message}, qr/^Booked: \Q$s->{shop}{name}\E, .+\. Your 20\.00 USD deposit is charged to your saved card\.$/,
-        '... "Booked: shop, time. Your 20.00 USD deposit ..."';
+    like $r->{message}, qr/^Booked: \Q$s->{shop}{name}\E, .+\. Your 20\.00 USD deposit will be charged to your saved card\.$/,
+        '... "Booked: shop, time. Your 20.00 USD deposit will be charged ..." (the worker charges it after the answer)';
 
     my $appts = appointment_of_slot($slot_id);
     is scalar @$appts, 1, 'one appointment booked from the slot opening';
@@ -131,8 +131,11 @@ for my $yes ('yes!', "  YeS \n", 'y', 'Yes.') {
     stripe_behave({ decline => json_true(), declineCustomers => [ $c1->{stripeCustomerId} ] });
     my $r = sms($c1->{phone}, 'yes');
     ok is_twiml($r), 'decline: TwiML answer' or diag $r->dump;
-    like $r->{message}, qr/card was declined/, '... the reply says the card was declined';
-    unlike $r->{message} // '', qr/^Booked/, '... and does not say booked';
+    like $r->{message}, qr/^Booked: .* will be charged/, '... the reply: booked, the deposit will be charged';
+    my @texts = grep { ($_->{form}{Body} // '') !~ /Reply YES/ } @{ sms_to($c1->{phone}) };
+    is scalar @texts, 1, '... then, the worker having tried the card, one text to the customer';
+    like $texts[0] && $texts[0]{form}{Body}, qr/your card was declined, so your .* booking is released\. You have not been charged\./,
+        '... saying the card was declined, the booking released, nothing charged';
 
     my $pis = stripe_payment_intents();
     is scalar @$pis, 1, '... one PaymentIntent request';

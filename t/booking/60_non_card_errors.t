@@ -5,7 +5,8 @@
 # honestly that a problem at the shop stopped the deposit and that they were
 # not charged, the booking is released as for a decline (the slot goes to the
 # next customer), and the shop sees it on the payment (flagged_reason). The
-# same refusal on a retry by the sweep reaches the customer by SMS.
+# YES is answered before Stripe is asked (the worker charges after the
+# commit), so the customer hears of the refusal by a text of its own.
 use strict;
 use warnings;
 
@@ -33,10 +34,14 @@ for my $case (
     my $r = sms($c1->{phone}, 'YES');
     ok is_twiml($r), "$label: TwiML" or diag $r->dump;
     my $reply = $r->{message} // '';
-    unlike $reply, qr/declined/i, "$label: the reply does not say the card was declined";
-    like $reply, qr/problem at \Q$s->{shop}{name}\E/, "$label: ... it names a problem at the shop";
-    like $reply, qr/not been charged/, "$label: ... and says they were not charged";
-    cmp_ok length $reply, '<=', 160, "$label: ... in one SMS segment";
+    like $reply, qr/^Booked: .* will be charged/, "$label: the reply: booked, the deposit will be charged";
+    my ($text) = map { $_->{form}{Body} } @{ notices_to($c1->{phone}) };
+    $text //= '';
+    unlike $text, qr/declined/i, "$label: the text after it does not say the card was declined";
+    like $text, qr/^\Q$s->{shop}{name}\E: a problem on our side stopped the deposit/,
+        "$label: ... it names a problem on the shop's side";
+    like $text, qr/not been charged/, "$label: ... and says they were not charged";
+    cmp_ok length $text, '<=', 160, "$label: ... in one SMS segment";
     my ($a) = @{ appointment_of_slot($s->{slot_id}) };
     is appt_status($a->{id}), 'cancelled', "$label: the booking is released";
     my $p = payment_of($a->{id});
@@ -52,7 +57,7 @@ for my $case (
     my $again = sms($c1->{phone}, 'YES', sid => $r->{sid});
     is $again->{message}, $reply, "$label: a redelivered YES gets the same answer";
     sweep();
-    is scalar @{ notices_to($c1->{phone}) }, 0, "$label: no SMS besides the reply";
+    is scalar @{ notices_to($c1->{phone}) }, 1, "$label: one text besides the reply, not two";
 }
 
 # --- a card_error is still a decline ------------------------------------------------------------
@@ -61,7 +66,9 @@ for my $case (
     stripe_behave({ decline => json_true() });
     my $s = scenario(customers => 2);
     my $r = sms($s->{customers}[0]{phone}, 'YES');
-    like $r->{message} // '', qr/card was declined/, 'card_error: "your card was declined"' or diag $r->dump;
+    like $r->{message} // '', qr/^Booked:/, 'card_error: booked at first' or diag $r->dump;
+    my ($text) = map { $_->{form}{Body} } @{ notices_to($s->{customers}[0]{phone}) };
+    like $text // '', qr/your card was declined/, 'card_error: then the text "your card was declined"';
     my ($a) = @{ appointment_of_slot($s->{slot_id}) };
     ok !defined payment_of($a->{id})->{flagged_reason}, '... nothing for the shop to fix';
 }

@@ -35,7 +35,7 @@ sub patch_shop {
     patch_shop($s->{shop}{id}, depositAmount => 5000, currency => 'usd');
 
     my $r = sms($c1->{phone}, 'YES');
-    like $r->{message} // '', qr/^Booked: .*Your 20\.00 EUR deposit is charged to your saved card\.$/,
+    like $r->{message} // '', qr/^Booked: .*Your 20\.00 EUR deposit will be charged to your saved card\.$/,
         'YES: the reply says 20.00 EUR' or diag $r->dump;
     my ($a) = @{ appointment_of_slot($s->{slot_id}) };
     is $a && $a->{status}, 'confirmed', '... booked and confirmed';
