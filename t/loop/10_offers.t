@@ -51,9 +51,11 @@ twilio_reset();
     like $sid, qr/^SM[0-9a-f]{32}$/, 'the stand-in answered a message sid';
 
     is scalar @{ $slot->{offers} }, 1, 'the cancel answer lists the offer';
+    is $slot->{offers}[0]{status}, 'pending', '... pending: the request wrote it, the worker sends it';
+    $slot = slot_view($slot->{id});
     my $o = $slot->{offers}[0];
     is $o->{customerId}, $ben->{id}, '... for Ben';
-    is $o->{status}, 'sent', '... sent';
+    is $o->{status}, 'sent', '... sent by the worker';
     is $o->{providerMessageId}, $sid, "... providerMessageId is Twilio's sid";
     is $o->{attempts}, 1, '... attempts 1';
     ok exists $o->{lastError} && !defined $o->{lastError}, '... lastError null';

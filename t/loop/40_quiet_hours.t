@@ -89,9 +89,9 @@ sub quiet_shop {
 
     # The same kind of window around now in UTC, for a Tokyo shop: not quiet.
     my $utc = quiet_shop('Loud Tokyo', 'Asia/Tokyo', start => local_hhmm('UTC', -3600), end => local_hhmm('UTC', 3600));
-    my $slot2 = cancel($utc->{appt}{id})->json->{slotOpening};
+    my $slot2 = slot_view(cancel($utc->{appt}{id})->json->{slotOpening}{id});
     is scalar @{ $slot2->{offers} }, 1, "window $utc->{qs}-$utc->{qe} (now in UTC, not in Tokyo): offered at once";
-    is $slot2->{offers}[0]{status}, 'sent', '... sent';
+    is $slot2->{offers}[0]{status}, 'sent', '... sent (by the worker, after the cancel answered)';
     is_deeply [ map { $_->{form}{To} } @{ sent_messages() } ], [ $utc->{a}{phone} ], '... only that SMS';
 }
 

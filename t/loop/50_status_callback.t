@@ -18,7 +18,8 @@ my $cx = make_customer($shop->{id}, name => 'Canceller');
 my $a  = make_customer($shop->{id}, name => 'A');
 my $b  = make_customer($shop->{id}, name => 'B');
 my $c  = make_customer($shop->{id}, name => 'C');
-my $slot = cancel(make_appointment($shop->{id}, $cx->{id})->{id})->json->{slotOpening};
+# The cancel answers the offer pending; the worker sent it right after: the slot opening now.
+my $slot = slot_view(cancel(make_appointment($shop->{id}, $cx->{id})->{id})->json->{slotOpening}{id});
 my $offer_a = $slot->{offers}[0];
 is $offer_a->{customerId}, $a->{id}, 'A has the live offer';
 my $sid_a = $offer_a->{providerMessageId};
@@ -141,7 +142,7 @@ my $offer_b;
     my $x = make_customer($s2->{id}, name => 'X');
     my $y = make_customer($s2->{id}, name => 'Y');
     my $z = make_customer($s2->{id}, name => 'Z');
-    my $slot2 = cancel(make_appointment($s2->{id}, $x->{id})->{id})->json->{slotOpening};
+    my $slot2 = slot_view(cancel(make_appointment($s2->{id}, $x->{id})->{id})->json->{slotOpening}{id});
     my $oy = live_offer($slot2->{id});
     expire_offer($oy->{id});
     sweep();
