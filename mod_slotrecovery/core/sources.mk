@@ -31,6 +31,8 @@ SR_CORE_SOURCES = \
 	mod_slotrecovery/core/sr_sms.c \
 	mod_slotrecovery/core/sr_sms.h \
 	mod_slotrecovery/core/sr_status.h \
+	mod_slotrecovery/core/sr_texts.c \
+	mod_slotrecovery/core/sr_texts.h \
 	mod_slotrecovery/core/sr_stripe_client.c \
 	mod_slotrecovery/core/sr_stripe_client.h \
 	mod_slotrecovery/core/sr_stripe_protocol.c \

@@ -3,9 +3,8 @@
 #include <apr_lib.h>
 
 #include "sr_booking.h"
-#include "sr_format.h"
 #include "sr_keyword.h"
-#include "sr_sms.h"
+#include "sr_texts.h"
 
 typedef struct {
     const sr_inbound_sms_t *sms;
@@ -14,23 +13,6 @@ typedef struct {
     const char *payment_id;               /* the deposit the worker charges after the commit */
     apr_array_header_t *slots_to_advance; /* const char * */
 } inbound_work_t;
-
-#define TOO_LATE_REPLY "Sorry, that slot has been taken or the offer has ended. We'll text you when another one opens."
-
-/*
- * "Booked: <shop>, <time>. Your <deposit> deposit will be charged to your saved card." (no deposit: "See you
- * then!"). Never "is charged": the worker asks Stripe after this answer; should the card be declined, the
- * customer gets a text saying the booking is released and they were not charged.
- */
-static const char *booked_reply(apr_pool_t *p, const sr_result_t *slot, const char *deposit, const char *currency)
-{
-    return sr_sms_text(p, "Booked: ", sr_result_get(slot, 0, "shop_name"),
-                       apr_pstrcat(p, ", ", sr_result_get(slot, 0, "slot_time"), ".",
-                                   deposit ? apr_pstrcat(p, " Your ", sr_format_money(p, deposit, currency),
-                                                         " deposit will be charged to your saved card.", (char *)NULL)
-                                           : " See you then!",
-                                   (char *)NULL));
-}
 
 static sr_status_t book(sr_db_t *db, inbound_work_t *w)
 {
@@ -43,7 +25,7 @@ static sr_status_t book(sr_db_t *db, inbound_work_t *w)
         return SR_UNAVAILABLE;
     }
     w->out->action = "too_late";
-    w->out->reply = TOO_LATE_REPLY;
+    w->out->reply = SR_TEXT_TOO_LATE;
     if (offer->nrows == 0) {
         return SR_OK;
     }
@@ -69,8 +51,7 @@ static sr_status_t book(sr_db_t *db, inbound_work_t *w)
         }
         APR_ARRAY_PUSH(w->slots_to_advance, const char *) = slot_id;
         w->out->action = "declined";
-        w->out->reply = sr_sms_text(p, "Sorry, booking this slot needs a card on file with ",
-                                    sr_result_get(slot, 0, "shop_name"), ". We'll offer it to someone else.");
+        w->out->reply = sr_text_card_needed(p, sr_result_get(slot, 0, "shop_name"));
         return SR_OK;
     }
     if (sr_db_exec(db, SR_Q_BOOK_ACCEPT_OFFER, SR_ARGS(offer_id)) != 1) {
@@ -90,7 +71,8 @@ static sr_status_t book(sr_db_t *db, inbound_work_t *w)
         }
     }
     w->out->action = "booked";
-    w->out->reply = booked_reply(p, slot, w->payment_id ? deposit : NULL, currency);
+    w->out->reply = sr_text_booked(p, sr_result_get(slot, 0, "shop_name"), sr_result_get(slot, 0, "slot_time"),
+                                   w->payment_id ? deposit : NULL, currency);
     return SR_OK;
 }
 
@@ -104,7 +86,7 @@ static sr_status_t decline(sr_db_t *db, inbound_work_t *w)
     }
     w->out->action = "declined";
     if (offer->nrows == 0) {
-        w->out->reply = "There is no open offer for you right now. We'll text you when a slot opens.";
+        w->out->reply = SR_TEXT_NOTHING_TO_DECLINE;
         return SR_OK;
     }
     w->customer_id = sr_result_get(offer, 0, "customer_id");
@@ -115,7 +97,7 @@ static sr_status_t decline(sr_db_t *db, inbound_work_t *w)
     if (res->nrows > 0) {
         APR_ARRAY_PUSH(w->slots_to_advance, const char *) = sr_result_get(res, 0, "slot_opening_id");
     }
-    w->out->reply = "No problem, we'll offer the slot to someone else.";
+    w->out->reply = SR_TEXT_DECLINED;
     return SR_OK;
 }
 
@@ -130,7 +112,7 @@ static sr_status_t set_consent(sr_db_t *db, inbound_work_t *w, int opt_in, const
     }
     if (opt_in) {
         w->out->action = "opted_in";
-        w->out->reply = sr_sms_text(p, "", shop_name, ": you will get slot offers again. Reply STOP to opt out.");
+        w->out->reply = sr_text_opted_in(p, shop_name);
         return SR_OK;
     }
     /* An offer waiting for this customer is declined and the slot moves on. */
@@ -235,9 +217,7 @@ static sr_status_t inbound_work(sr_db_t *db, void *baton)
             break;
         default:
             w->out->action = "help";
-            w->out->reply = sr_sms_text(p, "", shop_name,
-                                        ": we text you when a slot opens. Reply YES to take an offer, NO to pass, "
-                                        "STOP to opt out.");
+            w->out->reply = sr_text_help(p, shop_name);
             status = SR_OK;
             break;
         }

@@ -3,9 +3,8 @@
 #include <apr_hash.h>
 #include <apr_lib.h>
 
-#include "sr_format.h"
 #include "sr_offer_loop.h"
-#include "sr_sms.h"
+#include "sr_texts.h"
 #include "sr_twilio.h"
 #include "sr_twilio_credentials.h"
 
@@ -213,23 +212,12 @@ sr_status_t sr_offer_loop_advance_all(sr_ctx_t *ctx, const apr_array_header_t *s
 
 /* --- sending offers ------------------------------------------------------------- */
 
-/* The offer text: one GSM-7 segment, or two UCS-2 ones, the shop's name cut to fit (sr_sms_text). */
+/* The offer text (core/sr_texts), with the deposit fixed on the offer by its claim: what YES will charge. */
 static const char *offer_sms_body(apr_pool_t *p, const sr_result_t *res, int row)
 {
-    const char *shop = sr_result_get(res, row, "shop_name");
-    /* The deposit fixed on the offer by its claim: what YES will charge. */
-    const char *deposit = sr_result_get(res, row, "offer_deposit_amount");
-    const char *pay = "";
-
-    if (apr_atoi64(deposit) > 0) {
-        pay = apr_pstrcat(p, " (", sr_format_money(p, deposit, sr_result_get(res, row, "offer_currency")), " deposit)",
-                          (char *)NULL);
-    }
-    return sr_sms_text(p, "", shop,
-                       apr_pstrcat(p, ": a slot opened on ", sr_result_get(res, row, "slot_time"),
-                                   ". Reply YES to book it", pay, " or NO to pass. Offer ends in ",
-                                   sr_format_duration(p, apr_atoi64(sr_result_get(res, row, "ttl"))), ".",
-                                   (char *)NULL));
+    return sr_text_offer(p, sr_result_get(res, row, "shop_name"), sr_result_get(res, row, "slot_time"),
+                         sr_result_get(res, row, "offer_deposit_amount"), sr_result_get(res, row, "offer_currency"),
+                         apr_atoi64(sr_result_get(res, row, "ttl")));
 }
 
 typedef struct {
