@@ -3,6 +3,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <apr_strings.h>
+#include <apr_uri.h>
+
 #include "sr_crypto.h"
 #include "sr_twilio_protocol.h"
 
@@ -46,4 +49,34 @@ int sr_twilio_signature_valid(apr_pool_t *p, const char *auth_token, const char 
     }
     expected = sr_hmac_base64(mac);
     return expected && sr_secret_equals(signature, expected);
+}
+
+const char *const *sr_twilio_signed_url_candidates(apr_pool_t *p, const char *url)
+{
+    const char **urls = apr_pcalloc(p, 4 * sizeof(char *));
+    apr_uri_t uri;
+    int n = 0;
+
+    urls[n++] = url;
+    if (apr_uri_parse(p, url, &uri) == APR_SUCCESS && uri.scheme && uri.hostname) {
+        const char *rest = apr_uri_unparse(p, &uri, APR_URI_UNP_OMITSITEPART);
+        apr_port_t port = uri.port ? uri.port : apr_uri_port_of_scheme(uri.scheme);
+
+        urls[n++] = apr_pstrcat(p, uri.scheme, "://", uri.hostname, rest, (char *)NULL);
+        urls[n++] = apr_psprintf(p, "%s://%s:%u%s", uri.scheme, uri.hostname, port, rest);
+    }
+    return urls;
+}
+
+int sr_twilio_request_signature_valid(apr_pool_t *p, const char *auth_token, const char *url,
+                                      const apr_array_header_t *params, const char *signature)
+{
+    const char *const *urls;
+
+    for (urls = sr_twilio_signed_url_candidates(p, url); *urls; urls++) {
+        if (sr_twilio_signature_valid(p, auth_token, *urls, params, signature)) {
+            return 1;
+        }
+    }
+    return 0;
 }

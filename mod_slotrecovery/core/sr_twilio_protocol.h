@@ -17,4 +17,15 @@
 int sr_twilio_signature_valid(apr_pool_t *p, const char *auth_token, const char *url, const apr_array_header_t *params,
                               const char *signature);
 
+/*
+ * The URLs Twilio may have signed for a request to `url` (the public URL): the
+ * URL itself and, as Twilio's own validators accept, the same without its port
+ * and with the scheme's default port added. A NULL-terminated list.
+ */
+const char *const *sr_twilio_signed_url_candidates(apr_pool_t *p, const char *url);
+
+/* Whether `signature` is Twilio's for a request to `url` under any of those URLs. */
+int sr_twilio_request_signature_valid(apr_pool_t *p, const char *auth_token, const char *url,
+                                      const apr_array_header_t *params, const char *signature);
+
 #endif /* SR_TWILIO_PROTOCOL_H */

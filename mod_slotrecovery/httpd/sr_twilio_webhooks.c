@@ -1,35 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Twilio webhooks: signature check, then the offer loop. */
-#include <apr_uri.h>
-
 #include <apr_escape.h>
 
 #include "sr_booking.h"
 #include "sr_offer_loop.h"
 #include "sr_twilio.h"
 #include "sr_twilio_webhooks.h"
-
-/*
- * The URLs Twilio may have signed for this request: the public URL as
- * configured, and, as Twilio's own validators accept, the same without its
- * port and with the scheme's default port added.
- */
-static const char *const *signed_url_candidates(apr_pool_t *p, const char *url)
-{
-    const char **urls = apr_pcalloc(p, 4 * sizeof(char *));
-    apr_uri_t uri;
-    int n = 0;
-
-    urls[n++] = url;
-    if (apr_uri_parse(p, url, &uri) == APR_SUCCESS && uri.scheme && uri.hostname) {
-        const char *rest = apr_uri_unparse(p, &uri, APR_URI_UNP_OMITSITEPART);
-        apr_port_t port = uri.port ? uri.port : apr_uri_port_of_scheme(uri.scheme);
-
-        urls[n++] = apr_pstrcat(p, uri.scheme, "://", uri.hostname, rest, (char *)NULL);
-        urls[n++] = apr_psprintf(p, "%s://%s:%u%s", uri.scheme, uri.hostname, port, rest);
-    }
-    return urls;
-}
 
 /*
  * Reads the form body (sr_read_form: bounded, every field also as repaired
@@ -41,7 +17,6 @@ static int read_signed_form(sr_req_t *req, apr_array_header_t **params)
 {
     request_rec *r = req->r;
     const char *signature = apr_table_get(r->headers_in, "X-Twilio-Signature");
-    const char *const *urls;
     const char *url;
     int rc;
 
@@ -54,10 +29,8 @@ static int read_signed_form(sr_req_t *req, apr_array_header_t **params)
         return rc;
     }
     url = apr_pstrcat(r->pool, req->conf->public_base_url, r->unparsed_uri, (char *)NULL);
-    for (urls = signed_url_candidates(r->pool, url); *urls; urls++) {
-        if (sr_twilio_signature_valid(r->pool, req->conf->twilio_auth_token, *urls, *params, signature)) {
-            return OK;
-        }
+    if (sr_twilio_request_signature_valid(r->pool, req->conf->twilio_auth_token, url, *params, signature)) {
+        return OK;
     }
     return sr_send_error(req, HTTP_FORBIDDEN,
                          signature ? "X-Twilio-Signature does not match %s" : "X-Twilio-Signature missing (for %s)",
