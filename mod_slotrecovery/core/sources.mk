@@ -42,4 +42,6 @@ SR_CORE_SOURCES = \
 	mod_slotrecovery/core/sr_twilio_protocol.c \
 	mod_slotrecovery/core/sr_twilio_protocol.h \
 	mod_slotrecovery/core/sr_validate.c \
-	mod_slotrecovery/core/sr_validate.h
+	mod_slotrecovery/core/sr_validate.h \
+	mod_slotrecovery/core/sr_view_row.c \
+	mod_slotrecovery/core/sr_view_row.h
