@@ -5,7 +5,9 @@
 # permission, logged at `error`, flagged "fix SlotRecoveryStripeSecretKey"",
 # and giving up releases the booking and passes the slot on. A throwaway httpd
 # whose key is an rk_ key the Stripe stand-in allows only refunds: a YES there
-# is asked of Stripe once, answered 403, and given up at once.
+# is answered at once (booked, the deposit will be charged); its worker (off
+# here, run by POST /api/jobs/outbox) asks Stripe once, is answered 403, gives
+# up at once and tells the customer by a text.
 use strict;
 use warnings;
 
@@ -14,17 +16,24 @@ use HTTP::Tiny ();
 use SlotRecovery::Httpd ();
 use SlotRecovery::TestEnv ();
 use SlotRecovery::Test qw(:all);
-use SlotRecovery::Flows qw(sms_request twiml_message payment_of appointment_of_slot offer_sms_to);
+use SlotRecovery::Flows qw(sms_request twiml_message payment_of appointment_of_slot offer_sms_to sms_to);
 
 reset_db(); twilio_reset(); stripe_reset();
 
 my $SECRET = 'r' x 40;
 my $KEY = 'rk_test_restricted90only';
 # The suite's twin (its database and stand-ins) with a secret and a Stripe key of its own.
-my $h = SlotRecovery::Httpd->suite_twin(sweep_interval => 3600,
+my $h = SlotRecovery::Httpd->suite_twin(sweep_interval => 3600, worker_interval => 3600,
     body => "SlotRecoveryInternalSecret $SECRET\nSlotRecoveryStripeSecretKey $KEY\n")->start;
 my $base = $h->url;
 my $ua = HTTP::Tiny->new(timeout => 30);
+
+# One pass of the twin's worker.
+sub outbox {
+    my $res = $ua->post("$base/api/jobs/outbox", { headers => { 'x-internal-secret' => $SECRET } });
+    is $res->{status}, 200, "$_[0]: POST /api/jobs/outbox 200" or diag "$res->{status} $res->{content}";
+    return eval { decode_json($res->{content}) } || {};
+}
 
 my $shop = make_shop(name => 'Restricted Key');
 my $cx = make_customer($shop->{id}, name => 'Canceller');
@@ -37,6 +46,7 @@ stripe_behave({ restrictedPermissions => ['rak_refund_write'] });
 my $res = $ua->post("$base/api/appointments/$appt->{id}/cancel", { headers => { 'x-internal-secret' => $SECRET } });
 is $res->{status}, 200, 'cancel through the server with the restricted key: 200' or diag "$res->{status} $res->{content}";
 my $slot_id = db_row('SELECT id FROM slot_openings WHERE source_appointment_id = ?', $appt->{id})->{id};
+outbox('the offer');
 is scalar @{ offer_sms_to($c[0]{phone}) }, 1, 'W1 is offered the slot';
 
 my $mark = $h->log_size;
@@ -45,7 +55,12 @@ $res = $ua->post("$base$req->{path}", { content => $req->{body},
     headers => { %{ $req->{headers} }, 'Content-Type' => 'application/x-www-form-urlencoded' } });
 is $res->{status}, 200, 'YES: 200' or diag "$res->{status} $res->{content}";
 my $reply = twiml_message($res->{content}) // '';
-unlike $reply, qr/(?:is|will be) charged/, '... the reply promises no charge' or diag $reply;
+like $reply, qr/^Booked: .* will be charged to your saved card\.$/, '... booked, the deposit will be charged'
+    or diag $reply;
+is scalar(grep { $_->{method} eq 'POST' && $_->{path} eq '/v1/payment_intents' } @{ stripe_requests() }), 0,
+    '... answered without calling Stripe';
+my $pass = outbox('the deposit');
+is $pass->{payments}, 1, "... the twin's worker tried one deposit";
 
 my @pi = grep { $_->{method} eq 'POST' && $_->{path} eq '/v1/payment_intents' } @{ stripe_requests() };
 is scalar @pi, 1, 'Stripe was asked once';
@@ -60,7 +75,11 @@ like $p && $p->{flagged_reason} // '', qr/SlotRecoveryStripeSecretKey/, '... fla
 is $a && db_row('SELECT status FROM appointments WHERE id = ?', $a->{id})->{status}, 'cancelled',
     'the booking is released';
 my $o2 = db_row('SELECT status FROM slot_offers WHERE slot_opening_id = ? AND customer_id = ?', $slot_id, $c[1]{id});
-is $o2 && $o2->{status}, 'sent', 'the slot went on to W2';
+is $o2 && $o2->{status}, 'sent', 'the slot went on to W2 (in the same pass)';
+my @told = grep { ($_->{form}{Body} // '') !~ /Reply YES/ } @{ sms_to($c[0]{phone}) };
+is scalar @told, 1, 'W1 got one text';
+like $told[0] && $told[0]{form}{Body}, qr/^Restricted Key: we could not take the deposit, so your .* booking is released\. You have not been charged\.$/,
+    '... that the deposit could not be taken, the booking is released, nothing charged';
 my $log = '';
 my $line = qr/\[slotrecovery:error\][^\n]*mod_slotrecovery: payment \d+: [^\n]*403/;
 wait_until(sub { ($log = $h->log_since($mark)) =~ $line }, timeout => 5);

@@ -119,14 +119,19 @@ sub appt_status { db_row('SELECT status FROM appointments WHERE id = ?', $_[0])-
 
 # --- a decline at creation, then Stripe's own payment_failed event for it -------------
 # Stripe also sends payment_intent.payment_failed for a PaymentIntent it refused
-# at creation: the booking was released already, the slot moved on once.
+# at creation (by the worker, after the YES was answered): the booking was
+# released already, the customer told once, the slot moved on once.
 {
     reset_db(); twilio_reset(); stripe_reset();
     my $s = scenario(customers => 3);
     my ($c1, $c2, $c3) = @{ $s->{customers} };
     stripe_behave({ decline => json_true() });
     my $r = sms($c1->{phone}, 'YES');
-    like $r->{message} // '', qr/card was declined/, 'declined at creation' or diag $r->dump;
+    like $r->{message} // '', qr/^Booked: .* will be charged/, 'declined at creation: the reply says booked, will be charged'
+        or diag $r->dump;
+    my @texts = grep { ($_->{form}{Body} // '') =~ /your card was declined, so your .* booking is released/ }
+        @{ sms_to($c1->{phone}) };
+    is scalar @texts, 1, '... then the worker tried the card: one text, the card was declined';
     stripe_behave({});
     my ($a) = @{ appointment_of_slot($s->{slot_id}) };
     my $p = payment_of($a->{id});

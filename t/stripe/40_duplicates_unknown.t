@@ -36,7 +36,14 @@ sub state_of {
     ok $r->json && !$r->json->{duplicate}, '... duplicate: false';
     is $r->json && $r->json->{outcome}, 'payment failed: booking released, slot reopened', '... released';
     my $before = state_of($s);
-    is $before->{sms}, 2, '... the next customer was offered (2 SMS in all)';
+    # The worker's pass after the event: the next customer's offer, and the first customer's text.
+    my ($c1, $c2) = @{ $s->{customers} };
+    is scalar @{ offer_sms_to($c2->{phone}) }, 1, '... the next customer was offered';
+    my @told = grep { ($_->{form}{Body} // '') !~ /Reply YES/ } @{ sms_to($c1->{phone}) };
+    is scalar @told, 1, '... the first customer got one text';
+    like $told[0] && $told[0]{form}{Body}, qr/the deposit payment failed, so your .* booking is released\. You have not been charged\./,
+        '... that the deposit payment failed, the booking is released';
+    is $before->{sms}, 3, '... 3 SMS in all (two offers, that text)';
 
     $r = post_stripe_event($ev);
     is $r->status, 200, 'redelivery: 200' or diag $r->dump;

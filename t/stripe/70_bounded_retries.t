@@ -158,15 +158,23 @@ sub released_ok {
     like notices_to($c1->{phone})->[0]{form}{Body}, $NOT_CHARGED, '... that they were not charged';
 }
 
-# --- 401 at YES: given up at once, told in the reply ---------------------------------------------------
+# --- 401 at the first try: given up at once, told by one SMS ------------------------------------------
+# The YES is answered before Stripe is asked (the worker charges after the
+# commit): the reply says booked; the worker's 401 releases the booking and
+# the customer hears of it by a text, not a second one on later sweeps.
 {
     my ($s, $a, $r) = failing_booking({ fail => 'unauthorized' });
     my ($c1) = @{ $s->{customers} };
-    unlike $r->{message} // '', qr/^Booked|declined/, '401 at YES: not booked, not "declined"' or diag $r->dump;
-    like $r->{message} // '', qr/not been charged/, '... the reply says they were not charged';
-    released_ok($s, $a, '401 at YES');
+    like $r->{message} // '', qr/^Booked: .* will be charged to your saved card\.$/,
+        '401 at the first try: the reply says booked, will be charged' or diag $r->dump;
+    is scalar @{ stripe_payment_intents() }, 1, '... the worker asked Stripe once';
+    is payment_of($a->{id})->{attempts}, 1, '... and gave up after that try';
+    released_ok($s, $a, '401 at the first try');
+    is scalar @{ notices_to($c1->{phone}) }, 1, '... the customer got one text';
+    like notices_to($c1->{phone})->[0]{form}{Body}, $NOT_CHARGED, '... that they were not charged';
+    unlike notices_to($c1->{phone})->[0]{form}{Body}, qr/declined/, '... not that the card was declined';
     sweep();
-    is scalar @{ notices_to($c1->{phone}) }, 0, '... no second message by SMS (the reply said it)';
+    is scalar @{ notices_to($c1->{phone}) }, 1, '... no second text on a later sweep';
 }
 
 # --- Stripe unsent when the slot gets close to its start: given up before charging --------------------

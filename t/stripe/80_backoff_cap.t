@@ -4,9 +4,10 @@
 # most an hour". With Stripe behind a failing proxy (a non-JSON 502, retried
 # with the same key), the row's next_attempt_at after attempt n is measured
 # against the moment the stand-in answered that attempt: delay * 2^(n-1) seconds, exactly 3600 once that is more
-# than an hour. The suite's server (delay 30) makes the first attempt; a
+# than an hour. The suite's server (delay 30) makes the first attempt (its
+# worker, run by the test client after the YES or the event); a
 # throwaway httpd with SlotRecoveryOfferRetryDelay 500 and 20 tries the later
-# ones (500, 1000, 2000, then 4000 > 3600), the attempts before set in the
+# ones (1000, 2000, then 4000 > 3600), the attempts before set in the
 # database for the high counts.
 use strict;
 use warnings;
@@ -83,8 +84,12 @@ sub backoff_of {
     is $r->status, 200, 'succeeded for the cancelled booking: a refund is due' or diag $r->dump;
     my $rid = db_row('SELECT id FROM refunds WHERE payment_id = ?', $p->{id})->{id};
     ok $rid, '... its row';
-    my $posts = 0;
-    for my $n (1, 2, 3, 4, 5, 12, 19) {
+    # The event only wrote the refund; the suite server's worker (run after it) made the first try.
+    my ($row, $gap, $posts) = backoff_of('refunds', $rid, '/v1/refunds');
+    is $row->{attempts}, 1, 'refund attempt 1 (the suite server\'s worker, after the event)';
+    is $posts, 1, '... one refund asked';
+    backoff_ok($gap, $MAIN_DELAY, "refund attempt 1: next try SlotRecoveryOfferRetryDelay ($MAIN_DELAY s) later");
+    for my $n (2, 3, 4, 5, 12, 19) {
         db_do(q{UPDATE refunds SET attempts = ?, next_attempt_at = now() - interval '1 second' WHERE id = ?},
             $n - 1, $rid);
         $side->sweep;
