@@ -63,12 +63,9 @@ int sr_jobs_offer_loop(sr_req_t *req)
     return sr_send_json(req, HTTP_OK, doc);
 }
 
-int sr_jobs_sweep(sr_req_t *req)
+/* A job without a body: the request's context with a database connection, else the answer sent. */
+static int bodiless_job_context(sr_req_t *req, sr_ctx_t *ctx)
 {
-    sr_sweep_report_t report;
-    sr_worker_report_t work;
-    sr_json_t *doc;
-    sr_ctx_t ctx;
     sr_db_t *db;
     int rc = ap_discard_request_body(req->r);
 
@@ -78,7 +75,21 @@ int sr_jobs_sweep(sr_req_t *req)
     if (!(db = sr_db_acquire(req->r))) {
         return sr_send_status(req, SR_UNAVAILABLE, NULL);
     }
-    sr_ctx_for_request(&ctx, req->r, req->conf, db);
+    sr_ctx_for_request(ctx, req->r, req->conf, db);
+    return OK;
+}
+
+int sr_jobs_sweep(sr_req_t *req)
+{
+    sr_sweep_report_t report;
+    sr_worker_report_t work;
+    sr_json_t *doc;
+    sr_ctx_t ctx;
+    int rc = bodiless_job_context(req, &ctx);
+
+    if (rc != OK) {
+        return rc;
+    }
     /* The sweep, then what it made due: one call does what the watchdog's sweep and worker do. */
     if (sr_offer_loop_sweep(&ctx, &report) != SR_OK || sr_worker_run(&ctx, SR_WORKER_BUDGET, &work) != SR_OK) {
         return sr_send_status(req, SR_UNAVAILABLE, NULL);
@@ -101,16 +112,11 @@ int sr_jobs_outbox(sr_req_t *req)
     sr_worker_report_t work;
     sr_json_t *doc;
     sr_ctx_t ctx;
-    sr_db_t *db;
-    int rc = ap_discard_request_body(req->r);
+    int rc = bodiless_job_context(req, &ctx);
 
     if (rc != OK) {
         return rc;
     }
-    if (!(db = sr_db_acquire(req->r))) {
-        return sr_send_status(req, SR_UNAVAILABLE, NULL);
-    }
-    sr_ctx_for_request(&ctx, req->r, req->conf, db);
     if (sr_worker_run(&ctx, SR_WORKER_BUDGET, &work) != SR_OK) {
         return sr_send_status(req, SR_UNAVAILABLE, NULL);
     }
