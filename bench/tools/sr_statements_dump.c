@@ -1,18 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Prints every statement of mod_slotrecovery/httpd/sr_statements.c as JSON lines
- * {"label", "sql", "nargs"}, the SQL exactly as the module prepares it (%s
- * still in place). Built by bench/run from the module's own source, so the
- * benchmark's pgbench scripts and EXPLAIN plans use the very same text.
+ * Prints every statement the module registers (every domain's table, in the
+ * order of sr_statement_tables.c) as JSON lines {"label", "sql", "nargs",
+ * "columns"}: the SQL exactly as the module prepares it (%s still in place),
+ * columns as the C code declares them (null when it reads none). Linked with
+ * the module's own glue sources by bench/tools/build-statements-dump, so the
+ * benchmark's pgbench scripts and EXPLAIN plans, and t/harness/49_statement_columns.t,
+ * use the very same text.
  */
 #include <stdio.h>
 
 #include "sr_db.h"
 
-#include "sr_statements.c"
-
 static void json_string(const char *s)
 {
+    if (!s) {
+        fputs("null", stdout);
+        return;
+    }
     putchar('"');
     for (; *s; s++) {
         unsigned char c = (unsigned char)*s;
@@ -32,22 +37,27 @@ static void json_string(const char *s)
 
 int main(void)
 {
-    int q;
+    const sr_statement_t *const *const *table;
+    const sr_statement_t *const *st;
 
-    for (q = 0; q < SR_Q_COUNT; q++) {
-        const char *c;
-        int n = 0;
+    for (table = sr_statement_tables; *table; table++) {
+        for (st = *table; *st; st++) {
+            const char *c;
+            int n = 0;
 
-        for (c = sr_statements[q].sql; *c; c++) {
-            if (c[0] == '%' && ((c[1] >= 'a' && c[1] <= 'z') || (c[1] >= 'A' && c[1] <= 'Z'))) {
-                n++;
+            for (c = (*st)->sql; *c; c++) {
+                if (c[0] == '%' && ((c[1] >= 'a' && c[1] <= 'z') || (c[1] >= 'A' && c[1] <= 'Z'))) {
+                    n++;
+                }
             }
+            printf("{\"label\": ");
+            json_string((*st)->label);
+            printf(", \"sql\": ");
+            json_string((*st)->sql);
+            printf(", \"nargs\": %d, \"columns\": ", n);
+            json_string((*st)->columns);
+            printf("}\n");
         }
-        printf("{\"label\": ");
-        json_string(sr_statements[q].label);
-        printf(", \"sql\": ");
-        json_string(sr_statements[q].sql);
-        printf(", \"nargs\": %d}\n", n);
     }
     return 0;
 }

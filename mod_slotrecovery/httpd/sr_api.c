@@ -77,12 +77,30 @@ static const char *deposit_problem(apr_pool_t *p, const char *amount, const char
                         currency, least, sr_format_money(p, least, currency));
 }
 
+/* A timezone PostgreSQL does not know is refused by returning no row. */
+static const sr_statement_t stmt_shop_insert = {
+    "sr_shop_insert",
+    "INSERT INTO shops AS s (name, timezone, sms_from, deposit_amount, currency, "
+    "offer_ttl_seconds, quiet_hours_start, quiet_hours_end) "
+    "SELECT %s, %s, %s, %s::bigint, %s, %s::integer, %s::time, %s::time "
+    "WHERE EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = %s) "
+    "RETURNING " SR_SHOP_COLUMNS,
+    "id,name,timezone,smsFrom,depositAmount,currency,offerTtlSeconds,quietHoursStart,quietHoursEnd,createdAt,"
+    "updatedAt"};
+static sr_result_t *q_shop_insert(sr_db_t *db, const char *name, const char *timezone, const char *sms_from,
+                                  const char *deposit_amount, const char *currency, const char *offer_ttl_seconds,
+                                  const char *quiet_hours_start, const char *quiet_hours_end)
+{
+    return sr_db_select(db, &stmt_shop_insert,
+                        SR_ARGS(name, timezone, sms_from, deposit_amount, currency, offer_ttl_seconds,
+                                quiet_hours_start, quiet_hours_end, timezone));
+}
+
 static sr_status_t shop_create_work(sr_db_t *db, void *baton)
 {
     api_work_t *w = baton;
-    sr_result_t *res = sr_db_select(db, SR_Q_SHOP_INSERT,
-                                    SR_ARGS(w->args[0], w->args[1], w->args[2], w->args[3], w->args[4], w->args[5],
-                                            w->args[6], w->args[7], w->args[1]));
+    sr_result_t *res = q_shop_insert(db, w->args[0], w->args[1], w->args[2], w->args[3], w->args[4], w->args[5],
+                                     w->args[6], w->args[7]);
 
     if (!res) {
         return SR_UNAVAILABLE;
@@ -122,11 +140,47 @@ int sr_api_shop_create(sr_req_t *req)
     return run(req, shop_create_work, &w, 1, HTTP_CREATED);
 }
 
+/* A partial update: NULL keeps a value; the quiet hours carry a "set" flag as NULL clears them. */
+static const sr_statement_t stmt_shop_update = {
+    "sr_shop_update",
+    "UPDATE shops AS s SET name = COALESCE(%s, s.name), "
+    "timezone = COALESCE(%s, s.timezone), sms_from = COALESCE(%s, s.sms_from), "
+    "deposit_amount = COALESCE(%s::bigint, s.deposit_amount), "
+    "currency = COALESCE(%s, s.currency), "
+    "offer_ttl_seconds = COALESCE(%s::integer, s.offer_ttl_seconds), "
+    "quiet_hours_start = CASE WHEN %s::boolean THEN %s::time ELSE s.quiet_hours_start END, "
+    "quiet_hours_end = CASE WHEN %s::boolean THEN %s::time ELSE s.quiet_hours_end END "
+    "WHERE s.id = %s::bigint "
+    "AND (%s::text IS NULL OR EXISTS (SELECT 1 FROM pg_timezone_names WHERE name = %s)) "
+    "RETURNING " SR_SHOP_COLUMNS,
+    "id,name,timezone,smsFrom,depositAmount,currency,offerTtlSeconds,quietHoursStart,quietHoursEnd,createdAt,"
+    "updatedAt"};
+static sr_result_t *q_shop_update(sr_db_t *db, const char *name, const char *timezone, const char *sms_from,
+                                  const char *deposit_amount, const char *currency, const char *offer_ttl_seconds,
+                                  const char *quiet_hours_set, const char *quiet_hours_start,
+                                  const char *quiet_hours_end, const char *shop_id)
+{
+    return sr_db_select(db, &stmt_shop_update,
+                        SR_ARGS(name, timezone, sms_from, deposit_amount, currency, offer_ttl_seconds, quiet_hours_set,
+                                quiet_hours_start, quiet_hours_set, quiet_hours_end, shop_id, timezone, timezone));
+}
+
+/* A shop's deposit, locked while a PATCH checks it against Stripe's minimum. */
+static const sr_statement_t stmt_shop_lock_deposit = {
+    "sr_shop_lock_deposit",
+    "SELECT deposit_amount AS deposit_amount, currency AS currency FROM shops "
+    "WHERE id = %s::bigint FOR UPDATE",
+    "deposit_amount,currency"};
+static sr_result_t *q_shop_lock_deposit(sr_db_t *db, const char *shop_id)
+{
+    return sr_db_select(db, &stmt_shop_lock_deposit, SR_ARGS(shop_id));
+}
+
 static sr_status_t shop_update_work(sr_db_t *db, void *baton)
 {
     api_work_t *w = baton;
     const char *const *a = w->args;
-    sr_result_t *res = sr_db_select(db, SR_Q_SHOP_GET, SR_ARGS(w->id));
+    sr_result_t *res = sr_q_shop_get(db, w->id);
 
     if (!res) {
         return SR_UNAVAILABLE;
@@ -137,7 +191,7 @@ static sr_status_t shop_update_work(sr_db_t *db, void *baton)
     }
     if (a[3] || a[4]) {
         /* The deposit as it will be, against Stripe's minimum; locked so a concurrent PATCH cannot mix in. */
-        res = sr_db_select(db, SR_Q_SHOP_LOCK_DEPOSIT, SR_ARGS(w->id));
+        res = q_shop_lock_deposit(db, w->id);
         if (!res || res->nrows == 0) {
             return SR_UNAVAILABLE;
         }
@@ -147,8 +201,7 @@ static sr_status_t shop_update_work(sr_db_t *db, void *baton)
             return SR_INVALID;
         }
     }
-    res = sr_db_select(db, SR_Q_SHOP_UPDATE,
-                       SR_ARGS(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[6], a[8], w->id, a[1], a[1]));
+    res = q_shop_update(db, a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], w->id);
     if (!res) {
         return SR_UNAVAILABLE;
     }
@@ -188,10 +241,27 @@ int sr_api_shop_update(sr_req_t *req)
     return run(req, shop_update_work, &w, 1, HTTP_OK);
 }
 
+/*
+ * A login stays with the shop it was given in its scope (server name,
+ * realm): a different shop comes back for a 409.
+ */
+static const sr_statement_t stmt_shop_user_grant = {
+    "sr_shop_user_grant",
+    "INSERT INTO shop_users (username, server_name, realm, shop_id) "
+    "VALUES (%s, %s, %s, %s::bigint) "
+    "ON CONFLICT (username, server_name, realm) DO UPDATE SET shop_id = shop_users.shop_id "
+    "RETURNING shop_id::text AS shop_id, (xmax = 0) AS created",
+    "shop_id,created"};
+static sr_result_t *q_shop_user_grant(sr_db_t *db, const char *username, const char *server_name, const char *realm,
+                                      const char *shop_id)
+{
+    return sr_db_select(db, &stmt_shop_user_grant, SR_ARGS(username, server_name, realm, shop_id));
+}
+
 static sr_status_t shop_user_grant_work(sr_db_t *db, void *baton)
 {
     api_work_t *w = baton;
-    sr_result_t *res = sr_db_select(db, SR_Q_SHOP_GET, SR_ARGS(w->id));
+    sr_result_t *res = sr_q_shop_get(db, w->id);
     const char *shop_id;
 
     if (!res) {
@@ -201,7 +271,7 @@ static sr_status_t shop_user_grant_work(sr_db_t *db, void *baton)
         w->problem = "shop";
         return SR_NOT_FOUND;
     }
-    res = sr_db_select(db, SR_Q_SHOP_USER_GRANT, SR_ARGS(w->args[0], w->args[1], w->args[2], w->id));
+    res = q_shop_user_grant(db, w->args[0], w->args[1], w->args[2], w->id);
     if (!res || !(shop_id = sr_result_get(res, 0, "shop_id"))) {
         return SR_UNAVAILABLE;
     }
@@ -278,11 +348,28 @@ typedef struct {
     sr_result_t *woken; /* the shop's slots that waited for a customer */
 } customer_work_t;
 
+/* A phone already on the shop's list is refused by returning no row. */
+static const sr_statement_t stmt_customer_insert = {
+    "sr_customer_insert",
+    "INSERT INTO customers AS c (shop_id, name, phone, email, sms_opt_in, "
+    "stripe_customer_id, stripe_payment_method_id) "
+    "VALUES (%s::bigint, %s, %s, %s, %s::boolean, %s, %s) "
+    "ON CONFLICT (shop_id, phone) DO NOTHING "
+    "RETURNING " SR_CUSTOMER_COLUMNS(""),
+    "id,shopId,name,phone,email,smsOptIn,stripeCustomerId,stripePaymentMethodId,waitlistJoinedAt,createdAt"};
+static sr_result_t *q_customer_insert(sr_db_t *db, const char *shop_id, const char *name, const char *phone,
+                                      const char *email, const char *sms_opt_in, const char *stripe_customer_id,
+                                      const char *stripe_payment_method_id)
+{
+    return sr_db_select(db, &stmt_customer_insert,
+                        SR_ARGS(shop_id, name, phone, email, sms_opt_in, stripe_customer_id, stripe_payment_method_id));
+}
+
 static sr_status_t customer_create_work(sr_db_t *db, void *baton)
 {
     customer_work_t *cw = baton;
     api_work_t *w = &cw->api;
-    sr_result_t *res = sr_db_select(db, SR_Q_SHOP_GET, SR_ARGS(w->args[0]));
+    sr_result_t *res = sr_q_shop_get(db, w->args[0]);
 
     if (!res) {
         return SR_UNAVAILABLE;
@@ -291,8 +378,7 @@ static sr_status_t customer_create_work(sr_db_t *db, void *baton)
         w->problem = "shop";
         return SR_NOT_FOUND;
     }
-    res = sr_db_select(db, SR_Q_CUSTOMER_INSERT,
-                       SR_ARGS(w->args[0], w->args[1], w->args[2], w->args[3], w->args[4], w->args[5], w->args[6]));
+    res = q_customer_insert(db, w->args[0], w->args[1], w->args[2], w->args[3], w->args[4], w->args[5], w->args[6]);
     if (!res) {
         return SR_UNAVAILABLE;
     }
@@ -347,24 +433,45 @@ int sr_api_customer_create(sr_req_t *req)
 
 /* --- appointments ----------------------------------------------------------- */
 
+static const sr_statement_t stmt_customer_in_shop = {"sr_customer_in_shop",
+                                                     "SELECT c.id::text AS \"id\" FROM customers c "
+                                                     "WHERE c.id = %s::bigint AND c.shop_id = %s::bigint",
+                                                     "id"};
+static sr_result_t *q_customer_in_shop(sr_db_t *db, const char *customer_id, const char *shop_id)
+{
+    return sr_db_select(db, &stmt_customer_in_shop, SR_ARGS(customer_id, shop_id));
+}
+
+static const sr_statement_t stmt_appointment_insert = {
+    "sr_appointment_insert",
+    "INSERT INTO appointments (shop_id, customer_id, starts_at, ends_at) "
+    "VALUES (%s::bigint, %s::bigint, %s::timestamptz, %s::timestamptz) "
+    "RETURNING id::text AS \"id\"",
+    "id"};
+static sr_result_t *q_appointment_insert(sr_db_t *db, const char *shop_id, const char *customer_id,
+                                         const char *starts_at, const char *ends_at)
+{
+    return sr_db_select(db, &stmt_appointment_insert, SR_ARGS(shop_id, customer_id, starts_at, ends_at));
+}
+
 static sr_status_t appointment_create_work(sr_db_t *db, void *baton)
 {
     api_work_t *w = baton;
-    sr_result_t *res = sr_db_select(db, SR_Q_CUSTOMER_IN_SHOP, SR_ARGS(w->args[1], w->args[0]));
+    sr_result_t *res = q_customer_in_shop(db, w->args[1], w->args[0]);
 
     if (!res) {
         return SR_UNAVAILABLE;
     }
     if (res->nrows == 0) {
         /* Say which of the two is unknown. */
-        res = sr_db_select(db, SR_Q_SHOP_GET, SR_ARGS(w->args[0]));
+        res = sr_q_shop_get(db, w->args[0]);
         if (!res) {
             return SR_UNAVAILABLE;
         }
         w->problem = res->nrows == 0 ? "shop" : "customer (of this shop)";
         return SR_NOT_FOUND;
     }
-    res = sr_db_select(db, SR_Q_APPOINTMENT_INSERT, SR_ARGS(w->args[0], w->args[1], w->args[2], w->args[3]));
+    res = q_appointment_insert(db, w->args[0], w->args[1], w->args[2], w->args[3]);
     if (!res || !(w->id = sr_result_scalar(res))) {
         return SR_UNAVAILABLE;
     }
@@ -456,3 +563,7 @@ int sr_api_slot_opening_get(sr_req_t *req)
     w.id = req->id;
     return run(req, slot_opening_view_work, &w, 0, HTTP_OK);
 }
+
+const sr_statement_t *const sr_api_statements[] = {
+    &stmt_shop_insert, &stmt_customer_insert,   &stmt_customer_in_shop, &stmt_appointment_insert,
+    &stmt_shop_update, &stmt_shop_lock_deposit, &stmt_shop_user_grant,  NULL};

@@ -14,13 +14,106 @@ typedef struct {
     apr_array_header_t *slots_to_advance; /* const char * */
 } inbound_work_t;
 
+static const sr_statement_t stmt_inbound_live_offer = {
+    "sr_inbound_live_offer",
+    "SELECT f.id::text AS offer_id, f.slot_opening_id::text AS slot_opening_id, "
+    "c.id::text AS customer_id FROM slot_offers f "
+    "JOIN customers c ON c.id = f.customer_id JOIN shops s ON s.id = c.shop_id "
+    "WHERE c.phone = %s AND s.sms_from = %s AND f.status = 'sent' "
+    "ORDER BY f.sent_at DESC, f.id DESC LIMIT 1",
+    "offer_id,slot_opening_id,customer_id"};
+static sr_result_t *q_inbound_live_offer(sr_db_t *db, const char *phone, const char *sms_from)
+{
+    return sr_db_select(db, &stmt_inbound_live_offer, SR_ARGS(phone, sms_from));
+}
+
+/*
+ * YES: the slot's row lock makes exactly one of concurrent answers the
+ * winner. The deposit is the one the offer's SMS named (fixed when it was
+ * sent); the shop's is only a fallback for an offer set 'sent' by hand.
+ */
+static const sr_statement_t stmt_book_lock = {
+    "sr_book_lock",
+    "SELECT o.status AS slot_status, f.status AS offer_status, "
+    "f.expires_at > now() AS offer_live, "
+    "COALESCE(f.deposit_amount, s.deposit_amount) AS deposit_amount, "
+    "COALESCE(f.currency, s.currency) AS currency, s.name AS shop_name, "
+    "to_char(o.starts_at AT TIME ZONE s.timezone, 'Dy DD Mon HH24:MI') AS slot_time, "
+    "(c.stripe_customer_id IS NOT NULL AND c.stripe_payment_method_id IS NOT NULL) "
+    "AS has_card "
+    "FROM slot_openings o JOIN slot_offers f ON f.slot_opening_id = o.id "
+    "JOIN shops s ON s.id = o.shop_id JOIN customers c ON c.id = f.customer_id "
+    "WHERE o.id = %s::bigint AND f.id = %s::bigint FOR UPDATE OF o, f",
+    "slot_status,offer_status,offer_live,deposit_amount,currency,shop_name,slot_time,has_card"};
+static sr_result_t *q_book_lock(sr_db_t *db, const char *slot_id, const char *offer_id)
+{
+    return sr_db_select(db, &stmt_book_lock, SR_ARGS(slot_id, offer_id));
+}
+
+static const sr_statement_t stmt_book_accept_offer = {
+    "sr_book_accept_offer",
+    "UPDATE slot_offers SET status = 'accepted', responded_at = now() "
+    "WHERE id = %s::bigint AND status = 'sent'",
+    NULL};
+static int q_book_accept_offer(sr_db_t *db, const char *offer_id)
+{
+    return sr_db_exec(db, &stmt_book_accept_offer, SR_ARGS(offer_id));
+}
+
+/* Arguments: customer, the deposit read by sr_book_lock, slot opening. */
+static const sr_statement_t stmt_book_create_appointment = {
+    "sr_book_create_appointment",
+    "INSERT INTO appointments (shop_id, customer_id, starts_at, ends_at, status, "
+    "source_slot_opening_id) "
+    "SELECT o.shop_id, %s::bigint, o.starts_at, o.ends_at, "
+    "CASE WHEN %s::bigint > 0 THEN 'awaiting_payment' ELSE 'confirmed' END, "
+    "o.id FROM slot_openings o "
+    "WHERE o.id = %s::bigint RETURNING id::text AS id",
+    "id"};
+static sr_result_t *q_book_create_appointment(sr_db_t *db, const char *customer_id, const char *deposit_amount,
+                                              const char *slot_id)
+{
+    return sr_db_select(db, &stmt_book_create_appointment, SR_ARGS(customer_id, deposit_amount, slot_id));
+}
+
+static const sr_statement_t stmt_book_fill_slot = {
+    "sr_book_fill_slot",
+    "UPDATE slot_openings SET status = 'filled', filled_by_appointment_id = %s::bigint, "
+    "filled_at = now() WHERE id = %s::bigint AND status = 'open'",
+    NULL};
+static int q_book_fill_slot(sr_db_t *db, const char *appointment_id, const char *slot_id)
+{
+    return sr_db_exec(db, &stmt_book_fill_slot, SR_ARGS(appointment_id, slot_id));
+}
+
+/* The deposit read by sr_book_lock: what the offer named. */
+static const sr_statement_t stmt_book_create_payment = {"sr_book_create_payment",
+                                                        "INSERT INTO payments (appointment_id, amount, currency) "
+                                                        "VALUES (%s::bigint, %s::bigint, %s) RETURNING id::text AS id",
+                                                        "id"};
+static sr_result_t *q_book_create_payment(sr_db_t *db, const char *appointment_id, const char *deposit_amount,
+                                          const char *currency)
+{
+    return sr_db_select(db, &stmt_book_create_payment, SR_ARGS(appointment_id, deposit_amount, currency));
+}
+
+static const sr_statement_t stmt_offer_decline = {"sr_offer_decline",
+                                                  "UPDATE slot_offers SET status = 'declined', responded_at = now() "
+                                                  "WHERE id = %s::bigint AND status IN ('pending', 'sent') "
+                                                  "RETURNING slot_opening_id::text AS slot_opening_id",
+                                                  "slot_opening_id"};
+static sr_result_t *q_offer_decline(sr_db_t *db, const char *offer_id)
+{
+    return sr_db_select(db, &stmt_offer_decline, SR_ARGS(offer_id));
+}
+
 static sr_status_t book(sr_db_t *db, inbound_work_t *w)
 {
     apr_pool_t *p = sr_db_pool(db);
     sr_result_t *offer, *slot, *res;
     const char *offer_id, *slot_id, *deposit, *currency, *appointment_id;
 
-    offer = sr_db_select(db, SR_Q_INBOUND_LIVE_OFFER, SR_ARGS(w->sms->from, w->sms->to));
+    offer = q_inbound_live_offer(db, w->sms->from, w->sms->to);
     if (!offer) {
         return SR_UNAVAILABLE;
     }
@@ -33,7 +126,7 @@ static sr_status_t book(sr_db_t *db, inbound_work_t *w)
     slot_id = sr_result_get(offer, 0, "slot_opening_id");
     w->customer_id = sr_result_get(offer, 0, "customer_id");
     /* The lock: of concurrent YES answers for this slot, one at a time gets past here. */
-    slot = sr_db_select(db, SR_Q_BOOK_LOCK, SR_ARGS(slot_id, offer_id));
+    slot = q_book_lock(db, slot_id, offer_id);
     if (!slot) {
         return SR_UNAVAILABLE;
     }
@@ -46,7 +139,7 @@ static sr_status_t book(sr_db_t *db, inbound_work_t *w)
     currency = sr_result_get(slot, 0, "currency");
     if (apr_atoi64(deposit) > 0 && !sr_result_bool(slot, 0, "has_card")) {
         /* No card to charge the deposit to: the slot goes to the next customer. */
-        if (sr_db_exec(db, SR_Q_OFFER_DECLINE, SR_ARGS(offer_id)) < 0) {
+        if (!q_offer_decline(db, offer_id)) {
             return SR_UNAVAILABLE;
         }
         APR_ARRAY_PUSH(w->slots_to_advance, const char *) = slot_id;
@@ -54,18 +147,18 @@ static sr_status_t book(sr_db_t *db, inbound_work_t *w)
         w->out->reply = sr_text_card_needed(p, sr_result_get(slot, 0, "shop_name"));
         return SR_OK;
     }
-    if (sr_db_exec(db, SR_Q_BOOK_ACCEPT_OFFER, SR_ARGS(offer_id)) != 1) {
+    if (q_book_accept_offer(db, offer_id) != 1) {
         return SR_UNAVAILABLE;
     }
-    res = sr_db_select(db, SR_Q_BOOK_CREATE_APPOINTMENT, SR_ARGS(w->customer_id, deposit, slot_id));
+    res = q_book_create_appointment(db, w->customer_id, deposit, slot_id);
     if (!res || !(appointment_id = sr_result_scalar(res))) {
         return SR_UNAVAILABLE;
     }
-    if (sr_db_exec(db, SR_Q_BOOK_FILL_SLOT, SR_ARGS(appointment_id, slot_id)) != 1) {
+    if (q_book_fill_slot(db, appointment_id, slot_id) != 1) {
         return SR_UNAVAILABLE;
     }
     if (apr_atoi64(deposit) > 0) {
-        res = sr_db_select(db, SR_Q_BOOK_CREATE_PAYMENT, SR_ARGS(appointment_id, deposit, currency));
+        res = q_book_create_payment(db, appointment_id, deposit, currency);
         if (!res || !(w->payment_id = sr_result_scalar(res))) {
             return SR_UNAVAILABLE;
         }
@@ -78,7 +171,7 @@ static sr_status_t book(sr_db_t *db, inbound_work_t *w)
 
 static sr_status_t decline(sr_db_t *db, inbound_work_t *w)
 {
-    sr_result_t *offer = sr_db_select(db, SR_Q_INBOUND_LIVE_OFFER, SR_ARGS(w->sms->from, w->sms->to));
+    sr_result_t *offer = q_inbound_live_offer(db, w->sms->from, w->sms->to);
     sr_result_t *res;
 
     if (!offer) {
@@ -90,7 +183,7 @@ static sr_status_t decline(sr_db_t *db, inbound_work_t *w)
         return SR_OK;
     }
     w->customer_id = sr_result_get(offer, 0, "customer_id");
-    res = sr_db_select(db, SR_Q_OFFER_DECLINE, SR_ARGS(sr_result_get(offer, 0, "offer_id")));
+    res = q_offer_decline(db, sr_result_get(offer, 0, "offer_id"));
     if (!res) {
         return SR_UNAVAILABLE;
     }
@@ -107,7 +200,7 @@ static sr_status_t set_consent(sr_db_t *db, inbound_work_t *w, int opt_in, const
     sr_result_t *res;
     int i;
 
-    if (sr_db_exec(db, SR_Q_SENDER_SET_OPT_IN, SR_ARGS(opt_in ? "true" : "false", w->sms->from, w->sms->to)) < 0) {
+    if (sr_q_sender_set_opt_in(db, opt_in ? "true" : "false", w->sms->from, w->sms->to) < 0) {
         return SR_UNAVAILABLE;
     }
     if (opt_in) {
@@ -116,7 +209,7 @@ static sr_status_t set_consent(sr_db_t *db, inbound_work_t *w, int opt_in, const
         return SR_OK;
     }
     /* An offer waiting for this customer is declined and the slot moves on. */
-    res = sr_db_select(db, SR_Q_SENDER_DECLINE_LIVE_OFFERS, SR_ARGS(w->sms->from, w->sms->to));
+    res = sr_q_sender_decline_live_offers(db, w->sms->from, w->sms->to);
     if (!res) {
         return SR_UNAVAILABLE;
     }
@@ -149,15 +242,61 @@ static sr_status_t wake_waiting_slots(sr_db_t *db, inbound_work_t *w, const sr_r
     return SR_OK;
 }
 
+static const sr_statement_t stmt_inbound_record = {
+    "sr_inbound_record",
+    "UPDATE inbound_messages SET action = %s, reply = %s, customer_id = %s::bigint "
+    "WHERE message_sid = %s",
+    NULL};
+static int q_inbound_record(sr_db_t *db, const char *action, const char *reply, const char *customer_id,
+                            const char *message_sid)
+{
+    return sr_db_exec(db, &stmt_inbound_record, SR_ARGS(action, reply, customer_id, message_sid));
+}
+
 /* Records what was done and the answer with the message, for redeliveries. */
 static sr_status_t record_reply_work(sr_db_t *db, void *baton)
 {
     inbound_work_t *w = baton;
 
-    return sr_db_exec(db, SR_Q_INBOUND_RECORD,
-                      SR_ARGS(w->out->action, w->out->reply, w->customer_id, w->sms->message_sid)) < 0
-               ? SR_UNAVAILABLE
-               : SR_OK;
+    return q_inbound_record(db, w->out->action, w->out->reply, w->customer_id, w->sms->message_sid) < 0 ? SR_UNAVAILABLE
+                                                                                                        : SR_OK;
+}
+
+/*
+ * Inbound SMS. The claim inserts the message first: a concurrent
+ * redelivery waits on the primary key, then finds the row and replays the
+ * reply recorded with it.
+ */
+static const sr_statement_t stmt_inbound_claim = {
+    "sr_inbound_claim",
+    "INSERT INTO inbound_messages (message_sid, from_number, to_number, body) "
+    "VALUES (%s, %s, %s, left(%s, 1600)) ON CONFLICT (message_sid) DO NOTHING "
+    "RETURNING message_sid",
+    "message_sid"};
+static sr_result_t *q_inbound_claim(sr_db_t *db, const char *message_sid, const char *from, const char *to,
+                                    const char *body)
+{
+    return sr_db_select(db, &stmt_inbound_claim, SR_ARGS(message_sid, from, to, body));
+}
+
+static const sr_statement_t stmt_inbound_get = {
+    "sr_inbound_get", "SELECT action AS action, reply AS reply FROM inbound_messages WHERE message_sid = %s",
+    "action,reply"};
+static sr_result_t *q_inbound_get(sr_db_t *db, const char *message_sid)
+{
+    return sr_db_select(db, &stmt_inbound_get, SR_ARGS(message_sid));
+}
+
+/* The sender as a customer of the shop(s) texting from the number they wrote to. */
+static const sr_statement_t stmt_inbound_sender = {
+    "sr_inbound_sender",
+    "SELECT c.id::text AS customer_id, s.id::text AS shop_id, s.name AS shop_name "
+    "FROM customers c JOIN shops s ON s.id = c.shop_id "
+    "WHERE c.phone = %s AND s.sms_from = %s ORDER BY c.id",
+    "customer_id,shop_id,shop_name"};
+static sr_result_t *q_inbound_sender(sr_db_t *db, const char *phone, const char *sms_from)
+{
+    return sr_db_select(db, &stmt_inbound_sender, SR_ARGS(phone, sms_from));
 }
 
 static sr_status_t inbound_work(sr_db_t *db, void *baton)
@@ -173,13 +312,13 @@ static sr_status_t inbound_work(sr_db_t *db, void *baton)
     w->customer_id = w->payment_id = NULL;
     w->slots_to_advance->nelts = 0;
 
-    res = sr_db_select(db, SR_Q_INBOUND_CLAIM, SR_ARGS(sms->message_sid, sms->from, sms->to, sms->body));
+    res = q_inbound_claim(db, sms->message_sid, sms->from, sms->to, sms->body);
     if (!res) {
         return SR_UNAVAILABLE;
     }
     if (res->nrows == 0) {
         /* Seen before (maybe just now, by a concurrent delivery): answer as then. */
-        res = sr_db_select(db, SR_Q_INBOUND_GET, SR_ARGS(sms->message_sid));
+        res = q_inbound_get(db, sms->message_sid);
         if (!res) {
             return SR_UNAVAILABLE;
         }
@@ -188,7 +327,7 @@ static sr_status_t inbound_work(sr_db_t *db, void *baton)
         w->out->reply = sr_result_get(res, 0, "reply");
         return SR_OK;
     }
-    res = sr_db_select(db, SR_Q_INBOUND_SENDER, SR_ARGS(sms->from, sms->to));
+    res = q_inbound_sender(db, sms->from, sms->to);
     if (!res) {
         return SR_UNAVAILABLE;
     }
@@ -251,3 +390,8 @@ sr_status_t sr_booking_handle_sms(sr_ctx_t *ctx, const sr_inbound_sms_t *sms, sr
     }
     return SR_OK;
 }
+
+const sr_statement_t *const sr_booking_statements[] = {
+    &stmt_inbound_claim,      &stmt_inbound_get,         &stmt_inbound_record,    &stmt_inbound_sender,
+    &stmt_inbound_live_offer, &stmt_book_lock,           &stmt_book_accept_offer, &stmt_book_create_appointment,
+    &stmt_book_fill_slot,     &stmt_book_create_payment, &stmt_offer_decline,     NULL};

@@ -27,4 +27,7 @@ typedef struct {
  */
 sr_status_t sr_booking_handle_sms(sr_ctx_t *ctx, const sr_inbound_sms_t *sms, sr_inbound_result_t *out);
 
+/* The statements sr_booking.c runs (listed in sr_statement_tables.c). */
+extern const sr_statement_t *const sr_booking_statements[];
+
 #endif /* SR_BOOKING_H */

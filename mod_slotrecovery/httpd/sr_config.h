@@ -9,6 +9,10 @@
 
 #define SR_DEFAULT_MAX_BODY (256 * 1024)
 #define SR_DEFAULT_SWEEP_INTERVAL 30
+/* Rows one sweep statement handles at a time (offers expired, slots passed on, unsent deposits settled). */
+#define SR_SWEEP_BATCH 500
+/* The same, written into statements (a LIMIT as a parameter gets a bad generic plan). */
+#define SR_SWEEP_BATCH_SQL APR_STRINGIFY(SR_SWEEP_BATCH)
 #define SR_DEFAULT_WORKER_INTERVAL 1
 #define SR_DEFAULT_OFFER_MAX_ATTEMPTS 3
 #define SR_DEFAULT_OFFER_CUTOFF 300

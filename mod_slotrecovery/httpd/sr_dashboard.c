@@ -29,10 +29,43 @@ int sr_page_error(sr_req_t *req, int status, const char *message)
     return DONE;
 }
 
+/*
+ * The shop of a login (user name, the request's server name and realm):
+ * the most specific grant, an exact server name before '*', then an exact
+ * realm before '*'. The CSRF key of the forms comes in the same round trip.
+ */
+static const sr_statement_t stmt_dash_shop_for_user = {
+    "sr_dash_shop_for_user",
+    "SELECT s.id::text AS id, s.name AS name, s.timezone AS timezone, "
+    "s.currency AS currency, "
+    "(SELECT i.csrf_key FROM installation i WHERE i.singleton) AS csrf_key "
+    "FROM shop_users u JOIN shops s ON s.id = u.shop_id "
+    "WHERE u.username = %s AND u.server_name IN (%s, '*') AND u.realm IN (%s, '*') "
+    "ORDER BY u.server_name = '*', u.realm = '*' LIMIT 1",
+    "id,name,timezone,currency,csrf_key"};
+static sr_result_t *q_dash_shop_for_user(sr_db_t *db, const char *username, const char *server_name, const char *realm)
+{
+    return sr_db_select(db, &stmt_dash_shop_for_user, SR_ARGS(username, server_name, realm));
+}
+
+/* The dashboard's notice: Twilio refuses this server's account. Arguments: the shop's time zone, the SID. */
+static const sr_statement_t stmt_dash_twilio_problem = {
+    "sr_dash_twilio_problem",
+    "SELECT http_status::text AS http_status, error_code::text AS error_code, "
+    "message AS message, "
+    "to_char(first_seen_at AT TIME ZONE %s, 'Dy DD Mon YYYY HH24:MI') AS since, "
+    "to_char(last_seen_at AT TIME ZONE %s, 'Dy DD Mon YYYY HH24:MI') AS last "
+    "FROM twilio_credential_problems WHERE account_sid = %s AND resolved_at IS NULL",
+    "http_status,error_code,message,since,last"};
+static sr_result_t *q_dash_twilio_problem(sr_db_t *db, const char *timezone, const char *account_sid)
+{
+    return sr_db_select(db, &stmt_dash_twilio_problem, SR_ARGS(timezone, timezone, account_sid));
+}
+
 static sr_status_t shop_work(sr_db_t *db, void *baton)
 {
     dash_t *d = baton;
-    sr_result_t *res = sr_db_select(db, SR_Q_DASH_SHOP_FOR_USER, SR_ARGS(d->req->r->user, d->server, d->realm));
+    sr_result_t *res = q_dash_shop_for_user(db, d->req->r->user, d->server, d->realm);
 
     if (!res) {
         return SR_UNAVAILABLE;
@@ -48,7 +81,7 @@ static sr_status_t shop_work(sr_db_t *db, void *baton)
     if (d->req->conf->twilio_account_sid) {
         const char *tz = sr_result_get(res, 0, "timezone");
 
-        res = sr_db_select(db, SR_Q_DASH_TWILIO_PROBLEM, SR_ARGS(tz, tz, d->req->conf->twilio_account_sid));
+        res = q_dash_twilio_problem(db, tz, d->req->conf->twilio_account_sid);
         if (!res) {
             return SR_UNAVAILABLE;
         }
@@ -242,3 +275,5 @@ void sr_page_field_row(request_rec *r, const char *label, const char *value)
     sr_html_text(r, value);
     ap_rputs("</td></tr>\n", r);
 }
+
+const sr_statement_t *const sr_dashboard_statements[] = {&stmt_dash_shop_for_user, &stmt_dash_twilio_problem, NULL};

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* mod_dbd glue: statement registration, lookup, execution and retry. */
+#include <apr_atomic.h>
 #include <apr_dbd.h> /* mod_dbd.h uses apr_dbd_t without including it */
 #include <apr_hash.h>
 #include <apr_lib.h>
@@ -22,8 +23,13 @@ static APR_OPTIONAL_FN_TYPE(ap_dbd_acquire) * dbd_acquire_fn;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_open) * dbd_open_fn;
 static APR_OPTIONAL_FN_TYPE(ap_dbd_close) * dbd_close_fn;
 
-/* Parameters each statement takes, counted once at start-up as apr_dbd does. */
-static int statement_nargs[SR_Q_COUNT];
+/* What start-up learnt of each registered statement, by label; read-only once the server runs. */
+typedef struct {
+    int nargs;                     /* the parameters it takes, counted as apr_dbd does */
+    volatile apr_uint32_t misread; /* a column it does not declare was read: logged once */
+} statement_info_t;
+
+static apr_hash_t *statement_infos;
 
 static int count_parameters(const char *sql)
 {
@@ -44,10 +50,11 @@ static int count_parameters(const char *sql)
 
 int sr_db_register_statements(apr_pool_t *pconf, server_rec *s)
 {
+    const sr_statement_t *const *const *table;
+    const sr_statement_t *const *st;
     apr_array_header_t *registered;
     module *dbd;
     server_rec *sp;
-    int q;
 
     dbd_prepare_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_prepare);
     dbd_acquire_fn = APR_RETRIEVE_OPTIONAL_FN(ap_dbd_acquire);
@@ -59,8 +66,20 @@ int sr_db_register_statements(apr_pool_t *pconf, server_rec *s)
                                    "and configure DBDriver pgsql / DBDParams");
         return HTTP_INTERNAL_SERVER_ERROR;
     }
-    for (q = 0; q < SR_Q_COUNT; q++) {
-        statement_nargs[q] = count_parameters(sr_statements[q].sql);
+    statement_infos = apr_hash_make(pconf);
+    for (table = sr_statement_tables; *table; table++) {
+        for (st = *table; *st; st++) {
+            statement_info_t *info;
+
+            if (apr_hash_get(statement_infos, (*st)->label, APR_HASH_KEY_STRING)) {
+                /* Two statements under one label: PostgreSQL would run whichever was prepared last. */
+                ap_log_error(APLOG_MARK, APLOG_CRIT, 0, s, SR_LOG_PREFIX "statement %s is defined twice", (*st)->label);
+                return HTTP_INTERNAL_SERVER_ERROR;
+            }
+            info = apr_pcalloc(pconf, sizeof(*info));
+            info->nargs = count_parameters((*st)->sql);
+            apr_hash_set(statement_infos, (*st)->label, APR_HASH_KEY_STRING, info);
+        }
     }
     /*
      * A virtual host with DBD directives of its own has its own mod_dbd
@@ -83,8 +102,10 @@ int sr_db_register_statements(apr_pool_t *pconf, server_rec *s)
         if (dbd_conf) {
             APR_ARRAY_PUSH(registered, void *) = dbd_conf;
         }
-        for (q = 0; q < SR_Q_COUNT; q++) {
-            dbd_prepare_fn(sp, sr_statements[q].sql, sr_statements[q].label);
+        for (table = sr_statement_tables; *table; table++) {
+            for (st = *table; *st; st++) {
+                dbd_prepare_fn(sp, (*st)->sql, (*st)->label);
+            }
         }
     }
     return OK;
@@ -163,40 +184,45 @@ static int is_transient(const char *msg)
     return msg && (strstr(msg, "deadlock detected") || strstr(msg, "could not serialize access"));
 }
 
-static void statement_failed(sr_db_t *db, sr_query_t q, int rv, const char *what)
+static void statement_failed(sr_db_t *db, const sr_statement_t *st, int rv, const char *what)
 {
     const char *msg = rv ? apr_dbd_error(db->dbd->driver, db->dbd->handle, rv) : what;
 
     db->failed = 1;
     db->transient = rv && is_transient(msg);
-    ap_log_error(APLOG_MARK, APLOG_ERR, 0, db->s, SR_LOG_PREFIX "statement %s failed: %s", sr_statements[q].label,
+    ap_log_error(APLOG_MARK, APLOG_ERR, 0, db->s, SR_LOG_PREFIX "statement %s failed: %s", st->label,
                  msg ? msg : "unknown error");
 }
 
-static apr_dbd_prepared_t *find_statement(sr_db_t *db, sr_query_t q, int nargs)
+static apr_dbd_prepared_t *find_statement(sr_db_t *db, const sr_statement_t *st, int nargs)
 {
-    apr_dbd_prepared_t *st;
+    const statement_info_t *info;
+    apr_dbd_prepared_t *prepared;
 
     if (db->failed) {
         /* The unit of work is already lost; don't pile errors on an aborted transaction. */
         return NULL;
     }
-    if (nargs != statement_nargs[q]) {
-        statement_failed(db, q, 0,
-                         apr_psprintf(db->pool, "called with %d arguments, takes %d", nargs, statement_nargs[q]));
+    info = statement_infos ? apr_hash_get(statement_infos, st->label, APR_HASH_KEY_STRING) : NULL;
+    if (!info) {
+        statement_failed(db, st, 0, "not registered (missing from its domain's table, see sr_statement_tables.c)");
         return NULL;
     }
-    st = apr_hash_get(db->dbd->prepared, sr_statements[q].label, APR_HASH_KEY_STRING);
-    if (!st) {
-        statement_failed(db, q, 0, "not prepared on this connection");
+    if (nargs != info->nargs) {
+        statement_failed(db, st, 0, apr_psprintf(db->pool, "called with %d arguments, takes %d", nargs, info->nargs));
+        return NULL;
     }
-    return st;
+    prepared = apr_hash_get(db->dbd->prepared, st->label, APR_HASH_KEY_STRING);
+    if (!prepared) {
+        statement_failed(db, st, 0, "not prepared on this connection");
+    }
+    return prepared;
 }
 
-sr_result_t *sr_db_select(sr_db_t *db, sr_query_t q, int nargs, const char *const *args)
+sr_result_t *sr_db_select(sr_db_t *db, const sr_statement_t *statement, int nargs, const char *const *args)
 {
     const apr_dbd_driver_t *driver = db->dbd->driver;
-    apr_dbd_prepared_t *st = find_statement(db, q, nargs);
+    apr_dbd_prepared_t *st = find_statement(db, statement, nargs);
     apr_dbd_results_t *res = NULL;
     apr_dbd_row_t *row = NULL;
     sr_result_t *out;
@@ -208,10 +234,12 @@ sr_result_t *sr_db_select(sr_db_t *db, sr_query_t q, int nargs, const char *cons
     /* random = 1: with sequential access a failed query reads as "no rows". */
     rv = apr_dbd_pselect(driver, db->pool, db->dbd->handle, &res, st, 1, nargs, (const char **)args);
     if (rv != 0) {
-        statement_failed(db, q, rv, NULL);
+        statement_failed(db, statement, rv, NULL);
         return NULL;
     }
     out = apr_pcalloc(db->pool, sizeof(*out));
+    out->statement = statement;
+    out->s = db->s;
     out->nrows = apr_dbd_num_tuples(driver, res);
     out->ncols = apr_dbd_num_cols(driver, res);
     out->names = apr_palloc(db->pool, sizeof(char *) * (out->ncols + 1));
@@ -237,9 +265,9 @@ sr_result_t *sr_db_select(sr_db_t *db, sr_query_t q, int nargs, const char *cons
     return out;
 }
 
-int sr_db_exec(sr_db_t *db, sr_query_t q, int nargs, const char *const *args)
+int sr_db_exec(sr_db_t *db, const sr_statement_t *statement, int nargs, const char *const *args)
 {
-    apr_dbd_prepared_t *st = find_statement(db, q, nargs);
+    apr_dbd_prepared_t *st = find_statement(db, statement, nargs);
     int rv, nrows = 0;
 
     if (!st) {
@@ -247,7 +275,7 @@ int sr_db_exec(sr_db_t *db, sr_query_t q, int nargs, const char *const *args)
     }
     rv = apr_dbd_pquery(db->dbd->driver, db->pool, db->dbd->handle, &nrows, st, nargs, (const char **)args);
     if (rv != 0) {
-        statement_failed(db, q, rv, NULL);
+        statement_failed(db, statement, rv, NULL);
         return -1;
     }
     return nrows;
@@ -318,8 +346,10 @@ static int recover_connection(sr_db_t *db)
 {
     const apr_dbd_driver_t *driver = db->dbd->driver;
     apr_status_t rv = apr_dbd_check_conn(driver, db->pool, db->dbd->handle);
+    const sr_statement_t *const *const *table;
+    const sr_statement_t *const *statement;
     apr_hash_t *present;
-    int q, prepared = 0, failed = 0;
+    int prepared = 0, failed = 0;
 
     if (rv != APR_SUCCESS) {
         ap_log_error(APLOG_MARK, APLOG_ERR, rv, db->s, SR_LOG_PREFIX "database connection is down");
@@ -328,23 +358,25 @@ static int recover_connection(sr_db_t *db)
     if (!(present = session_statements(db))) {
         return 0;
     }
-    for (q = 0; q < SR_Q_COUNT; q++) {
-        apr_dbd_prepared_t *st = NULL;
+    for (table = sr_statement_tables; *table; table++) {
+        for (statement = *table; *statement; statement++) {
+            const char *label = (*statement)->label;
+            apr_dbd_prepared_t *st = NULL;
 
-        if (apr_hash_get(present, sr_statements[q].label, APR_HASH_KEY_STRING)) {
-            continue;
-        }
-        if (apr_dbd_prepare(driver, db->dbd->pool, db->dbd->handle, sr_statements[q].sql, sr_statements[q].label,
-                            &st) == 0) {
-            apr_hash_set(db->dbd->prepared, sr_statements[q].label, APR_HASH_KEY_STRING, st);
-            prepared++;
-        }
-        else {
-            const char *msg = apr_dbd_error(driver, db->dbd->handle, 0);
+            if (apr_hash_get(present, label, APR_HASH_KEY_STRING)) {
+                continue;
+            }
+            if (apr_dbd_prepare(driver, db->dbd->pool, db->dbd->handle, (*statement)->sql, label, &st) == 0) {
+                apr_hash_set(db->dbd->prepared, label, APR_HASH_KEY_STRING, st);
+                prepared++;
+            }
+            else {
+                const char *msg = apr_dbd_error(driver, db->dbd->handle, 0);
 
-            failed++;
-            ap_log_error(APLOG_MARK, APLOG_ERR, 0, db->s, SR_LOG_PREFIX "preparing statement %s again failed: %s",
-                         sr_statements[q].label, msg ? msg : "unknown error");
+                failed++;
+                ap_log_error(APLOG_MARK, APLOG_ERR, 0, db->s, SR_LOG_PREFIX "preparing statement %s again failed: %s",
+                             label, msg ? msg : "unknown error");
+            }
         }
     }
     if (prepared || failed) {
@@ -419,7 +451,7 @@ sr_status_t sr_db_read(sr_db_t *db, sr_db_work_fn *work, void *baton)
 }
 
 typedef struct {
-    sr_query_t query;
+    sr_db_claim_fn *claim;
     const char *id, *limit, *lease;
     sr_result_t *claimed;
 } claim_work_t;
@@ -428,14 +460,14 @@ static sr_status_t claim_work(sr_db_t *db, void *baton)
 {
     claim_work_t *w = baton;
 
-    w->claimed = sr_db_select(db, w->query, SR_ARGS(w->id, w->id, w->limit, w->lease));
+    w->claimed = w->claim(db, w->id, w->limit, w->lease);
     return w->claimed ? SR_OK : SR_UNAVAILABLE;
 }
 
-sr_result_t *sr_db_claim(sr_db_t *db, sr_query_t q, const char *id, int limit, apr_interval_time_t lease)
+sr_result_t *sr_db_claim(sr_db_t *db, sr_db_claim_fn *claim, const char *id, int limit, apr_interval_time_t lease)
 {
-    claim_work_t w = {q, id, apr_itoa(db->pool, limit), apr_psprintf(db->pool, "%" APR_TIME_T_FMT, apr_time_sec(lease)),
-                      NULL};
+    claim_work_t w = {claim, id, apr_itoa(db->pool, limit),
+                      apr_psprintf(db->pool, "%" APR_TIME_T_FMT, apr_time_sec(lease)), NULL};
 
     return sr_db_transaction(db, claim_work, &w) == SR_OK ? w.claimed : NULL;
 }
@@ -452,11 +484,47 @@ static int column_index(const sr_result_t *res, const char *column)
     return -1;
 }
 
+/* Whether a statement's comma-separated columns name this one. */
+static int declares_column(const char *columns, const char *column)
+{
+    size_t n = strlen(column);
+
+    while (columns && *columns) {
+        const char *end = strchr(columns, ',');
+        size_t len = end ? (size_t)(end - columns) : strlen(columns);
+
+        if (len == n && !strncmp(columns, column, n)) {
+            return 1;
+        }
+        columns = end ? end + 1 : NULL;
+    }
+    return 0;
+}
+
+/* A read the statement does not declare: a typo, or a column dropped from the SQL. Logged once a statement. */
+static void column_misread(const sr_result_t *res, const char *column, int in_result)
+{
+    statement_info_t *info = apr_hash_get(statement_infos, res->statement->label, APR_HASH_KEY_STRING);
+
+    if (info && apr_atomic_cas32(&info->misread, 1, 0) == 0) {
+        ap_log_error(APLOG_MARK, APLOG_ERR, 0, res->s, SR_LOG_PREFIX "statement %s: the code reads column \"%s\", %s",
+                     res->statement->label, column,
+                     in_result ? "which its columns do not declare" : "which is not in its result");
+    }
+}
+
 const char *sr_result_get(const sr_result_t *res, int row, const char *column)
 {
     int col;
 
-    if (!res || row < 0 || row >= res->nrows || (col = column_index(res, column)) < 0) {
+    if (!res) {
+        return NULL;
+    }
+    col = column_index(res, column);
+    if (res->statement && statement_infos && (col < 0 || !declares_column(res->statement->columns, column))) {
+        column_misread(res, column, col >= 0);
+    }
+    if (row < 0 || row >= res->nrows || col < 0) {
         return NULL;
     }
     return res->cells[row * res->ncols + col];

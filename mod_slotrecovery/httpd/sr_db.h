@@ -16,126 +16,30 @@
 
 #include "mod_slotrecovery.h"
 
-/* Every statement the module runs. The SQL is in sr_statements.c. */
-typedef enum {
-    SR_Q_SHOP_INSERT,
-    SR_Q_SHOP_GET,
-    SR_Q_CUSTOMER_INSERT,
-    SR_Q_CUSTOMER_IN_SHOP,
-    SR_Q_APPOINTMENT_INSERT,
-    SR_Q_APPOINTMENT_GET,
-    SR_Q_APPOINTMENT_LOCK,
-    SR_Q_APPOINTMENT_CANCEL,
-    SR_Q_SLOT_OPENING_FROM_CANCELLATION,
-    SR_Q_SLOT_OPENING_BY_SOURCE,
-    SR_Q_SLOT_OPENING_GET,
-    SR_Q_SLOT_OFFERS_OF_OPENING,
-    /* shops: quiet hours */
-    SR_Q_SHOP_UPDATE,
-    /* this installation: its id and CSRF key (migration 005) */
-    SR_Q_INSTALLATION_GET,
-    /* hardening: database and sweep infrastructure */
-    /* the offer loop */
-    SR_Q_LOOP_LOCK_SLOTS_WAIT,
-    SR_Q_LOOP_HAS_LIVE_OFFER,
-    SR_Q_LOOP_OFFER_NEXT_CUSTOMER,
-    SR_Q_LOOP_EXPIRE_SLOT,
-    SR_Q_LOOP_EXPIRE_LIVE_OFFERS,
-    SR_Q_LOOP_LOCK_SLOTS,
-    SR_Q_LOOP_CLAIM_DUE_OFFERS,
-    SR_Q_LOOP_MARK_SENT,
-    SR_Q_LOOP_MARK_SEND_FAILED,
-    SR_Q_LOOP_EXPIRE_DUE_OFFERS,
-    SR_Q_LOOP_SLOTS_TO_ADVANCE,
-    SR_Q_LOOP_DELIVERY_STATUS,
-    /* hardening: offers and slots */
-    SR_Q_LOOP_SET_WAITING,
-    SR_Q_LOOP_LOCK_OPEN_SLOTS,
-    SR_Q_LOOP_WAKE_WAITING,
-    SR_Q_LOOP_LOCK_OVERLAPPING,
-    SR_Q_LOOP_WAKE_OVERLAPPING,
-    /* answers by SMS */
-    SR_Q_INBOUND_CLAIM,
-    SR_Q_INBOUND_GET,
-    SR_Q_INBOUND_RECORD,
-    SR_Q_INBOUND_SENDER,
-    SR_Q_INBOUND_LIVE_OFFER,
-    SR_Q_BOOK_LOCK,
-    SR_Q_BOOK_ACCEPT_OFFER,
-    SR_Q_BOOK_CREATE_APPOINTMENT,
-    SR_Q_BOOK_FILL_SLOT,
-    SR_Q_BOOK_CREATE_PAYMENT,
-    SR_Q_OFFER_DECLINE,
-    SR_Q_SENDER_SET_OPT_IN,
-    SR_Q_SENDER_DECLINE_LIVE_OFFERS,
-    /* deposits */
-    SR_Q_PAY_CLAIM_DUE,
-    SR_Q_PAY_RECORD_INTENT,
-    SR_Q_PAY_CONFIRM_APPOINTMENT,
-    SR_Q_PAY_RETRY_LATER,
-    SR_Q_PAY_FIND,
-    SR_Q_PAY_LOCK_SLOT,
-    SR_Q_PAY_LOCK,
-    SR_Q_PAY_MARK_FAILED,
-    SR_Q_PAY_CANCEL_APPOINTMENT,
-    SR_Q_PAY_REOPEN_SLOT,
-    SR_Q_PAY_DECLINE_OFFER,
-    SR_Q_PAY_MARK_SUCCEEDED,
-    SR_Q_STRIPE_EVENT_CLAIM,
-    SR_Q_STRIPE_EVENT_RECORD,
-    /* hardening: money */
-    /* money: charging, refunds, retries */
-    SR_Q_PAY_UNSENT_TO_SETTLE,
-    SR_Q_PAY_UNSENT_STATE,
-    SR_Q_PAY_MARK_CANCELED,
-    SR_Q_PAY_FLAG,
-    SR_Q_REFUND_DUE,
-    SR_Q_REFUND_CLAIM_DUE,
-    SR_Q_REFUND_RECORD,
-    SR_Q_NOTIFY_ENQUEUE,
-    SR_Q_NOTIFY_CLAIM_DUE,
-    SR_Q_NOTIFY_MARK_SENT,
-    SR_Q_NOTIFY_MARK_FAILED,
-    SR_Q_DASH_REFUND,
-    SR_Q_SHOP_LOCK_DEPOSIT,
-    /* money: a new deposit key once Stripe saved a 5xx under the current one (issue 16) */
-    SR_Q_PAY_KEY_SPENT,
-    SR_Q_REFUND_KEY_SPENT,
-    /* the dashboard */
-    SR_Q_SHOP_USER_GRANT,
-    SR_Q_DASH_SHOP_FOR_USER,
-    SR_Q_DASH_UPCOMING,
-    SR_Q_DASH_FIGURES,
-    SR_Q_DASH_SLOT_LIST,
-    SR_Q_DASH_SLOT_CSV,
-    SR_Q_DASH_SLOT_DETAIL,
-    SR_Q_DASH_SLOT_OFFERS,
-    SR_Q_DASH_APPOINTMENT,
-    /* hardening: dashboard */
-    /* issue 16: twilio */
-    SR_Q_TWILIO_CREDENTIALS_REFUSED,
-    SR_Q_TWILIO_CREDENTIALS_OK,
-    SR_Q_LOOP_SEND_WAIT_CREDENTIALS,
-    SR_Q_NOTIFY_WAIT_CREDENTIALS,
-    SR_Q_DASH_TWILIO_PROBLEM,
-    /* issue 12: outbox */
-    SR_Q_OUTBOX_DUE,
-    SR_Q_COUNT
-} sr_query_t;
-
+/*
+ * A statement, defined in the domain file that runs it beside a typed wrapper
+ * (a function per statement with named parameters) and listed in that
+ * domain's NULL-terminated sr_<domain>_statements[] table; the tables are
+ * listed once, in sr_statement_tables.c. Every listed statement is prepared
+ * on each pooled connection under its label.
+ */
 typedef struct {
-    const char *label; /* the name PostgreSQL knows the prepared statement by */
-    const char *sql;   /* apr_dbd syntax: %s for each parameter */
+    const char *label;   /* the name PostgreSQL knows the prepared statement by */
+    const char *sql;     /* apr_dbd syntax: %s for each parameter */
+    const char *columns; /* comma-separated: the result columns the C code reads; NULL when it reads none */
 } sr_statement_t;
 
-extern const sr_statement_t sr_statements[SR_Q_COUNT];
+/* Every domain's table of statements, NULL-terminated (sr_statement_tables.c). */
+extern const sr_statement_t *const *const sr_statement_tables[];
 
 /* A result set read whole into the pool: cells are NULL for SQL NULL. */
 typedef struct {
     int nrows;
     int ncols;
     const char **names;
-    const char **cells; /* row-major, nrows * ncols */
+    const char **cells;              /* row-major, nrows * ncols */
+    const sr_statement_t *statement; /* what produced it: a column it does not declare is logged */
+    server_rec *s;
 } sr_result_t;
 
 typedef struct sr_db sr_db_t;
@@ -154,11 +58,11 @@ apr_pool_t *sr_db_pool(const sr_db_t *db);
 apr_pool_t *sr_db_use_pool(sr_db_t *db, apr_pool_t *p);
 
 /* Runs a statement that returns rows; NULL on error (logged). */
-sr_result_t *sr_db_select(sr_db_t *db, sr_query_t q, int nargs, const char *const *args);
+sr_result_t *sr_db_select(sr_db_t *db, const sr_statement_t *st, int nargs, const char *const *args);
 /* Runs a statement that returns none; rows affected, or -1 on error (logged). */
-int sr_db_exec(sr_db_t *db, sr_query_t q, int nargs, const char *const *args);
+int sr_db_exec(sr_db_t *db, const sr_statement_t *st, int nargs, const char *const *args);
 
-/* Passes a literal argument list: sr_db_select(db, q, SR_ARGS(a, b)). NULL is SQL NULL. */
+/* Passes a literal argument list: sr_db_select(db, &st, SR_ARGS(a, b)). NULL is SQL NULL. */
 #define SR_ARGS(...)                                                                                                   \
     (int)(sizeof((const char *const[]){__VA_ARGS__}) / sizeof(const char *)), (const char *const[])                    \
     {                                                                                                                  \
@@ -179,17 +83,19 @@ sr_status_t sr_db_transaction(sr_db_t *db, sr_db_work_fn *work, void *baton);
 /* Runs read-only work outside a transaction, with the same retry. */
 sr_status_t sr_db_read(sr_db_t *db, sr_db_work_fn *work, void *baton);
 
-/*
- * Claims due rows with a claim statement (arguments: one id or NULL for any,
- * the same id again, the batch size, the lease in seconds) in a transaction
- * of its own. NULL when the database failed.
- */
-sr_result_t *sr_db_claim(sr_db_t *db, sr_query_t q, const char *id, int limit, apr_interval_time_t lease);
+/* A claim statement's wrapper: one id or NULL for any, the batch size, the lease in seconds. */
+typedef sr_result_t *sr_db_claim_fn(sr_db_t *db, const char *id, const char *limit, const char *lease_seconds);
+
+/* Claims due rows with a claim statement in a transaction of its own. NULL when the database failed. */
+sr_result_t *sr_db_claim(sr_db_t *db, sr_db_claim_fn *claim, const char *id, int limit, apr_interval_time_t lease);
 
 /* Whether a statement of the current unit of work failed. */
 int sr_db_failed(const sr_db_t *db);
 
-/* Cell access by column name; NULL for SQL NULL or an unknown column. */
+/*
+ * Cell access by column name; NULL for SQL NULL or an unknown column. A column
+ * the statement does not declare in its columns is logged (once a statement).
+ */
 const char *sr_result_get(const sr_result_t *res, int row, const char *column);
 /* A boolean column: true only for PostgreSQL's 't' (false for NULL). */
 int sr_result_bool(const sr_result_t *res, int row, const char *column);

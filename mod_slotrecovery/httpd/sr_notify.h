@@ -31,4 +31,7 @@ sr_status_t sr_notify_payment(sr_db_t *db, const char *payment_id, sr_notice_t n
 /* Sends a batch of due notifications; how many were claimed, -1 when the database failed. */
 int sr_notify_send_due(sr_ctx_t *ctx);
 
+/* The statements sr_notify.c runs (listed in sr_statement_tables.c). */
+extern const sr_statement_t *const sr_notify_statements[];
+
 #endif /* SR_NOTIFY_H */

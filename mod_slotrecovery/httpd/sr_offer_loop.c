@@ -8,6 +8,18 @@
 #include "sr_twilio.h"
 #include "sr_twilio_credentials.h"
 
+/* issue 16: twilio. A delivery report moves the offer forward only (sr_loop_delivery_status). */
+#define FORWARD "sr_delivery_rank(n.st) > sr_delivery_rank(f.delivery_status)"
+
+/* Locking slot openings to advance them (an array); the caller branches on status, too_late, quiet, waiting. */
+#define SR_LOCK_SLOTS_SQL                                                                                              \
+    "SELECT o.id::text AS id, o.status AS status, "                                                                    \
+    "o.starts_at <= now() + make_interval(secs => %s::integer) AS too_late, "                                          \
+    "sr_in_quiet_hours(s.timezone, s.quiet_hours_start, s.quiet_hours_end, now()) AS quiet, "                          \
+    "to_char(s.quiet_hours_end, 'HH24:MI') AS quiet_until, o.waiting_since IS NOT NULL AS waiting "                    \
+    "FROM slot_openings o JOIN shops s ON s.id = o.shop_id WHERE o.id = ANY (%s::bigint[]) "                           \
+    "ORDER BY o.id FOR UPDATE OF o"
+
 #define SR_SEND_BATCH 100
 /* Recording sent SMS (the worker's, never a request's): up to 15 tries a second apart, enough for a
  * PostgreSQL restart and well inside the send lease (60 s longer than the HTTP timeout). */
@@ -35,11 +47,31 @@ static const char *one_id_array(apr_pool_t *p, const char *id)
 
 /* --- advancing slots: one implementation, a batch of one is a batch --------------- */
 
+/* Expiring slot openings (an array of them) with a reason, and their live offers. */
+static const sr_statement_t stmt_loop_expire_slot = {
+    "sr_loop_expire_slot",
+    "UPDATE slot_openings SET status = 'expired', expired_at = now(), "
+    "expired_reason = %s WHERE id = ANY (%s::bigint[]) AND status = 'open'",
+    NULL};
+static int q_loop_expire_slot(sr_db_t *db, const char *reason, const char *slot_ids)
+{
+    return sr_db_exec(db, &stmt_loop_expire_slot, SR_ARGS(reason, slot_ids));
+}
+
+static const sr_statement_t stmt_loop_expire_live_offers = {
+    "sr_loop_expire_live_offers",
+    "UPDATE slot_offers SET status = 'expired' "
+    "WHERE slot_opening_id = ANY (%s::bigint[]) AND status IN ('pending', 'sent')",
+    NULL};
+static int q_loop_expire_live_offers(sr_db_t *db, const char *slot_ids)
+{
+    return sr_db_exec(db, &stmt_loop_expire_live_offers, SR_ARGS(slot_ids));
+}
+
 /* Expires the slot openings of an id array, and their live offers. */
 static int expire_slots(sr_db_t *db, const char *slot_ids, const char *reason)
 {
-    return sr_db_exec(db, SR_Q_LOOP_EXPIRE_SLOT, SR_ARGS(reason, slot_ids)) >= 0 &&
-           sr_db_exec(db, SR_Q_LOOP_EXPIRE_LIVE_OFFERS, SR_ARGS(slot_ids)) >= 0;
+    return q_loop_expire_slot(db, reason, slot_ids) >= 0 && q_loop_expire_live_offers(db, slot_ids) >= 0;
 }
 
 /* A slot reaches its cutoff: still waiting, nobody could have taken it; else time ran out. */
@@ -56,11 +88,27 @@ typedef struct {
     int offered, expired;
 } advance_batch_work_t;
 
+/*
+ * The offer loop. Advancing a slot locks its row first, so two servers
+ * advancing the same slot take turns; the partial unique index on live
+ * offers is the last word if anything slips through.
+ */
+/* A statement of its own, after the lock: its snapshot sees what the previous holder committed. */
+static const sr_statement_t stmt_loop_has_live_offer = {
+    "sr_loop_has_live_offer",
+    "SELECT EXISTS (SELECT 1 FROM slot_offers f WHERE f.slot_opening_id = %s::bigint "
+    "AND f.status IN ('pending', 'sent')) AS has_live_offer",
+    "has_live_offer"};
+static sr_result_t *q_loop_has_live_offer(sr_db_t *db, const char *slot_id)
+{
+    return sr_db_select(db, &stmt_loop_has_live_offer, SR_ARGS(slot_id));
+}
+
 /* Why a batch of one made no offer, once the batch has run: a live offer, or nobody to offer it to yet. */
 static sr_status_t explain_no_offer(sr_db_t *db, advance_batch_work_t *w, const char *slot_id, const char *quiet_until)
 {
     /* A statement of its own, after the lock: its snapshot sees what the previous holder committed. */
-    sr_result_t *live = sr_db_select(db, SR_Q_LOOP_HAS_LIVE_OFFER, SR_ARGS(slot_id));
+    sr_result_t *live = q_loop_has_live_offer(db, slot_id);
 
     if (!live) {
         return SR_UNAVAILABLE;
@@ -76,6 +124,81 @@ static sr_status_t explain_no_offer(sr_db_t *db, advance_batch_work_t *w, const 
         w->one->reason = "nobody on the waitlist can take it yet: waiting for a customer";
     }
     return SR_OK;
+}
+
+/*
+ * The next eligible customer, offered in the same statement: same shop,
+ * opted in, not the canceller, not offered this slot before, no active
+ * appointment overlapping the slot; earliest waitlist join first.
+ * The waitlist is walked in a LATERAL subquery so that its order comes
+ * straight from customers_waitlist_idx and the walk stops at the first
+ * eligible customer, instead of checking every customer of the shop and
+ * sorting them (measured at 1,000 customers a shop: 6 ms down to 0.1 ms).
+ * Takes an array of slot openings, all locked by the caller: one for a
+ * trigger, a batch for the sweep. A slot with a live offer gets none.
+ */
+static const sr_statement_t stmt_loop_offer_next_customer = {
+    "sr_loop_offer_next_customer",
+    "INSERT INTO slot_offers (slot_opening_id, customer_id) "
+    "SELECT o.id, candidate.id FROM slot_openings o "
+    "JOIN appointments src ON src.id = o.source_appointment_id "
+    "CROSS JOIN LATERAL (SELECT c.id FROM customers c "
+    "WHERE c.shop_id = o.shop_id AND c.sms_opt_in AND c.id <> src.customer_id "
+    "AND NOT EXISTS (SELECT 1 FROM slot_offers f "
+    "WHERE f.slot_opening_id = o.id AND f.customer_id = c.id) "
+    "AND NOT EXISTS (SELECT 1 FROM appointments a "
+    "WHERE a.customer_id = c.id AND a.status <> 'cancelled' "
+    "AND a.starts_at < o.ends_at AND a.ends_at > o.starts_at) "
+    "ORDER BY c.waitlist_joined_at, c.id LIMIT 1) candidate "
+    "WHERE o.id = ANY (%s::bigint[]) "
+    "AND NOT EXISTS (SELECT 1 FROM slot_offers l WHERE l.slot_opening_id = o.id "
+    "AND l.status IN ('pending', 'sent')) "
+    "RETURNING id::text AS id, slot_opening_id::text AS slot_opening_id, "
+    "customer_id::text AS customer_id",
+    "id,slot_opening_id,customer_id"};
+static sr_result_t *q_loop_offer_next_customer(sr_db_t *db, const char *slot_ids)
+{
+    return sr_db_select(db, &stmt_loop_offer_next_customer, SR_ARGS(slot_ids));
+}
+
+/*
+ * Advancing slot openings (an array, one for a trigger) locks them first,
+ * in id order, so two servers advancing the same slot take turns and
+ * batches never deadlock. The sweep skips those another process holds
+ * (whoever holds one is advancing it); a trigger waits for them.
+ */
+static const sr_statement_t stmt_loop_lock_slots = {"sr_loop_lock_slots", SR_LOCK_SLOTS_SQL " SKIP LOCKED",
+                                                    "id,status,too_late,quiet,quiet_until,waiting"};
+static sr_result_t *q_loop_lock_slots(sr_db_t *db, const char *cutoff_seconds, const char *slot_ids)
+{
+    return sr_db_select(db, &stmt_loop_lock_slots, SR_ARGS(cutoff_seconds, slot_ids));
+}
+
+static const sr_statement_t stmt_loop_lock_slots_wait = {"sr_loop_lock_slots_wait", SR_LOCK_SLOTS_SQL,
+                                                         "id,status,too_late,quiet,quiet_until,waiting"};
+static sr_result_t *q_loop_lock_slots_wait(sr_db_t *db, const char *cutoff_seconds, const char *slot_ids)
+{
+    return sr_db_select(db, &stmt_loop_lock_slots_wait, SR_ARGS(cutoff_seconds, slot_ids));
+}
+
+/*
+ * Slots waiting for a customer (migration 008). After
+ * sr_loop_offer_next_customer, on locked slots (an array): one that got
+ * no offer waits, one that got one no longer does. Only rows whose state
+ * changes are written.
+ */
+static const sr_statement_t stmt_loop_set_waiting = {
+    "sr_loop_set_waiting",
+    "UPDATE slot_openings o "
+    "SET waiting_since = CASE WHEN o.waiting_since IS NULL THEN now() END "
+    "WHERE o.id = ANY (%s::bigint[]) AND o.status = 'open' "
+    "AND (o.waiting_since IS NULL) = NOT EXISTS (SELECT 1 FROM slot_offers f "
+    "WHERE f.slot_opening_id = o.id AND f.status IN ('pending', 'sent')) "
+    "RETURNING o.id::text AS id, o.waiting_since IS NOT NULL AS waiting",
+    "id,waiting"};
+static int q_loop_set_waiting(sr_db_t *db, const char *slot_ids)
+{
+    return sr_db_exec(db, &stmt_loop_set_waiting, SR_ARGS(slot_ids));
 }
 
 /*
@@ -101,8 +224,8 @@ static sr_status_t advance_batch_work(sr_db_t *db, void *baton)
         memset(w->one, 0, sizeof(*w->one));
         w->one->action = SR_ADVANCE_NOOP;
     }
-    locked = sr_db_select(db, w->wait ? SR_Q_LOOP_LOCK_SLOTS_WAIT : SR_Q_LOOP_LOCK_SLOTS,
-                          SR_ARGS(seconds_arg(p, w->ctx->conf->offer_cutoff), w->slot_ids));
+    locked = w->wait ? q_loop_lock_slots_wait(db, seconds_arg(p, w->ctx->conf->offer_cutoff), w->slot_ids)
+                     : q_loop_lock_slots(db, seconds_arg(p, w->ctx->conf->offer_cutoff), w->slot_ids);
     if (!locked) {
         return SR_UNAVAILABLE;
     }
@@ -141,8 +264,8 @@ static sr_status_t advance_batch_work(sr_db_t *db, void *baton)
     }
     if (ready->nelts > 0) {
         /* The slots nobody can take yet wait for a customer (and drop out of the sweep). */
-        offered = sr_db_select(db, SR_Q_LOOP_OFFER_NEXT_CUSTOMER, SR_ARGS(id_array(p, ready)));
-        if (!offered || sr_db_exec(db, SR_Q_LOOP_SET_WAITING, SR_ARGS(id_array(p, ready))) < 0) {
+        offered = q_loop_offer_next_customer(db, id_array(p, ready));
+        if (!offered || q_loop_set_waiting(db, id_array(p, ready)) < 0) {
             return SR_UNAVAILABLE;
         }
         w->offered = offered->nrows;
@@ -227,6 +350,28 @@ typedef struct {
     apr_array_header_t *failed_slots; /* slots whose offer failed for good */
 } record_work_t;
 
+static const sr_statement_t stmt_sender_set_opt_in = {"sr_sender_set_opt_in",
+                                                      "UPDATE customers c SET sms_opt_in = %s::boolean FROM shops s "
+                                                      "WHERE s.id = c.shop_id AND c.phone = %s AND s.sms_from = %s",
+                                                      NULL};
+int sr_q_sender_set_opt_in(sr_db_t *db, const char *opt_in, const char *phone, const char *sms_from)
+{
+    return sr_db_exec(db, &stmt_sender_set_opt_in, SR_ARGS(opt_in, phone, sms_from));
+}
+
+static const sr_statement_t stmt_sender_decline_live_offers = {
+    "sr_sender_decline_live_offers",
+    "UPDATE slot_offers f SET status = 'declined', responded_at = now() "
+    "FROM customers c JOIN shops s ON s.id = c.shop_id "
+    "WHERE f.customer_id = c.id AND c.phone = %s AND s.sms_from = %s "
+    "AND f.status IN ('pending', 'sent') "
+    "RETURNING f.slot_opening_id::text AS slot_opening_id",
+    "slot_opening_id"};
+sr_result_t *sr_q_sender_decline_live_offers(sr_db_t *db, const char *phone, const char *sms_from)
+{
+    return sr_db_select(db, &stmt_sender_decline_live_offers, SR_ARGS(phone, sms_from));
+}
+
 /*
  * Twilio's 21610: the customer replied STOP to the shop's number (Twilio's
  * own opt-out), so no message reaches them until they text START. That is an
@@ -241,14 +386,72 @@ static int opt_out_unsubscribed(sr_db_t *db, const sr_result_t *claimed, int row
     sr_result_t *res;
     int i;
 
-    if (sr_db_exec(db, SR_Q_SENDER_SET_OPT_IN, SR_ARGS("false", phone, from)) < 0 ||
-        !(res = sr_db_select(db, SR_Q_SENDER_DECLINE_LIVE_OFFERS, SR_ARGS(phone, from)))) {
+    if (sr_q_sender_set_opt_in(db, "false", phone, from) < 0 ||
+        !(res = sr_q_sender_decline_live_offers(db, phone, from))) {
         return 0;
     }
     for (i = 0; i < res->nrows; i++) {
         APR_ARRAY_PUSH(slots, const char *) = sr_result_get(res, i, "slot_opening_id");
     }
     return 1;
+}
+
+/* An offer never outlives its slot: it ends at the cutoff (argument 1) if that comes first. */
+static const sr_statement_t stmt_loop_mark_sent = {"sr_loop_mark_sent",
+                                                   "UPDATE slot_offers f SET status = 'sent', sent_at = now(), "
+                                                   "expires_at = least(now() + "
+                                                   "make_interval(secs => s.offer_ttl_seconds), "
+                                                   "o.starts_at - make_interval(secs => %s::integer)), "
+                                                   "provider_message_id = %s, last_error = NULL "
+                                                   "FROM slot_openings o, shops s "
+                                                   "WHERE f.id = %s::bigint AND f.status = 'pending' "
+                                                   "AND o.id = f.slot_opening_id AND s.id = o.shop_id",
+                                                   NULL};
+static int q_loop_mark_sent(sr_db_t *db, const char *cutoff_seconds, const char *message_sid, const char *offer_id)
+{
+    return sr_db_exec(db, &stmt_loop_mark_sent, SR_ARGS(cutoff_seconds, message_sid, offer_id));
+}
+
+/*
+ * A failed attempt: the offer fails for good when the error is permanent
+ * or the attempts are used up, else it waits base * 2^(attempts-1)
+ * seconds (at most an hour). Arguments: error, permanent, max attempts,
+ * base delay, offer id.
+ */
+static const sr_statement_t stmt_loop_mark_send_failed = {
+    "sr_loop_mark_send_failed",
+    "UPDATE slot_offers SET last_error = left(%s, 500), "
+    "status = CASE WHEN %s::boolean OR attempts >= %s::integer "
+    "THEN 'failed' ELSE 'pending' END, "
+    "next_attempt_at = now() + make_interval(secs => "
+    "least(3600, %s::integer * power(2, greatest(attempts - 1, 0)))) "
+    "WHERE id = %s::bigint AND status = 'pending' "
+    "RETURNING status AS status, slot_opening_id::text AS slot_opening_id",
+    "status,slot_opening_id"};
+static sr_result_t *q_loop_mark_send_failed(sr_db_t *db, const char *error, const char *permanent,
+                                            const char *max_attempts, const char *base_delay_seconds,
+                                            const char *offer_id)
+{
+    return sr_db_select(db, &stmt_loop_mark_send_failed,
+                        SR_ARGS(error, permanent, max_attempts, base_delay_seconds, offer_id));
+}
+
+/*
+ * An offer Twilio could not take because it refused our credentials: it
+ * waits as pending, the attempt its claim counted given back, and is
+ * tried again after the base delay (no backoff: the fix is a reload).
+ * Arguments: error, base delay, offer id.
+ */
+static const sr_statement_t stmt_loop_send_wait_credentials = {
+    "sr_loop_send_wait_credentials",
+    "UPDATE slot_offers SET last_error = left(%s, 500), "
+    "attempts = greatest(attempts - 1, 0), "
+    "next_attempt_at = now() + make_interval(secs => %s::integer) "
+    "WHERE id = %s::bigint AND status = 'pending'",
+    NULL};
+static int q_loop_send_wait_credentials(sr_db_t *db, const char *error, const char *delay_seconds, const char *offer_id)
+{
+    return sr_db_exec(db, &stmt_loop_send_wait_credentials, SR_ARGS(error, delay_seconds, offer_id));
 }
 
 /* Records what Twilio said of each claimed offer, all in one transaction. */
@@ -266,24 +469,21 @@ static sr_status_t record_sends_work(sr_db_t *db, void *baton)
         sr_result_t *res;
 
         if (sent->message_sid) {
-            if (sr_db_exec(db, SR_Q_LOOP_MARK_SENT,
-                           SR_ARGS(seconds_arg(p, w->conf->offer_cutoff), sent->message_sid, id)) < 0) {
+            if (q_loop_mark_sent(db, seconds_arg(p, w->conf->offer_cutoff), sent->message_sid, id) < 0) {
                 return SR_UNAVAILABLE;
             }
             continue;
         }
         if (sent->auth_refused) {
             /* Not this offer's fault: it waits, its attempt not counted, until the credentials work. */
-            if (sr_db_exec(db, SR_Q_LOOP_SEND_WAIT_CREDENTIALS,
-                           SR_ARGS(sent->error, seconds_arg(p, w->conf->offer_retry_delay), id)) < 0) {
+            if (q_loop_send_wait_credentials(db, sent->error, seconds_arg(p, w->conf->offer_retry_delay), id) < 0) {
                 return SR_UNAVAILABLE;
             }
             continue;
         }
-        res = sr_db_select(db, SR_Q_LOOP_MARK_SEND_FAILED,
-                           SR_ARGS(sent->error, sent->permanent ? "true" : "false",
-                                   apr_psprintf(p, "%d", w->conf->offer_max_attempts),
-                                   seconds_arg(p, w->conf->offer_retry_delay), id));
+        res = q_loop_mark_send_failed(db, sent->error, sent->permanent ? "true" : "false",
+                                      apr_psprintf(p, "%d", w->conf->offer_max_attempts),
+                                      seconds_arg(p, w->conf->offer_retry_delay), id);
         if (!res) {
             return SR_UNAVAILABLE;
         }
@@ -331,13 +531,55 @@ typedef struct {
     sr_result_t *claimed;
 } claim_work_t;
 
+/*
+ * Claims pending offers whose (next) attempt is due, outside their shop's
+ * quiet hours and before the slot's offer cutoff: counts the attempt and
+ * leases the offer until the lease ends, so no other process sends it
+ * meanwhile. The ttl is what the SMS promises: the shop's, or less when
+ * the cutoff comes first. Arguments: one offer id or NULL for any (twice),
+ * the cutoff, the batch size, the lease in seconds, the cutoff again.
+ */
+static const sr_statement_t stmt_loop_claim_due_offers = {
+    "sr_loop_claim_due_offers",
+    "WITH due AS (SELECT f.id FROM slot_offers f "
+    "JOIN slot_openings o ON o.id = f.slot_opening_id "
+    "JOIN shops s ON s.id = o.shop_id "
+    "WHERE f.status = 'pending' AND f.next_attempt_at <= now() "
+    "AND (%s::bigint IS NULL OR f.id = %s::bigint) "
+    "AND o.status = 'open' AND o.starts_at > now() + make_interval(secs => %s::integer) "
+    "AND NOT sr_in_quiet_hours(s.timezone, s.quiet_hours_start, "
+    "s.quiet_hours_end, now()) "
+    "ORDER BY f.next_attempt_at, f.id LIMIT %s::integer "
+    "FOR UPDATE OF f SKIP LOCKED) "
+    "UPDATE slot_offers f SET attempts = f.attempts + 1, "
+    "deposit_amount = COALESCE(f.deposit_amount, s.deposit_amount), currency = COALESCE(f.currency, s.currency), "
+    "next_attempt_at = now() + make_interval(secs => %s::integer) "
+    "FROM due, slot_openings o, shops s, customers c "
+    "WHERE f.id = due.id AND o.id = f.slot_opening_id AND s.id = o.shop_id "
+    "AND c.id = f.customer_id "
+    "RETURNING f.id::text AS id, f.slot_opening_id::text AS slot_opening_id, "
+    "f.deposit_amount AS offer_deposit_amount, f.currency AS offer_currency, "
+    "o.public_url_prefix AS public_url_prefix, f.attempts AS attempts, c.phone AS phone, s.sms_from AS sms_from, "
+    "s.name AS shop_name, s.deposit_amount AS deposit_amount, "
+    "s.currency AS currency, "
+    "least(s.offer_ttl_seconds, floor(extract(epoch FROM o.starts_at - now()))::integer - %s::integer) AS ttl, "
+    "to_char(o.starts_at AT TIME ZONE s.timezone, 'Dy DD Mon HH24:MI') "
+    "AS slot_time",
+    "id,slot_opening_id,offer_deposit_amount,offer_currency,public_url_prefix,attempts,phone,sms_from,shop_name,"
+    "deposit_amount,currency,ttl,slot_time"};
+static sr_result_t *q_loop_claim_due_offers(sr_db_t *db, const char *offer_id, const char *cutoff_seconds,
+                                            const char *limit, const char *lease_seconds)
+{
+    return sr_db_select(db, &stmt_loop_claim_due_offers,
+                        SR_ARGS(offer_id, offer_id, cutoff_seconds, limit, lease_seconds, cutoff_seconds));
+}
+
 /* Like sr_db_claim, with the cutoff: an offer whose slot is past it is not sent. */
 static sr_status_t claim_work(sr_db_t *db, void *baton)
 {
     claim_work_t *w = baton;
 
-    w->claimed = sr_db_select(db, SR_Q_LOOP_CLAIM_DUE_OFFERS,
-                              SR_ARGS(w->offer_id, w->offer_id, w->cutoff, w->limit, w->lease, w->cutoff));
+    w->claimed = q_loop_claim_due_offers(db, w->offer_id, w->cutoff, w->limit, w->lease);
     return w->claimed ? SR_OK : SR_UNAVAILABLE;
 }
 
@@ -416,11 +658,62 @@ static int send_due_offers(sr_ctx_t *ctx, const char *offer_id, apr_array_header
 
 /* --- the sweep ------------------------------------------------------------------ */
 
+/*
+ * The batch size is written into the statement: with LIMIT as a
+ * parameter, the generic plan PostgreSQL settles on after five runs
+ * scanned every offer (170 ms at 200,000 offers, against 3 ms).
+ */
+static const sr_statement_t stmt_loop_expire_due_offers = {
+    "sr_loop_expire_due_offers",
+    "WITH due AS (SELECT id FROM slot_offers "
+    "WHERE status = 'sent' AND expires_at <= now() "
+    "ORDER BY expires_at LIMIT " SR_SWEEP_BATCH_SQL " FOR UPDATE SKIP LOCKED) "
+    "UPDATE slot_offers f SET status = 'expired' FROM due WHERE f.id = due.id "
+    "RETURNING f.slot_opening_id::text AS slot_opening_id",
+    "slot_opening_id"};
+static sr_result_t *q_loop_expire_due_offers(sr_db_t *db)
+{
+    return sr_db_select(db, &stmt_loop_expire_due_offers, SR_NO_ARGS);
+}
+
+/*
+ * What the sweep passes on: open slots too close to their start (to
+ * expire them, quiet hours or not), then open slots left without a live
+ * offer (a lost trigger, quiet hours over) and not waiting for a customer,
+ * taken in turns across the shops outside their quiet hours (every shop's
+ * earliest, then every shop's second, ...), so that one shop's many slots
+ * cannot crowd out the others'. The plan walks the shops, skips those in
+ * quiet hours before reading any of their slots, reads the others' on
+ * slot_openings_to_offer_idx and drops those with a live offer in one
+ * hash anti join (a probe per slot read 20 times the buffers). Arguments:
+ * the cutoff, twice. The batch size is written in (see below).
+ */
+static const sr_statement_t stmt_loop_slots_to_advance = {
+    "sr_loop_slots_to_advance",
+    "SELECT due.id::text AS id FROM ("
+    "SELECT o.id, 0::bigint AS turn, o.starts_at FROM slot_openings o "
+    "WHERE o.status = 'open' "
+    "AND o.starts_at <= now() + make_interval(secs => %s::integer) "
+    "UNION ALL "
+    "SELECT o.id, row_number() OVER (PARTITION BY o.shop_id ORDER BY o.starts_at, o.id), "
+    "o.starts_at FROM slot_openings o JOIN shops s ON s.id = o.shop_id "
+    "WHERE o.status = 'open' AND o.waiting_since IS NULL "
+    "AND o.starts_at > now() + make_interval(secs => %s::integer) "
+    "AND NOT sr_in_quiet_hours(s.timezone, s.quiet_hours_start, s.quiet_hours_end, "
+    "now()) "
+    "AND NOT EXISTS (SELECT 1 FROM slot_offers f WHERE f.slot_opening_id = o.id "
+    "AND f.status IN ('pending', 'sent'))) due "
+    "ORDER BY due.turn, due.starts_at, due.id LIMIT " SR_SWEEP_BATCH_SQL,
+    "id"};
+static sr_result_t *q_loop_slots_to_advance(sr_db_t *db, const char *cutoff_seconds)
+{
+    return sr_db_select(db, &stmt_loop_slots_to_advance, SR_ARGS(cutoff_seconds, cutoff_seconds));
+}
+
 /* The sweep works in batches (advance_slots), in the database only: what it offers, the worker sends. */
 
 typedef struct {
-    sr_query_t query;
-    const char *arg1, *arg2;
+    const char *cutoff; /* NULL: expire due offers; else the slots to advance, with this cutoff */
     sr_result_t *res;
 } batch_work_t;
 
@@ -428,9 +721,7 @@ static sr_status_t batch_work(sr_db_t *db, void *baton)
 {
     batch_work_t *w = baton;
 
-    w->res = w->arg2   ? sr_db_select(db, w->query, SR_ARGS(w->arg1, w->arg2))
-             : w->arg1 ? sr_db_select(db, w->query, SR_ARGS(w->arg1))
-                       : sr_db_select(db, w->query, SR_NO_ARGS);
+    w->res = w->cutoff ? q_loop_slots_to_advance(db, w->cutoff) : q_loop_expire_due_offers(db);
     return w->res ? SR_OK : SR_UNAVAILABLE;
 }
 
@@ -502,7 +793,7 @@ sr_status_t sr_offer_loop_sweep(sr_ctx_t *ctx, sr_sweep_report_t *report)
 
     /* 1. Offers past their expiry: expire in batches, then move their slots on. */
     do {
-        w = (batch_work_t){SR_Q_LOOP_EXPIRE_DUE_OFFERS, NULL, NULL, NULL};
+        w = (batch_work_t){NULL, NULL};
         if (sr_db_transaction(ctx->db, batch_work, &w) != SR_OK) {
             return SR_UNAVAILABLE;
         }
@@ -521,8 +812,7 @@ sr_status_t sr_offer_loop_sweep(sr_ctx_t *ctx, sr_sweep_report_t *report)
     }
 
     /* 2. Open slots left without a live offer, and slots too close to their start. */
-    w = (batch_work_t){SR_Q_LOOP_SLOTS_TO_ADVANCE, seconds_arg(p, ctx->conf->offer_cutoff),
-                       seconds_arg(p, ctx->conf->offer_cutoff), NULL};
+    w = (batch_work_t){seconds_arg(p, ctx->conf->offer_cutoff), NULL};
     if (sr_db_read(ctx->db, batch_work, &w) != SR_OK) {
         return SR_UNAVAILABLE;
     }
@@ -535,14 +825,44 @@ sr_status_t sr_offer_loop_sweep(sr_ctx_t *ctx, sr_sweep_report_t *report)
 
 /* --- waking slots that wait for a customer ------------------------------------ */
 
+/*
+ * Waking the waiting slots of some shops (an array) when a customer joins
+ * the waitlist or opts in again, in that customer's transaction. Every
+ * open slot of those shops is locked first: an advance in flight, which
+ * cannot see the new customer, commits its "waiting" before the wake
+ * reads it (a later one waits for the commit and sees the customer).
+ */
+static const sr_statement_t stmt_loop_lock_open_slots = {
+    "sr_loop_lock_open_slots",
+    "SELECT count(*) AS locked FROM (SELECT 1 FROM slot_openings o "
+    "WHERE o.shop_id = ANY (%s::bigint[]) AND o.status = 'open' "
+    "ORDER BY o.id FOR UPDATE) l",
+    "locked"};
+static sr_result_t *q_loop_lock_open_slots(sr_db_t *db, const char *shop_ids)
+{
+    return sr_db_select(db, &stmt_loop_lock_open_slots, SR_ARGS(shop_ids));
+}
+
+/* Then the wake itself: the woken slots, earliest first. */
+static const sr_statement_t stmt_loop_wake_waiting = {"sr_loop_wake_waiting",
+                                                      "WITH woken AS (UPDATE slot_openings o SET waiting_since = NULL "
+                                                      "WHERE o.shop_id = ANY (%s::bigint[]) AND o.status = 'open' "
+                                                      "AND o.waiting_since IS NOT NULL RETURNING o.id, o.starts_at) "
+                                                      "SELECT id::text AS id FROM woken ORDER BY starts_at, id",
+                                                      "id"};
+static sr_result_t *q_loop_wake_waiting(sr_db_t *db, const char *shop_ids)
+{
+    return sr_db_select(db, &stmt_loop_wake_waiting, SR_ARGS(shop_ids));
+}
+
 sr_result_t *sr_offer_loop_wake(sr_db_t *db, const apr_array_header_t *shop_ids)
 {
     const char *shops = id_array(sr_db_pool(db), shop_ids);
 
-    if (!sr_db_select(db, SR_Q_LOOP_LOCK_OPEN_SLOTS, SR_ARGS(shops))) {
+    if (!q_loop_lock_open_slots(db, shops)) {
         return NULL;
     }
-    return sr_db_select(db, SR_Q_LOOP_WAKE_WAITING, SR_ARGS(shops));
+    return q_loop_wake_waiting(db, shops);
 }
 
 typedef struct {
@@ -550,14 +870,48 @@ typedef struct {
     sr_result_t *woken;
 } wake_work_t;
 
+/*
+ * The same for a cancelled appointment, after its commit: its customer
+ * (if opted in) is free for the shop's open slots at that time. Locked
+ * first for the same reason.
+ */
+static const sr_statement_t stmt_loop_lock_overlapping = {
+    "sr_loop_lock_overlapping",
+    "SELECT count(*) AS locked FROM (SELECT 1 FROM slot_openings o "
+    "JOIN appointments a ON a.shop_id = o.shop_id "
+    "JOIN customers c ON c.id = a.customer_id AND c.sms_opt_in "
+    "WHERE a.id = %s::bigint AND o.status = 'open' "
+    "AND o.starts_at < a.ends_at AND o.ends_at > a.starts_at "
+    "ORDER BY o.id FOR UPDATE OF o) l",
+    "locked"};
+static sr_result_t *q_loop_lock_overlapping(sr_db_t *db, const char *appointment_id)
+{
+    return sr_db_select(db, &stmt_loop_lock_overlapping, SR_ARGS(appointment_id));
+}
+
+static const sr_statement_t stmt_loop_wake_overlapping = {
+    "sr_loop_wake_overlapping",
+    "WITH woken AS (UPDATE slot_openings o SET waiting_since = NULL "
+    "FROM appointments a JOIN customers c ON c.id = a.customer_id AND c.sms_opt_in "
+    "WHERE a.id = %s::bigint AND o.shop_id = a.shop_id AND o.status = 'open' "
+    "AND o.waiting_since IS NOT NULL "
+    "AND o.starts_at < a.ends_at AND o.ends_at > a.starts_at "
+    "RETURNING o.id, o.starts_at) "
+    "SELECT id::text AS id FROM woken ORDER BY starts_at, id",
+    "id"};
+static sr_result_t *q_loop_wake_overlapping(sr_db_t *db, const char *appointment_id)
+{
+    return sr_db_select(db, &stmt_loop_wake_overlapping, SR_ARGS(appointment_id));
+}
+
 static sr_status_t wake_overlapping_work(sr_db_t *db, void *baton)
 {
     wake_work_t *w = baton;
 
-    if (!sr_db_select(db, SR_Q_LOOP_LOCK_OVERLAPPING, SR_ARGS(w->appointment_id))) {
+    if (!q_loop_lock_overlapping(db, w->appointment_id)) {
         return SR_UNAVAILABLE;
     }
-    w->woken = sr_db_select(db, SR_Q_LOOP_WAKE_OVERLAPPING, SR_ARGS(w->appointment_id));
+    w->woken = q_loop_wake_overlapping(db, w->appointment_id);
     return w->woken ? SR_OK : SR_UNAVAILABLE;
 }
 
@@ -593,11 +947,38 @@ typedef struct {
     sr_result_t *res;
 } delivery_work_t;
 
+/*
+ * A Twilio delivery report. An undelivered or failed SMS for a live offer
+ * fails the offer so the loop can move on at once. Only forward (issue 16: twilio; migration 011's
+ * sr_delivery_rank): Twilio's reports arrive late and out of order, and a late "sent" must not replace "delivered"
+ * or "undelivered", nor a late "delivered" revive a failure. The rank is compared with the locked row's own status
+ * (two reports at once: the second sees the first's). Arguments: status, error code, message sid.
+ */
+static const sr_statement_t stmt_loop_delivery_status = {
+    "sr_loop_delivery_status",
+    "UPDATE slot_offers f SET "
+    "delivery_status = CASE WHEN " FORWARD " THEN n.st ELSE f.delivery_status END, "
+    "delivery_updated_at = CASE WHEN " FORWARD " THEN now() ELSE f.delivery_updated_at END, "
+    "status = CASE WHEN " FORWARD " AND n.st IN ('undelivered', 'failed') AND f.status = 'sent' "
+    "THEN 'failed' ELSE f.status END, "
+    "last_error = CASE WHEN " FORWARD " AND n.st IN ('undelivered', 'failed') AND f.status = 'sent' "
+    "THEN left('SMS ' || n.st || COALESCE(' (error ' || n.code || ')', ''), 500) "
+    "ELSE f.last_error END "
+    "FROM (SELECT %s::text AS st, %s::text AS code) n "
+    "WHERE f.provider_message_id = %s "
+    "RETURNING f.slot_opening_id::text AS slot_opening_id, f.status AS status",
+    "slot_opening_id,status"};
+static sr_result_t *q_loop_delivery_status(sr_db_t *db, const char *status, const char *error_code,
+                                           const char *message_sid)
+{
+    return sr_db_select(db, &stmt_loop_delivery_status, SR_ARGS(status, error_code, message_sid));
+}
+
 static sr_status_t delivery_work(sr_db_t *db, void *baton)
 {
     delivery_work_t *w = baton;
 
-    w->res = sr_db_select(db, SR_Q_LOOP_DELIVERY_STATUS, SR_ARGS(w->status, w->error_code, w->sid));
+    w->res = q_loop_delivery_status(db, w->status, w->error_code, w->sid);
     return w->res ? SR_OK : SR_UNAVAILABLE;
 }
 
@@ -620,3 +1001,25 @@ sr_status_t sr_offer_loop_delivery_report(sr_ctx_t *ctx, const char *message_sid
     }
     return SR_OK;
 }
+
+const sr_statement_t *const sr_offer_loop_statements[] = {&stmt_loop_has_live_offer,
+                                                          &stmt_loop_offer_next_customer,
+                                                          &stmt_loop_expire_slot,
+                                                          &stmt_loop_expire_live_offers,
+                                                          &stmt_loop_lock_slots,
+                                                          &stmt_loop_lock_slots_wait,
+                                                          &stmt_loop_claim_due_offers,
+                                                          &stmt_loop_mark_sent,
+                                                          &stmt_loop_mark_send_failed,
+                                                          &stmt_loop_expire_due_offers,
+                                                          &stmt_loop_slots_to_advance,
+                                                          &stmt_loop_delivery_status,
+                                                          &stmt_loop_set_waiting,
+                                                          &stmt_loop_lock_open_slots,
+                                                          &stmt_loop_wake_waiting,
+                                                          &stmt_loop_lock_overlapping,
+                                                          &stmt_loop_wake_overlapping,
+                                                          &stmt_sender_set_opt_in,
+                                                          &stmt_sender_decline_live_offers,
+                                                          &stmt_loop_send_wait_credentials,
+                                                          NULL};

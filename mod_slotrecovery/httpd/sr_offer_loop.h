@@ -17,8 +17,6 @@
 #include "sr_context.h"
 #include "sr_twilio.h"
 
-/* Rows one sweep statement handles at a time (offers expired, slots passed on). */
-#define SR_SWEEP_BATCH 500
 /* Woken slots a request advances before it answers; the sweep takes the others. */
 #define SR_WAKE_AT_ONCE 5
 
@@ -86,5 +84,12 @@ sr_status_t sr_offer_loop_sweep(sr_ctx_t *ctx, sr_sweep_report_t *report);
 /* A Twilio delivery report for message_sid; fails a live offer whose SMS did not arrive. */
 sr_status_t sr_offer_loop_delivery_report(sr_ctx_t *ctx, const char *message_sid, const char *status,
                                           const char *error_code);
+
+/* The sender's statements, also run by sr_booking.c (STOP / START): opt in or out, decline their live offers. */
+int sr_q_sender_set_opt_in(sr_db_t *db, const char *opt_in, const char *phone, const char *sms_from);
+sr_result_t *sr_q_sender_decline_live_offers(sr_db_t *db, const char *phone, const char *sms_from);
+
+/* The statements sr_offer_loop.c runs (listed in sr_statement_tables.c). */
+extern const sr_statement_t *const sr_offer_loop_statements[];
 
 #endif /* SR_OFFER_LOOP_H */

@@ -64,4 +64,21 @@ const char *sr_page_time_range(apr_pool_t *p, const sr_result_t *res, int i);
 /* A dashboard URL under the mount: path is already a URL. */
 const char *sr_page_url(const dash_t *d, const char *path);
 
+/*
+ * Every dashboard statement names the shop of the signed-in user, so another
+ * shop's ids match nothing; times are shown in the shop's zone. The slot
+ * filters of the list, its figures and its CSV: status (or NULL), first and
+ * last day of the slot's date in the shop's zone (or NULL), each twice.
+ */
+#define SR_SLOT_FILTERS                                                                                                \
+    "AND (%s::text IS NULL OR o.status = %s) "                                                                         \
+    "AND (%s::date IS NULL OR o.starts_at >= (%s::date)::timestamp AT TIME ZONE s.timezone) "                          \
+    "AND (%s::date IS NULL OR o.starts_at < ((%s::date) + 1)::timestamp AT TIME ZONE s.timezone) "
+
+/* The statements each page runs (listed in sr_statement_tables.c). */
+extern const sr_statement_t *const sr_page_appointment_statements[];
+extern const sr_statement_t *const sr_page_appointments_statements[];
+extern const sr_statement_t *const sr_page_slot_opening_statements[];
+extern const sr_statement_t *const sr_page_slot_openings_csv_statements[];
+
 #endif /* SR_PAGE_H */

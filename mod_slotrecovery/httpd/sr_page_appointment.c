@@ -4,12 +4,47 @@
 #include "sr_page.h"
 #include "sr_slots.h"
 
+/* The booking page's refund, of the signed-in user's shop only. */
+static const sr_statement_t stmt_dash_refund = {
+    "sr_dash_refund",
+    "SELECT r.status AS status, r.amount AS amount, r.currency AS currency, "
+    "r.stripe_refund_id AS stripe_refund_id, r.last_error AS last_error "
+    "FROM refunds r JOIN payments p ON p.id = r.payment_id "
+    "JOIN appointments a ON a.id = p.appointment_id "
+    "WHERE a.id = %s::bigint AND a.shop_id = %s::bigint",
+    "status,amount,currency,stripe_refund_id,last_error"};
+static sr_result_t *q_dash_refund(sr_db_t *db, const char *appointment_id, const char *shop_id)
+{
+    return sr_db_select(db, &stmt_dash_refund, SR_ARGS(appointment_id, shop_id));
+}
+
+static const sr_statement_t stmt_dash_appointment = {
+    "sr_dash_appointment",
+    "SELECT a.id::text AS id, a.status AS status, "
+    "to_char(a.starts_at AT TIME ZONE s.timezone, 'Dy DD Mon YYYY HH24:MI') AS starts, "
+    "to_char(a.ends_at AT TIME ZONE s.timezone, 'HH24:MI') AS ends, "
+    "to_char(a.created_at AT TIME ZONE s.timezone, 'DD Mon YYYY HH24:MI') AS created, "
+    "c.name AS customer, c.phone AS phone, c.email AS email, "
+    "a.source_slot_opening_id::text AS slot_opening_id, "
+    "p.status AS payment_status, p.amount AS payment_amount, "
+    "p.currency AS payment_currency, p.stripe_payment_intent_id AS payment_intent, "
+    "p.last_error AS payment_error, p.flagged_reason AS payment_flag "
+    "FROM appointments a JOIN customers c ON c.id = a.customer_id "
+    "JOIN shops s ON s.id = a.shop_id LEFT JOIN payments p ON p.appointment_id = a.id "
+    "WHERE a.id = %s::bigint AND a.shop_id = %s::bigint",
+    "id,status,starts,ends,created,customer,phone,email,slot_opening_id,payment_status,payment_amount,payment_currency,"
+    "payment_intent,payment_error,payment_flag"};
+static sr_result_t *q_dash_appointment(sr_db_t *db, const char *appointment_id, const char *shop_id)
+{
+    return sr_db_select(db, &stmt_dash_appointment, SR_ARGS(appointment_id, shop_id));
+}
+
 static sr_status_t appointment_detail_work(sr_db_t *db, void *baton)
 {
     detail_work_t *w = baton;
 
-    w->main = sr_db_select(db, SR_Q_DASH_APPOINTMENT, SR_ARGS(w->id, w->d->shop_id));
-    w->rows = sr_db_select(db, SR_Q_DASH_REFUND, SR_ARGS(w->id, w->d->shop_id));
+    w->main = q_dash_appointment(db, w->id, w->d->shop_id);
+    w->rows = q_dash_refund(db, w->id, w->d->shop_id);
     return w->main && w->rows ? SR_OK : SR_UNAVAILABLE;
 }
 
@@ -135,3 +170,5 @@ int sr_dashboard_cancel(sr_req_t *req)
     apr_table_setn(r->headers_out, "Location", sr_page_url(&d, "/appointments"));
     return HTTP_SEE_OTHER;
 }
+
+const sr_statement_t *const sr_page_appointment_statements[] = {&stmt_dash_refund, &stmt_dash_appointment, NULL};

@@ -11,6 +11,64 @@ typedef struct {
     sr_result_t *upcoming, *figures, *slots;
 } list_work_t;
 
+static const sr_statement_t stmt_dash_upcoming = {
+    "sr_dash_upcoming",
+    "SELECT a.id::text AS id, "
+    "to_char(a.starts_at AT TIME ZONE s.timezone, 'Dy DD Mon YYYY HH24:MI') AS starts, "
+    "to_char(a.ends_at AT TIME ZONE s.timezone, 'HH24:MI') AS ends, a.status AS status, "
+    "c.name AS customer, a.source_slot_opening_id::text AS slot_opening_id "
+    "FROM appointments a JOIN customers c ON c.id = a.customer_id "
+    "JOIN shops s ON s.id = a.shop_id "
+    "WHERE a.shop_id = %s::bigint AND a.starts_at >= now() AND a.status <> 'cancelled' "
+    "ORDER BY a.starts_at, a.id LIMIT 50",
+    "id,starts,ends,status,customer,slot_opening_id"};
+static sr_result_t *q_dash_upcoming(sr_db_t *db, const char *shop_id)
+{
+    return sr_db_select(db, &stmt_dash_upcoming, SR_ARGS(shop_id));
+}
+
+/*
+ * Deposits by a subquery per filled opening: as a join, the planner
+ * hashed the whole payments table (18 ms at 50,000 payments) instead
+ * of probing its unique index (3 ms).
+ */
+static const sr_statement_t stmt_dash_figures = {
+    "sr_dash_figures",
+    "SELECT count(*) AS opened, count(*) FILTER (WHERE o.status = 'filled') AS filled, "
+    "count(*) FILTER (WHERE o.status = 'expired') AS expired, "
+    "round(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM "
+    "o.filled_at - o.created_at)) FILTER (WHERE o.status = 'filled'))::bigint "
+    "AS median_fill_seconds, "
+    "COALESCE(sum(CASE WHEN o.status = 'filled' THEN (SELECT p.amount FROM payments p "
+    "WHERE p.appointment_id = o.filled_by_appointment_id AND p.status = 'succeeded') END), 0) "
+    "AS deposits "
+    "FROM slot_openings o JOIN shops s ON s.id = o.shop_id "
+    "WHERE o.shop_id = %s::bigint " SR_SLOT_FILTERS,
+    "opened,filled,expired,median_fill_seconds,deposits"};
+static sr_result_t *q_dash_figures(sr_db_t *db, const char *shop_id, const char *status, const char *from,
+                                   const char *to)
+{
+    return sr_db_select(db, &stmt_dash_figures, SR_ARGS(shop_id, status, status, from, from, to, to));
+}
+
+static const sr_statement_t stmt_dash_slot_list = {
+    "sr_dash_slot_list",
+    "SELECT o.id::text AS id, "
+    "to_char(o.starts_at AT TIME ZONE s.timezone, 'Dy DD Mon YYYY HH24:MI') AS starts, "
+    "to_char(o.ends_at AT TIME ZONE s.timezone, 'HH24:MI') AS ends, o.status AS status, "
+    "to_char(o.created_at AT TIME ZONE s.timezone, 'DD Mon YYYY HH24:MI') AS created, "
+    "o.filled_by_appointment_id::text AS booking_id, "
+    "(o.status = 'open' AND o.waiting_since IS NOT NULL) AS waiting "
+    "FROM slot_openings o JOIN shops s ON s.id = o.shop_id "
+    "WHERE o.shop_id = %s::bigint " SR_SLOT_FILTERS
+    "ORDER BY o.created_at DESC, o.id DESC LIMIT %s::integer OFFSET %s::integer",
+    "id,starts,ends,status,created,booking_id,waiting"};
+static sr_result_t *q_dash_slot_list(sr_db_t *db, const char *shop_id, const char *status, const char *from,
+                                     const char *to, const char *limit, const char *offset)
+{
+    return sr_db_select(db, &stmt_dash_slot_list, SR_ARGS(shop_id, status, status, from, from, to, to, limit, offset));
+}
+
 static sr_status_t list_work(sr_db_t *db, void *baton)
 {
     list_work_t *w = baton;
@@ -18,13 +76,12 @@ static sr_status_t list_work(sr_db_t *db, void *baton)
     apr_pool_t *p = sr_db_pool(db);
     const char *shop = w->d->shop_id;
 
-    w->upcoming = sr_db_select(db, SR_Q_DASH_UPCOMING, SR_ARGS(shop));
+    w->upcoming = q_dash_upcoming(db, shop);
     /* The figures cover the chosen dates, whatever the status filter. */
-    w->figures = sr_db_select(db, SR_Q_DASH_FIGURES, SR_ARGS(shop, NULL, NULL, f->from, f->from, f->to, f->to));
+    w->figures = q_dash_figures(db, shop, NULL, f->from, f->to);
     /* One row more than a page says whether there is a next page. */
-    w->slots = sr_db_select(db, SR_Q_DASH_SLOT_LIST,
-                            SR_ARGS(shop, f->status, f->status, f->from, f->from, f->to, f->to,
-                                    apr_itoa(p, SR_PAGE_SIZE + 1), apr_itoa(p, (f->page - 1) * SR_PAGE_SIZE)));
+    w->slots = q_dash_slot_list(db, shop, f->status, f->from, f->to, apr_itoa(p, SR_PAGE_SIZE + 1),
+                                apr_itoa(p, (f->page - 1) * SR_PAGE_SIZE));
     return sr_db_failed(db) ? SR_UNAVAILABLE : SR_OK;
 }
 
@@ -189,3 +246,6 @@ int sr_dashboard_appointments(sr_req_t *req)
     sr_html_end(r);
     return OK;
 }
+
+const sr_statement_t *const sr_page_appointments_statements[] = {&stmt_dash_upcoming, &stmt_dash_figures,
+                                                                 &stmt_dash_slot_list, NULL};

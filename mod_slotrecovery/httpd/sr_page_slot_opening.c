@@ -2,12 +2,48 @@
 /* GET /app/slot-openings/{id}: one slot opening and its offers. */
 #include "sr_page.h"
 
+static const sr_statement_t stmt_dash_slot_detail = {
+    "sr_dash_slot_detail",
+    "SELECT o.id::text AS id, o.status AS status, o.expired_reason AS expired_reason, "
+    "to_char(o.starts_at AT TIME ZONE s.timezone, 'Dy DD Mon YYYY HH24:MI') AS starts, "
+    "to_char(o.ends_at AT TIME ZONE s.timezone, 'HH24:MI') AS ends, "
+    "to_char(o.created_at AT TIME ZONE s.timezone, 'DD Mon YYYY HH24:MI') AS created, "
+    "src.id::text AS source_id, sc.name AS source_customer, "
+    "o.filled_by_appointment_id::text AS booking_id, fc.name AS booked_customer, "
+    "(o.status = 'open' AND o.waiting_since IS NOT NULL) AS waiting "
+    "FROM slot_openings o JOIN shops s ON s.id = o.shop_id "
+    "JOIN appointments src ON src.id = o.source_appointment_id "
+    "JOIN customers sc ON sc.id = src.customer_id "
+    "LEFT JOIN appointments fa ON fa.id = o.filled_by_appointment_id "
+    "LEFT JOIN customers fc ON fc.id = fa.customer_id "
+    "WHERE o.id = %s::bigint AND o.shop_id = %s::bigint",
+    "id,status,expired_reason,starts,ends,created,source_id,source_customer,booking_id,booked_customer,waiting"};
+static sr_result_t *q_dash_slot_detail(sr_db_t *db, const char *slot_opening_id, const char *shop_id)
+{
+    return sr_db_select(db, &stmt_dash_slot_detail, SR_ARGS(slot_opening_id, shop_id));
+}
+
+static const sr_statement_t stmt_dash_slot_offers = {
+    "sr_dash_slot_offers",
+    "SELECT f.id::text AS id, c.name AS customer, f.status AS status, "
+    "to_char(f.sent_at AT TIME ZONE s.timezone, 'DD Mon HH24:MI:SS') AS sent, "
+    "to_char(f.expires_at AT TIME ZONE s.timezone, 'DD Mon HH24:MI:SS') AS expires, "
+    "f.attempts AS attempts, f.last_error AS last_error "
+    "FROM slot_offers f JOIN customers c ON c.id = f.customer_id "
+    "JOIN slot_openings o ON o.id = f.slot_opening_id JOIN shops s ON s.id = o.shop_id "
+    "WHERE f.slot_opening_id = %s::bigint AND o.shop_id = %s::bigint ORDER BY f.id",
+    "id,customer,status,sent,expires,attempts,last_error"};
+static sr_result_t *q_dash_slot_offers(sr_db_t *db, const char *slot_opening_id, const char *shop_id)
+{
+    return sr_db_select(db, &stmt_dash_slot_offers, SR_ARGS(slot_opening_id, shop_id));
+}
+
 static sr_status_t slot_detail_work(sr_db_t *db, void *baton)
 {
     detail_work_t *w = baton;
 
-    w->main = sr_db_select(db, SR_Q_DASH_SLOT_DETAIL, SR_ARGS(w->id, w->d->shop_id));
-    w->rows = sr_db_select(db, SR_Q_DASH_SLOT_OFFERS, SR_ARGS(w->id, w->d->shop_id));
+    w->main = q_dash_slot_detail(db, w->id, w->d->shop_id);
+    w->rows = q_dash_slot_offers(db, w->id, w->d->shop_id);
     return sr_db_failed(db) ? SR_UNAVAILABLE : SR_OK;
 }
 
@@ -81,3 +117,5 @@ int sr_dashboard_slot_opening(sr_req_t *req)
     sr_html_end(r);
     return OK;
 }
+
+const sr_statement_t *const sr_page_slot_opening_statements[] = {&stmt_dash_slot_detail, &stmt_dash_slot_offers, NULL};

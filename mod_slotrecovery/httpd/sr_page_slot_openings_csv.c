@@ -15,14 +15,45 @@ typedef struct {
     sr_result_t *rows;
 } csv_work_t;
 
+/*
+ * One chunk of the CSV: the rows after the keyset (created_at, id) of the
+ * last row sent ('infinity' and the largest id before the first), newest
+ * first, at most the given number.
+ */
+static const sr_statement_t stmt_dash_slot_csv = {
+    "sr_dash_slot_csv",
+    "SELECT o.id::text AS id, o.created_at::text AS after_at, "
+    "to_char(o.starts_at AT TIME ZONE s.timezone, 'YYYY-MM-DD HH24:MI') AS starts, "
+    "to_char(o.ends_at AT TIME ZONE s.timezone, 'YYYY-MM-DD HH24:MI') AS ends, "
+    "o.status AS status, "
+    "to_char(o.created_at AT TIME ZONE s.timezone, 'YYYY-MM-DD HH24:MI') AS created, "
+    "(SELECT count(*) FROM slot_offers f WHERE f.slot_opening_id = o.id "
+    "AND f.sent_at IS NOT NULL) AS offers_sent, "
+    "fc.name AS filled_by, o.filled_by_appointment_id::text AS booking_id, "
+    "round(extract(epoch FROM o.filled_at - o.created_at))::bigint AS fill_seconds, "
+    "p.amount AS deposit_amount, p.currency AS deposit_currency, p.status AS deposit_status "
+    "FROM slot_openings o JOIN shops s ON s.id = o.shop_id "
+    "LEFT JOIN appointments fa ON fa.id = o.filled_by_appointment_id "
+    "LEFT JOIN customers fc ON fc.id = fa.customer_id "
+    "LEFT JOIN payments p ON p.appointment_id = fa.id "
+    "WHERE o.shop_id = %s::bigint " SR_SLOT_FILTERS "AND (o.created_at, o.id) < (%s::timestamptz, %s::bigint) "
+    "ORDER BY o.created_at DESC, o.id DESC LIMIT %s::integer",
+    "id,after_at,starts,ends,status,created,offers_sent,filled_by,booking_id,fill_seconds,deposit_amount,deposit_"
+    "currency,deposit_status"};
+static sr_result_t *q_dash_slot_csv(sr_db_t *db, const char *shop_id, const char *status, const char *from,
+                                    const char *to, const char *after_at, const char *after_id, const char *limit)
+{
+    return sr_db_select(db, &stmt_dash_slot_csv,
+                        SR_ARGS(shop_id, status, status, from, from, to, to, after_at, after_id, limit));
+}
+
 static sr_status_t csv_work(sr_db_t *db, void *baton)
 {
     csv_work_t *w = baton;
     const sr_filter_t *f = w->f;
 
-    w->rows = sr_db_select(db, SR_Q_DASH_SLOT_CSV,
-                           SR_ARGS(w->d->shop_id, f->status, f->status, f->from, f->from, f->to, f->to, w->after_at,
-                                   w->after_id, apr_itoa(sr_db_pool(db), w->limit)));
+    w->rows = q_dash_slot_csv(db, w->d->shop_id, f->status, f->from, f->to, w->after_at, w->after_id,
+                              apr_itoa(sr_db_pool(db), w->limit));
     return w->rows ? SR_OK : SR_UNAVAILABLE;
 }
 
@@ -150,3 +181,5 @@ int sr_dashboard_slot_openings_csv(sr_req_t *req)
     apr_pool_destroy(chunk);
     return OK;
 }
+
+const sr_statement_t *const sr_page_slot_openings_csv_statements[] = {&stmt_dash_slot_csv, NULL};

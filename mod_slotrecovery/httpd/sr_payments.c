@@ -40,10 +40,34 @@ static const char *metadata_mismatch(apr_pool_t *p, const sr_result_t *res, cons
     return NULL;
 }
 
+/*
+ * A PaymentIntent by its id, or by the payment id put in its metadata when
+ * that payment has no intent yet (an event may come before the creation's
+ * answer was stored); never another intent's payment. A match by metadata
+ * comes with what the caller checks before taking it: the installation id,
+ * amount, currency and customer the intent must carry.
+ */
+static const sr_statement_t stmt_pay_find = {
+    "sr_pay_find",
+    "SELECT p.id::text AS payment_id, a.source_slot_opening_id::text AS slot_opening_id, "
+    "(p.stripe_payment_intent_id IS NOT NULL) AS by_intent_id, "
+    "p.amount AS amount, p.currency AS currency, c.stripe_customer_id AS stripe_customer_id, "
+    "(SELECT i.id FROM installation i WHERE i.singleton) AS installation_id "
+    "FROM payments p JOIN appointments a ON a.id = p.appointment_id "
+    "JOIN customers c ON c.id = a.customer_id "
+    "WHERE p.stripe_payment_intent_id = %s "
+    "OR (p.id = %s::bigint AND p.stripe_payment_intent_id IS NULL) "
+    "ORDER BY (p.stripe_payment_intent_id IS NOT NULL) DESC LIMIT 1",
+    "payment_id,slot_opening_id,by_intent_id,amount,currency,stripe_customer_id,installation_id"};
+static sr_result_t *q_pay_find(sr_db_t *db, const char *intent_id, const char *metadata_payment_id)
+{
+    return sr_db_select(db, &stmt_pay_find, SR_ARGS(intent_id, metadata_payment_id));
+}
+
 sr_status_t sr_payment_find(sr_db_t *db, const sr_stripe_event_t *event, const char **payment_id,
                             const char **slot_opening_id, const char **mismatch)
 {
-    sr_result_t *res = sr_db_select(db, SR_Q_PAY_FIND, SR_ARGS(event->intent_id, event->metadata_payment_id));
+    sr_result_t *res = q_pay_find(db, event->intent_id, event->metadata_payment_id);
 
     *payment_id = *slot_opening_id = *mismatch = NULL;
     if (!res) {
@@ -62,13 +86,35 @@ sr_status_t sr_payment_find(sr_db_t *db, const sr_stripe_event_t *event, const c
     return SR_OK;
 }
 
+/* Lock order as for YES: the slot first, then the payment. */
+static const sr_statement_t stmt_pay_lock_slot = {
+    "sr_pay_lock_slot", "SELECT id::text AS id FROM slot_openings WHERE id = %s::bigint FOR UPDATE", "id"};
+static sr_result_t *q_pay_lock_slot(sr_db_t *db, const char *slot_opening_id)
+{
+    return sr_db_select(db, &stmt_pay_lock_slot, SR_ARGS(slot_opening_id));
+}
+
+static const sr_statement_t stmt_pay_lock = {
+    "sr_pay_lock",
+    "SELECT p.id::text AS payment_id, p.status AS status, "
+    "p.stripe_payment_intent_id AS stripe_payment_intent_id, "
+    "a.id::text AS appointment_id, a.customer_id::text AS customer_id, "
+    "a.status AS appointment_status, a.source_slot_opening_id::text AS slot_opening_id "
+    "FROM payments p JOIN appointments a ON a.id = p.appointment_id "
+    "WHERE p.id = %s::bigint FOR UPDATE OF p, a",
+    "payment_id,status,stripe_payment_intent_id,appointment_id,customer_id,appointment_status,slot_opening_id"};
+static sr_result_t *q_pay_lock(sr_db_t *db, const char *payment_id)
+{
+    return sr_db_select(db, &stmt_pay_lock, SR_ARGS(payment_id));
+}
+
 /* Locks the slot (first, as YES does) and the payment with its appointment. */
 static sr_result_t *lock_payment(sr_db_t *db, const char *payment_id, const char *slot_opening_id)
 {
-    if (slot_opening_id && !sr_db_select(db, SR_Q_PAY_LOCK_SLOT, SR_ARGS(slot_opening_id))) {
+    if (slot_opening_id && !q_pay_lock_slot(db, slot_opening_id)) {
         return NULL;
     }
-    return sr_db_select(db, SR_Q_PAY_LOCK, SR_ARGS(payment_id));
+    return q_pay_lock(db, payment_id);
 }
 
 static const char *seconds_arg(apr_pool_t *p, apr_interval_time_t t)
@@ -82,6 +128,55 @@ typedef struct {
     const char *flag;   /* flagged_reason, or NULL */
     sr_notice_t notice; /* SR_NOTICE_NONE when the caller tells the customer itself */
 } release_t;
+
+static const sr_statement_t stmt_pay_mark_failed = {
+    "sr_pay_mark_failed",
+    "UPDATE payments SET status = 'failed', last_error = left(%s, 500), "
+    "stripe_payment_intent_id = COALESCE(stripe_payment_intent_id, %s) "
+    "WHERE id = %s::bigint",
+    NULL};
+static int q_pay_mark_failed(sr_db_t *db, const char *error, const char *intent_id, const char *payment_id)
+{
+    return sr_db_exec(db, &stmt_pay_mark_failed, SR_ARGS(error, intent_id, payment_id));
+}
+
+static const sr_statement_t stmt_pay_cancel_appointment = {
+    "sr_pay_cancel_appointment",
+    "UPDATE appointments SET status = 'cancelled', cancelled_at = now() "
+    "WHERE id = %s::bigint AND status <> 'cancelled'",
+    NULL};
+static int q_pay_cancel_appointment(sr_db_t *db, const char *appointment_id)
+{
+    return sr_db_exec(db, &stmt_pay_cancel_appointment, SR_ARGS(appointment_id));
+}
+
+static const sr_statement_t stmt_pay_reopen_slot = {
+    "sr_pay_reopen_slot",
+    "UPDATE slot_openings SET status = 'open', filled_by_appointment_id = NULL, "
+    "filled_at = NULL WHERE id = %s::bigint AND filled_by_appointment_id = %s::bigint",
+    NULL};
+static int q_pay_reopen_slot(sr_db_t *db, const char *slot_opening_id, const char *appointment_id)
+{
+    return sr_db_exec(db, &stmt_pay_reopen_slot, SR_ARGS(slot_opening_id, appointment_id));
+}
+
+static const sr_statement_t stmt_pay_decline_offer = {"sr_pay_decline_offer",
+                                                      "UPDATE slot_offers SET status = 'declined', "
+                                                      "last_error = left('deposit failed: ' || %s, 500) "
+                                                      "WHERE slot_opening_id = %s::bigint AND customer_id = %s::bigint "
+                                                      "AND status = 'accepted'",
+                                                      NULL};
+static int q_pay_decline_offer(sr_db_t *db, const char *error, const char *slot_opening_id, const char *customer_id)
+{
+    return sr_db_exec(db, &stmt_pay_decline_offer, SR_ARGS(error, slot_opening_id, customer_id));
+}
+
+static const sr_statement_t stmt_pay_flag = {
+    "sr_pay_flag", "UPDATE payments SET flagged_reason = left(%s, 500) WHERE id = %s::bigint", NULL};
+static int q_pay_flag(sr_db_t *db, const char *flag, const char *payment_id)
+{
+    return sr_db_exec(db, &stmt_pay_flag, SR_ARGS(flag, payment_id));
+}
 
 /*
  * The payment failed (locked is sr_pay_lock's row): payment failed, booking
@@ -107,8 +202,8 @@ static sr_status_t release_booking(sr_db_t *db, const sr_result_t *locked, const
     appointment_id = sr_result_get(locked, 0, "appointment_id");
     customer_id = sr_result_get(locked, 0, "customer_id");
     slot_opening_id = sr_result_get(locked, 0, "slot_opening_id");
-    if (sr_db_exec(db, SR_Q_PAY_MARK_FAILED, SR_ARGS(message, intent_id, payment_id)) < 0 ||
-        (why->flag && sr_db_exec(db, SR_Q_PAY_FLAG, SR_ARGS(why->flag, payment_id)) < 0)) {
+    if (q_pay_mark_failed(db, message, intent_id, payment_id) < 0 ||
+        (why->flag && q_pay_flag(db, why->flag, payment_id) < 0)) {
         return SR_UNAVAILABLE;
     }
     if (!strcmp(sr_result_get(locked, 0, "appointment_status"), "cancelled")) {
@@ -116,15 +211,13 @@ static sr_status_t release_booking(sr_db_t *db, const sr_result_t *locked, const
         out->outcome = "payment failed: the booking had been cancelled already";
         return SR_OK;
     }
-    if (sr_db_exec(db, SR_Q_PAY_CANCEL_APPOINTMENT, SR_ARGS(appointment_id)) < 0 ||
-        sr_notify_payment(db, payment_id, why->notice) != SR_OK) {
+    if (q_pay_cancel_appointment(db, appointment_id) < 0 || sr_notify_payment(db, payment_id, why->notice) != SR_OK) {
         return SR_UNAVAILABLE;
     }
     out->outcome = "payment failed: booking released";
     if (slot_opening_id) {
-        reopened = sr_db_exec(db, SR_Q_PAY_REOPEN_SLOT, SR_ARGS(slot_opening_id, appointment_id));
-        if (reopened < 0 ||
-            sr_db_exec(db, SR_Q_PAY_DECLINE_OFFER, SR_ARGS(message, slot_opening_id, customer_id)) < 0) {
+        reopened = q_pay_reopen_slot(db, slot_opening_id, appointment_id);
+        if (reopened < 0 || q_pay_decline_offer(db, message, slot_opening_id, customer_id) < 0) {
             return SR_UNAVAILABLE;
         }
         if (reopened > 0) {
@@ -150,6 +243,40 @@ sr_status_t sr_payment_fail(sr_db_t *db, const char *payment_id, const char *slo
     release_t why = {message, NULL, SR_NOTICE_FAILED};
 
     return fail_payment(db, payment_id, slot_opening_id, intent_id, &why, out);
+}
+
+static const sr_statement_t stmt_pay_confirm_appointment = {"sr_pay_confirm_appointment",
+                                                            "UPDATE appointments SET status = 'confirmed' "
+                                                            "WHERE id = %s::bigint AND status = 'awaiting_payment'",
+                                                            NULL};
+static int q_pay_confirm_appointment(sr_db_t *db, const char *appointment_id)
+{
+    return sr_db_exec(db, &stmt_pay_confirm_appointment, SR_ARGS(appointment_id));
+}
+
+/* A success is kept whatever came before; what a person must look at goes in flagged_reason. */
+static const sr_statement_t stmt_pay_mark_succeeded = {
+    "sr_pay_mark_succeeded",
+    "UPDATE payments SET last_error = NULL, status = 'succeeded', "
+    "flagged_reason = COALESCE(%s, flagged_reason), "
+    "stripe_payment_intent_id = COALESCE(stripe_payment_intent_id, %s) "
+    "WHERE id = %s::bigint",
+    NULL};
+static int q_pay_mark_succeeded(sr_db_t *db, const char *flag, const char *intent_id, const char *payment_id)
+{
+    return sr_db_exec(db, &stmt_pay_mark_succeeded, SR_ARGS(flag, intent_id, payment_id));
+}
+
+/* The whole deposit goes back; one refund per payment, so a redelivered event adds none. */
+static const sr_statement_t stmt_refund_due = {"sr_refund_due",
+                                               "INSERT INTO refunds (payment_id, amount, currency, reason) "
+                                               "SELECT p.id, p.amount, p.currency, left(%s, 500) FROM payments p "
+                                               "WHERE p.id = %s::bigint AND p.amount > 0 "
+                                               "ON CONFLICT (payment_id) DO NOTHING RETURNING id::text AS id",
+                                               "id"};
+static sr_result_t *q_refund_due(sr_db_t *db, const char *reason, const char *payment_id)
+{
+    return sr_db_select(db, &stmt_refund_due, SR_ARGS(reason, payment_id));
 }
 
 sr_status_t sr_payment_succeed(sr_db_t *db, const char *payment_id, const char *slot_opening_id, const char *intent_id,
@@ -178,9 +305,9 @@ sr_status_t sr_payment_succeed(sr_db_t *db, const char *payment_id, const char *
     else if (!strcmp(sr_result_get(res, 0, "appointment_status"), "cancelled")) {
         refund = "succeeded for a cancelled booking";
     }
-    if (sr_db_exec(db, SR_Q_PAY_MARK_SUCCEEDED, SR_ARGS(NULL, intent_id, payment_id)) < 0 ||
-        (!refund && sr_db_exec(db, SR_Q_PAY_CONFIRM_APPOINTMENT, SR_ARGS(appointment_id)) < 0) ||
-        (refund && !sr_db_select(db, SR_Q_REFUND_DUE, SR_ARGS(refund, payment_id)))) {
+    if (q_pay_mark_succeeded(db, NULL, intent_id, payment_id) < 0 ||
+        (!refund && q_pay_confirm_appointment(db, appointment_id) < 0) ||
+        (refund && !q_refund_due(db, refund, payment_id))) {
         return SR_UNAVAILABLE;
     }
     if (refund) {
@@ -231,6 +358,31 @@ static sr_status_t record_refusal(sr_db_t *db, record_work_t *w)
     return fail_payment(db, w->payment_id, w->slot_opening_id, in->id, &why, &w->change);
 }
 
+static const sr_statement_t stmt_pay_retry_later = {"sr_pay_retry_later",
+                                                    "UPDATE payments SET last_error = left(%s, 500), "
+                                                    "next_attempt_at = now() + make_interval(secs => "
+                                                    "least(3600, %s::integer * power(2, greatest(attempts - 1, 0)))) "
+                                                    "WHERE id = %s::bigint AND status = 'pending'",
+                                                    NULL};
+static int q_pay_retry_later(sr_db_t *db, const char *error, const char *base_delay_seconds, const char *payment_id)
+{
+    return sr_db_exec(db, &stmt_pay_retry_later, SR_ARGS(error, base_delay_seconds, payment_id));
+}
+
+/*
+ * Stripe answered a 5xx for the deposit's current key, and replays it for
+ * that key: attempt N (the first argument) takes the key of its own (see
+ * migration 010). Only for a payment still waiting for its intent.
+ */
+static const sr_statement_t stmt_pay_key_spent = {"sr_pay_key_spent",
+                                                  "UPDATE payments SET key_retry = %s::integer WHERE id = %s::bigint "
+                                                  "AND status = 'pending' AND stripe_payment_intent_id IS NULL",
+                                                  NULL};
+static int q_pay_key_spent(sr_db_t *db, const char *key_retry, const char *payment_id)
+{
+    return sr_db_exec(db, &stmt_pay_key_spent, SR_ARGS(key_retry, payment_id));
+}
+
 /* Stripe did not answer usefully (SR_UNAVAILABLE): try again later, or give up. */
 static sr_status_t record_failure(sr_db_t *db, record_work_t *w)
 {
@@ -248,15 +400,27 @@ static sr_status_t record_failure(sr_db_t *db, record_work_t *w)
         why.message = apr_psprintf(p, "gave up after %d tries: %s", w->attempts, in->error);
     }
     else {
-        return sr_db_exec(db, SR_Q_PAY_RETRY_LATER,
-                          SR_ARGS(in->error, seconds_arg(p, w->conf->offer_retry_delay), w->payment_id)) < 0 ||
-                       (w->key_retry &&
-                        sr_db_exec(db, SR_Q_PAY_KEY_SPENT, SR_ARGS(apr_itoa(p, w->key_retry), w->payment_id)) < 0)
+        return q_pay_retry_later(db, in->error, seconds_arg(p, w->conf->offer_retry_delay), w->payment_id) < 0 ||
+                       (w->key_retry && q_pay_key_spent(db, apr_itoa(p, w->key_retry), w->payment_id) < 0)
                    ? SR_UNAVAILABLE
                    : SR_OK;
     }
     w->problem = why.flag ? why.flag : why.message;
     return fail_payment(db, w->payment_id, w->slot_opening_id, in->id, &why, &w->change);
+}
+
+/* What Stripe answered at creation; a final status set by a webhook meanwhile stays. */
+static const sr_statement_t stmt_pay_record_intent = {
+    "sr_pay_record_intent",
+    "UPDATE payments SET stripe_payment_intent_id = COALESCE(%s, stripe_payment_intent_id), "
+    "status = CASE WHEN status IN ('succeeded', 'failed', 'canceled') THEN status "
+    "ELSE %s END, last_error = %s "
+    "WHERE id = %s::bigint RETURNING status AS status, appointment_id::text AS appointment_id",
+    "status,appointment_id"};
+static sr_result_t *q_pay_record_intent(sr_db_t *db, const char *intent_id, const char *status, const char *last_error,
+                                        const char *payment_id)
+{
+    return sr_db_select(db, &stmt_pay_record_intent, SR_ARGS(intent_id, status, last_error, payment_id));
 }
 
 static sr_status_t record_work(sr_db_t *db, void *baton)
@@ -272,12 +436,12 @@ static sr_status_t record_work(sr_db_t *db, void *baton)
             /* As payment_intent.succeeded: the booking confirmed, or the money back if it was cancelled meanwhile. */
             return sr_payment_succeed(db, w->payment_id, w->slot_opening_id, w->intent->id, &w->change);
         }
-        res = sr_db_select(db, SR_Q_PAY_RECORD_INTENT, SR_ARGS(w->intent->id, w->intent->status, NULL, w->payment_id));
+        res = q_pay_record_intent(db, w->intent->id, w->intent->status, NULL, w->payment_id);
         if (!res) {
             return SR_UNAVAILABLE;
         }
         if (res->nrows > 0 && !strcmp(sr_result_get(res, 0, "status"), "succeeded") &&
-            sr_db_exec(db, SR_Q_PAY_CONFIRM_APPOINTMENT, SR_ARGS(sr_result_get(res, 0, "appointment_id"))) < 0) {
+            q_pay_confirm_appointment(db, sr_result_get(res, 0, "appointment_id")) < 0) {
             return SR_UNAVAILABLE;
         }
         return SR_OK;
@@ -333,6 +497,30 @@ typedef struct {
     const char *settled; /* what was done, for the log */
 } settle_work_t;
 
+/* The same question again, once the payment is locked. Arguments: the cutoff, the payment. */
+static const sr_statement_t stmt_pay_unsent_state = {
+    "sr_pay_unsent_state",
+    "SELECT a.status = 'cancelled' AS cancelled, p.next_attempt_at <= now() "
+    "AND a.starts_at <= now() + make_interval(secs => %s::integer) AS too_close "
+    "FROM payments p JOIN appointments a ON a.id = p.appointment_id "
+    "WHERE p.id = %s::bigint AND p.status = 'pending' "
+    "AND p.stripe_payment_intent_id IS NULL",
+    "cancelled,too_close"};
+static sr_result_t *q_pay_unsent_state(sr_db_t *db, const char *cutoff_seconds, const char *payment_id)
+{
+    return sr_db_select(db, &stmt_pay_unsent_state, SR_ARGS(cutoff_seconds, payment_id));
+}
+
+static const sr_statement_t stmt_pay_mark_canceled = {
+    "sr_pay_mark_canceled",
+    "UPDATE payments SET status = 'canceled', last_error = left(%s, 500) "
+    "WHERE id = %s::bigint AND status = 'pending' AND stripe_payment_intent_id IS NULL",
+    NULL};
+static int q_pay_mark_canceled(sr_db_t *db, const char *error, const char *payment_id)
+{
+    return sr_db_exec(db, &stmt_pay_mark_canceled, SR_ARGS(error, payment_id));
+}
+
 static sr_status_t settle_work(sr_db_t *db, void *baton)
 {
     settle_work_t *w = baton;
@@ -345,8 +533,7 @@ static sr_status_t settle_work(sr_db_t *db, void *baton)
     memset(&w->change, 0, sizeof(w->change));
     w->settled = NULL;
     if (!(locked = lock_payment(db, w->payment_id, w->slot_opening_id)) ||
-        !(state = sr_db_select(db, SR_Q_PAY_UNSENT_STATE,
-                               SR_ARGS(seconds_arg(p, w->ctx->conf->offer_cutoff), w->payment_id)))) {
+        !(state = q_pay_unsent_state(db, seconds_arg(p, w->ctx->conf->offer_cutoff), w->payment_id))) {
         return SR_UNAVAILABLE;
     }
     if (locked->nrows == 0 || state->nrows == 0) {
@@ -354,9 +541,8 @@ static sr_status_t settle_work(sr_db_t *db, void *baton)
     }
     if (sr_result_bool(state, 0, "cancelled")) {
         w->settled = "canceled: the booking was cancelled before the deposit was taken";
-        return sr_db_exec(
-                   db, SR_Q_PAY_MARK_CANCELED,
-                   SR_ARGS("the booking was cancelled before the deposit was taken: not charged", w->payment_id)) < 0
+        return q_pay_mark_canceled(db, "the booking was cancelled before the deposit was taken: not charged",
+                                   w->payment_id) < 0
                    ? SR_UNAVAILABLE
                    : SR_OK;
     }
@@ -372,11 +558,33 @@ typedef struct {
     sr_result_t *due;
 } settle_find_t;
 
+/*
+ * Deposits never sent that must not be: the booking was cancelled (even
+ * while a charge is in flight: its answer then finds the payment canceled
+ * and a success is refunded), or, once due, its slot starts within the
+ * cutoff. Settled before the claim below, which skips them too.
+ * Arguments: one payment id or NULL, the same, the cutoff.
+ */
+static const sr_statement_t stmt_pay_unsent_to_settle = {
+    "sr_pay_unsent_to_settle",
+    "SELECT p.id::text AS payment_id, a.source_slot_opening_id::text AS slot_opening_id "
+    "FROM payments p JOIN appointments a ON a.id = p.appointment_id "
+    "WHERE p.status = 'pending' AND p.stripe_payment_intent_id IS NULL "
+    "AND (%s::bigint IS NULL OR p.id = %s::bigint) "
+    "AND (a.status = 'cancelled' OR (p.next_attempt_at <= now() "
+    "AND a.starts_at <= now() + make_interval(secs => %s::integer))) "
+    "ORDER BY p.next_attempt_at, p.id LIMIT " SR_SWEEP_BATCH_SQL,
+    "payment_id,slot_opening_id"};
+static sr_result_t *q_pay_unsent_to_settle(sr_db_t *db, const char *payment_id, const char *cutoff_seconds)
+{
+    return sr_db_select(db, &stmt_pay_unsent_to_settle, SR_ARGS(payment_id, payment_id, cutoff_seconds));
+}
+
 static sr_status_t settle_find_work(sr_db_t *db, void *baton)
 {
     settle_find_t *w = baton;
 
-    w->due = sr_db_select(db, SR_Q_PAY_UNSENT_TO_SETTLE, SR_ARGS(w->payment_id, w->payment_id, w->cutoff));
+    w->due = q_pay_unsent_to_settle(db, w->payment_id, w->cutoff);
     return w->due ? SR_OK : SR_UNAVAILABLE;
 }
 
@@ -418,6 +626,38 @@ static int settle_unsent(sr_ctx_t *ctx, const char *payment_id, apr_array_header
     return due->nrows;
 }
 
+/*
+ * Deposits. A payment row is claimed (leased) before its PaymentIntent is
+ * created, so two processes never call Stripe for it at once; the
+ * Idempotency-Key derived from its id makes a repeated call harmless.
+ * Never for a cancelled booking or a slot that has started (the sweep
+ * settles those first, sr_pay_unsent_to_settle).
+ * Arguments: one payment id or NULL for any due, the batch size, the lease.
+ */
+static const sr_statement_t stmt_pay_claim_due = {
+    "sr_pay_claim_due",
+    "WITH due AS (SELECT p.id FROM payments p JOIN appointments a ON a.id = p.appointment_id "
+    "WHERE p.status = 'pending' AND p.stripe_payment_intent_id IS NULL "
+    "AND p.next_attempt_at <= now() AND (%s::bigint IS NULL OR p.id = %s::bigint) "
+    "AND a.status <> 'cancelled' AND a.starts_at > now() "
+    "ORDER BY p.next_attempt_at, p.id LIMIT %s::integer FOR UPDATE OF p SKIP LOCKED) "
+    "UPDATE payments p SET attempts = p.attempts + 1, "
+    "next_attempt_at = now() + make_interval(secs => %s::integer) "
+    "FROM due, appointments a, customers c "
+    "LEFT JOIN installation i ON i.singleton "
+    "WHERE p.id = due.id AND a.id = p.appointment_id AND c.id = a.customer_id "
+    "RETURNING p.id::text AS payment_id, p.amount AS amount, p.currency AS currency, "
+    "p.attempts AS attempts, c.stripe_customer_id AS stripe_customer_id, "
+    "c.stripe_payment_method_id AS stripe_payment_method_id, "
+    "i.id AS installation_id, p.key_token AS key_token, p.key_retry AS key_retry, "
+    "a.id::text AS appointment_id, a.source_slot_opening_id::text AS slot_opening_id",
+    "payment_id,amount,currency,attempts,stripe_customer_id,stripe_payment_method_id,installation_id,key_token,key_"
+    "retry,appointment_id,slot_opening_id"};
+static sr_result_t *q_pay_claim_due(sr_db_t *db, const char *payment_id, const char *limit, const char *lease_seconds)
+{
+    return sr_db_select(db, &stmt_pay_claim_due, SR_ARGS(payment_id, payment_id, limit, lease_seconds));
+}
+
 int sr_payments_charge_due(sr_ctx_t *ctx, apr_array_header_t *reopened)
 {
     apr_pool_t *p = ctx->pool;
@@ -433,7 +673,7 @@ int sr_payments_charge_due(sr_ctx_t *ctx, apr_array_header_t *reopened)
      * after another, each a lookup and a creation of up to SlotRecoveryHttpTimeout,
      * so no other worker claims one of them while this one still waits on Stripe.
      */
-    claimed = sr_db_claim(ctx->db, SR_Q_PAY_CLAIM_DUE, NULL, SR_CHARGE_BATCH,
+    claimed = sr_db_claim(ctx->db, q_pay_claim_due, NULL, SR_CHARGE_BATCH,
                           SR_CHARGE_BATCH * 2 * ctx->conf->http_timeout + apr_time_from_sec(60));
     if (!claimed) {
         return -1;
@@ -531,6 +771,36 @@ typedef struct {
     const char *flag; /* set by the work: what the payment is flagged with */
 } refund_work_t;
 
+/*
+ * What Stripe said of a refund. Arguments: refund id at Stripe (or NULL),
+ * status, amount (or NULL), error, the base delay before the next look
+ * (doubling, at most an hour), the refund row.
+ */
+static const sr_statement_t stmt_refund_record = {
+    "sr_refund_record",
+    "UPDATE refunds SET stripe_refund_id = COALESCE(%s, stripe_refund_id), status = %s, "
+    "amount = COALESCE(%s::bigint, amount), last_error = left(%s, 500), "
+    "next_attempt_at = now() + make_interval(secs => "
+    "least(3600, %s::integer * power(2, greatest(attempts - 1, 0)))) "
+    "WHERE id = %s::bigint",
+    NULL};
+static int q_refund_record(sr_db_t *db, const char *stripe_refund_id, const char *status, const char *amount,
+                           const char *error, const char *base_delay_seconds, const char *refund_id)
+{
+    return sr_db_exec(db, &stmt_refund_record,
+                      SR_ARGS(stripe_refund_id, status, amount, error, base_delay_seconds, refund_id));
+}
+
+/* The same for a refund still without its id at Stripe. */
+static const sr_statement_t stmt_refund_key_spent = {"sr_refund_key_spent",
+                                                     "UPDATE refunds SET key_retry = %s::integer WHERE id = %s::bigint "
+                                                     "AND status = 'due' AND stripe_refund_id IS NULL",
+                                                     NULL};
+static int q_refund_key_spent(sr_db_t *db, const char *key_retry, const char *refund_id)
+{
+    return sr_db_exec(db, &stmt_refund_key_spent, SR_ARGS(key_retry, refund_id));
+}
+
 static sr_status_t refund_record_work(sr_db_t *db, void *baton)
 {
     refund_work_t *w = baton;
@@ -561,8 +831,7 @@ static sr_status_t refund_record_work(sr_db_t *db, void *baton)
                               "): check the payment in Stripe and refund by hand", (char *)NULL);
         break;
     default:
-        if (w->key_retry &&
-            sr_db_exec(db, SR_Q_REFUND_KEY_SPENT, SR_ARGS(apr_itoa(p, w->key_retry), w->refund_id)) < 0) {
+        if (w->key_retry && q_refund_key_spent(db, apr_itoa(p, w->key_retry), w->refund_id) < 0) {
             return SR_UNAVAILABLE;
         }
         if (!strcmp(status, "due") && w->attempts == w->conf->payment_max_attempts) {
@@ -574,20 +843,45 @@ static sr_status_t refund_record_work(sr_db_t *db, void *baton)
         }
         break;
     }
-    if (sr_db_exec(db, SR_Q_REFUND_RECORD,
-                   SR_ARGS(r->id, status, amount, error, seconds_arg(p, w->conf->offer_retry_delay), w->refund_id)) <
+    if (q_refund_record(db, r->id, status, amount, error, seconds_arg(p, w->conf->offer_retry_delay), w->refund_id) <
             0 ||
-        (w->flag && sr_db_exec(db, SR_Q_PAY_FLAG, SR_ARGS(w->flag, w->payment_id)) < 0)) {
+        (w->flag && q_pay_flag(db, w->flag, w->payment_id) < 0)) {
         return SR_UNAVAILABLE;
     }
     return SR_OK;
+}
+
+/*
+ * Refunds to ask of Stripe (due) or to follow up (pending), claimed with
+ * a lease as payments are. Arguments: one payment id or NULL, the same,
+ * the batch size, the lease.
+ */
+static const sr_statement_t stmt_refund_claim_due = {
+    "sr_refund_claim_due",
+    "WITH due AS (SELECT id FROM refunds "
+    "WHERE status IN ('due', 'pending', 'requires_action') AND next_attempt_at <= now() "
+    "AND (%s::bigint IS NULL OR payment_id = %s::bigint) "
+    "ORDER BY next_attempt_at, id LIMIT %s::integer FOR UPDATE SKIP LOCKED) "
+    "UPDATE refunds r SET attempts = r.attempts + 1, "
+    "next_attempt_at = now() + make_interval(secs => %s::integer) "
+    "FROM due, payments p WHERE r.id = due.id AND p.id = r.payment_id "
+    "RETURNING r.id::text AS refund_id, r.payment_id::text AS payment_id, "
+    "r.amount AS amount, r.status AS status, r.stripe_refund_id AS stripe_refund_id, "
+    "r.attempts AS attempts, r.key_retry AS key_retry, "
+    "p.stripe_payment_intent_id AS payment_intent, "
+    "(SELECT id FROM installation) AS installation_id",
+    "refund_id,payment_id,amount,status,stripe_refund_id,attempts,key_retry,payment_intent,installation_id"};
+static sr_result_t *q_refund_claim_due(sr_db_t *db, const char *payment_id, const char *limit,
+                                       const char *lease_seconds)
+{
+    return sr_db_select(db, &stmt_refund_claim_due, SR_ARGS(payment_id, payment_id, limit, lease_seconds));
 }
 
 int sr_payments_refund_due(sr_ctx_t *ctx)
 {
     apr_pool_t *p = ctx->pool;
     /* As for deposits: each refund is a lookup and a request at most, one after another. */
-    sr_result_t *claimed = sr_db_claim(ctx->db, SR_Q_REFUND_CLAIM_DUE, NULL, SR_REFUND_BATCH,
+    sr_result_t *claimed = sr_db_claim(ctx->db, q_refund_claim_due, NULL, SR_REFUND_BATCH,
                                        SR_REFUND_BATCH * 2 * ctx->conf->http_timeout + apr_time_from_sec(60));
     int i;
 
@@ -660,3 +954,26 @@ int sr_payments_refund_due(sr_ctx_t *ctx)
     }
     return claimed->nrows;
 }
+
+const sr_statement_t *const sr_payments_statements[] = {&stmt_pay_claim_due,
+                                                        &stmt_pay_record_intent,
+                                                        &stmt_pay_confirm_appointment,
+                                                        &stmt_pay_retry_later,
+                                                        &stmt_pay_find,
+                                                        &stmt_pay_lock_slot,
+                                                        &stmt_pay_lock,
+                                                        &stmt_pay_mark_failed,
+                                                        &stmt_pay_cancel_appointment,
+                                                        &stmt_pay_reopen_slot,
+                                                        &stmt_pay_decline_offer,
+                                                        &stmt_pay_mark_succeeded,
+                                                        &stmt_pay_unsent_to_settle,
+                                                        &stmt_pay_unsent_state,
+                                                        &stmt_pay_mark_canceled,
+                                                        &stmt_pay_flag,
+                                                        &stmt_refund_due,
+                                                        &stmt_refund_claim_due,
+                                                        &stmt_refund_record,
+                                                        &stmt_pay_key_spent,
+                                                        &stmt_refund_key_spent,
+                                                        NULL};

@@ -62,4 +62,7 @@ int sr_payments_charge_due(sr_ctx_t *ctx, apr_array_header_t *reopened);
 /* Asks Stripe for due refunds (or where pending ones stand): how many were claimed, -1 when the database failed. */
 int sr_payments_refund_due(sr_ctx_t *ctx);
 
+/* The statements sr_payments.c runs (listed in sr_statement_tables.c). */
+extern const sr_statement_t *const sr_payments_statements[];
+
 #endif /* SR_PAYMENTS_H */

@@ -9,6 +9,52 @@ typedef struct {
     sr_cancellation_t *out;
 } cancel_work_t;
 
+/* The lock serialises concurrent cancellations of one appointment. */
+static const sr_statement_t stmt_appointment_lock = {"sr_appointment_lock",
+                                                     "SELECT a.id::text AS \"id\", a.status AS \"status\" "
+                                                     "FROM appointments a WHERE a.id = %s::bigint FOR UPDATE",
+                                                     "id,status"};
+static sr_result_t *q_appointment_lock(sr_db_t *db, const char *appointment_id)
+{
+    return sr_db_select(db, &stmt_appointment_lock, SR_ARGS(appointment_id));
+}
+
+static const sr_statement_t stmt_appointment_cancel = {
+    "sr_appointment_cancel",
+    "UPDATE appointments SET status = 'cancelled', cancelled_at = now() "
+    "WHERE id = %s::bigint AND status <> 'cancelled'",
+    NULL};
+static int q_appointment_cancel(sr_db_t *db, const char *appointment_id)
+{
+    return sr_db_exec(db, &stmt_appointment_cancel, SR_ARGS(appointment_id));
+}
+
+/* Only a cancellation of a future appointment opens a slot; only one per appointment. */
+static const sr_statement_t stmt_slot_opening_from_cancellation = {
+    "sr_slot_opening_from_cancellation",
+    "INSERT INTO slot_openings (shop_id, source_appointment_id, "
+    "starts_at, ends_at, public_url_prefix) "
+    "SELECT a.shop_id, a.id, a.starts_at, a.ends_at, %s "
+    "FROM appointments a "
+    "WHERE a.id = %s::bigint AND a.starts_at > now() "
+    "ON CONFLICT (source_appointment_id) DO NOTHING "
+    "RETURNING id::text AS \"id\"",
+    "id"};
+static sr_result_t *q_slot_opening_from_cancellation(sr_db_t *db, const char *public_url_prefix,
+                                                     const char *appointment_id)
+{
+    return sr_db_select(db, &stmt_slot_opening_from_cancellation, SR_ARGS(public_url_prefix, appointment_id));
+}
+
+static const sr_statement_t stmt_slot_opening_by_source = {"sr_slot_opening_by_source",
+                                                           "SELECT o.id::text AS \"id\" FROM slot_openings o "
+                                                           "WHERE o.source_appointment_id = %s::bigint",
+                                                           "id"};
+static sr_result_t *q_slot_opening_by_source(sr_db_t *db, const char *appointment_id)
+{
+    return sr_db_select(db, &stmt_slot_opening_by_source, SR_ARGS(appointment_id));
+}
+
 static sr_status_t cancel_work(sr_db_t *db, void *baton)
 {
     cancel_work_t *w = baton;
@@ -17,7 +63,7 @@ static sr_status_t cancel_work(sr_db_t *db, void *baton)
 
     memset(out, 0, sizeof(*out));
     /* The row lock makes a concurrent second cancel wait, then see 'cancelled'. */
-    res = sr_db_select(db, SR_Q_APPOINTMENT_LOCK, SR_ARGS(w->appointment_id));
+    res = q_appointment_lock(db, w->appointment_id);
     if (!res) {
         return SR_UNAVAILABLE;
     }
@@ -25,16 +71,16 @@ static sr_status_t cancel_work(sr_db_t *db, void *baton)
         return SR_NOT_FOUND;
     }
     if (strcmp(sr_result_get(res, 0, "status"), "cancelled")) {
-        if (sr_db_exec(db, SR_Q_APPOINTMENT_CANCEL, SR_ARGS(w->appointment_id)) < 0) {
+        if (q_appointment_cancel(db, w->appointment_id) < 0) {
             return SR_UNAVAILABLE;
         }
-        res = sr_db_select(db, SR_Q_SLOT_OPENING_FROM_CANCELLATION, SR_ARGS(w->public_url_prefix, w->appointment_id));
+        res = q_slot_opening_from_cancellation(db, w->public_url_prefix, w->appointment_id);
         if (!res) {
             return SR_UNAVAILABLE;
         }
         out->opened_now = res->nrows > 0;
     }
-    res = sr_db_select(db, SR_Q_SLOT_OPENING_BY_SOURCE, SR_ARGS(w->appointment_id));
+    res = q_slot_opening_by_source(db, w->appointment_id);
     if (!res) {
         return SR_UNAVAILABLE;
     }
@@ -92,3 +138,7 @@ sr_status_t sr_slots_cancel_and_offer(sr_ctx_t *ctx, const char *appointment_id,
     sr_offer_loop_wake_for_cancellation(ctx, appointment_id);
     return SR_OK;
 }
+
+const sr_statement_t *const sr_slots_statements[] = {&stmt_appointment_lock, &stmt_appointment_cancel,
+                                                     &stmt_slot_opening_from_cancellation, &stmt_slot_opening_by_source,
+                                                     NULL};

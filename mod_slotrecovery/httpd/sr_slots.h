@@ -32,4 +32,7 @@ sr_status_t sr_slots_cancel_appointment(sr_db_t *db, const char *appointment_id,
 sr_status_t sr_slots_cancel_and_offer(sr_ctx_t *ctx, const char *appointment_id, const char *public_url_prefix,
                                       sr_cancellation_t *out);
 
+/* The statements sr_slots.c runs (listed in sr_statement_tables.c). */
+extern const sr_statement_t *const sr_slots_statements[];
+
 #endif /* SR_SLOTS_H */

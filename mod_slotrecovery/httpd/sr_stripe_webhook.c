@@ -21,6 +21,23 @@ typedef struct {
     int duplicate;
 } event_work_t;
 
+static const sr_statement_t stmt_stripe_event_claim = {
+    "sr_stripe_event_claim",
+    "INSERT INTO stripe_events (id, type, payment_intent_id, outcome) "
+    "VALUES (%s, %s, %s, 'received') ON CONFLICT (id) DO NOTHING RETURNING id",
+    "id"};
+static sr_result_t *q_stripe_event_claim(sr_db_t *db, const char *event_id, const char *type, const char *intent_id)
+{
+    return sr_db_select(db, &stmt_stripe_event_claim, SR_ARGS(event_id, type, intent_id));
+}
+
+static const sr_statement_t stmt_stripe_event_record = {
+    "sr_stripe_event_record", "UPDATE stripe_events SET outcome = %s, payment_id = %s::bigint WHERE id = %s", NULL};
+static int q_stripe_event_record(sr_db_t *db, const char *outcome, const char *payment_id, const char *event_id)
+{
+    return sr_db_exec(db, &stmt_stripe_event_record, SR_ARGS(outcome, payment_id, event_id));
+}
+
 static sr_status_t event_work(sr_db_t *db, void *baton)
 {
     event_work_t *w = baton;
@@ -33,7 +50,7 @@ static sr_status_t event_work(sr_db_t *db, void *baton)
     memset(&w->change, 0, sizeof(w->change));
     w->duplicate = 0;
     w->mismatch = NULL;
-    res = sr_db_select(db, SR_Q_STRIPE_EVENT_CLAIM, SR_ARGS(w->event_id, w->type, w->intent_id));
+    res = q_stripe_event_claim(db, w->event_id, w->type, w->intent_id);
     if (!res) {
         return SR_UNAVAILABLE;
     }
@@ -61,9 +78,7 @@ static sr_status_t event_work(sr_db_t *db, void *baton)
     if (status != SR_OK) {
         return status;
     }
-    return sr_db_exec(db, SR_Q_STRIPE_EVENT_RECORD, SR_ARGS(w->change.outcome, payment_id, w->event_id)) < 0
-               ? SR_UNAVAILABLE
-               : SR_OK;
+    return q_stripe_event_record(db, w->change.outcome, payment_id, w->event_id) < 0 ? SR_UNAVAILABLE : SR_OK;
 }
 
 int sr_stripe_webhook(sr_req_t *req)
@@ -130,3 +145,6 @@ int sr_stripe_webhook(sr_req_t *req)
     sr_json_set_string(doc, "outcome", w.duplicate ? "already handled" : w.change.outcome);
     return sr_send_json(req, HTTP_OK, doc);
 }
+
+const sr_statement_t *const sr_stripe_webhook_statements[] = {&stmt_stripe_event_claim, &stmt_stripe_event_record,
+                                                              NULL};

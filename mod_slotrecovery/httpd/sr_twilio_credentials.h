@@ -25,4 +25,7 @@ const sr_twilio_send_t *sr_twilio_credentials_note(sr_db_t *db, const sr_server_
 void sr_twilio_credentials_log_refused(server_rec *s, const sr_server_conf_t *conf, int n, const sr_twilio_send_t *out,
                                        const char *what);
 
+/* The statements sr_twilio_credentials.c runs (listed in sr_statement_tables.c). */
+extern const sr_statement_t *const sr_twilio_credentials_statements[];
+
 #endif /* SR_TWILIO_CREDENTIALS_H */

@@ -64,10 +64,18 @@ typedef struct {
     const char *id;
 } installation_work_t;
 
+/* Made once by migration 005; never changes. */
+static const sr_statement_t stmt_installation_get = {
+    "sr_installation_get", "SELECT id AS id, csrf_key AS csrf_key FROM installation WHERE singleton", "id,csrf_key"};
+static sr_result_t *q_installation_get(sr_db_t *db)
+{
+    return sr_db_select(db, &stmt_installation_get, SR_NO_ARGS);
+}
+
 static sr_status_t installation_work(sr_db_t *db, void *baton)
 {
     installation_work_t *w = baton;
-    sr_result_t *res = sr_db_select(db, SR_Q_INSTALLATION_GET, SR_NO_ARGS);
+    sr_result_t *res = q_installation_get(db);
 
     if (!res) {
         return SR_UNAVAILABLE;
@@ -278,3 +286,5 @@ int sr_watchdog_register(apr_pool_t *pconf, server_rec *s)
     rc = register_one(pconf, s, 1);
     return rc == OK ? register_one(pconf, s, 0) : rc;
 }
+
+const sr_statement_t *const sr_watchdog_statements[] = {&stmt_installation_get, NULL};

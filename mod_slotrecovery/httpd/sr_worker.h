@@ -35,4 +35,7 @@ sr_status_t sr_worker_run(sr_ctx_t *ctx, apr_interval_time_t budget, sr_worker_r
 /* Whether the run did anything (for the log). */
 int sr_worker_report_any(const sr_worker_report_t *report);
 
+/* The statements sr_worker.c runs (listed in sr_statement_tables.c). */
+extern const sr_statement_t *const sr_worker_statements[];
+
 #endif /* SR_WORKER_H */
