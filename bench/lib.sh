@@ -135,9 +135,16 @@ bench_db_fresh() {
 }
 
 # bench_stub_start NAME PORT DIR: bench/tools/stub.py (the t/stubs stand-in
-# with TCP_NODELAY), pidfile DIR/fake_NAME.pid, log DIR/fake_NAME.log.
+# with TCP_NODELAY), pidfile DIR/fake_NAME.pid, log DIR/fake_NAME.log. The
+# Twilio stand-in knows the bench's account and auth token (as t/run-suite
+# passes the suite's): it refuses any other with 401 / 20003, as Twilio does.
 bench_stub_start() {
-    sr_stub_start "$1" "$2" "$3" "$BENCH_DIR/tools/stub.py" "$1"
+    if [ "$1" = twilio ]; then
+        SR_FAKE_TWILIO_AUTH_TOKEN=$BENCH_TWILIO_TOKEN SR_FAKE_TWILIO_ACCOUNT_SID=$BENCH_TWILIO_SID \
+            sr_stub_start "$1" "$2" "$3" "$BENCH_DIR/tools/stub.py" "$1"
+    else
+        sr_stub_start "$1" "$2" "$3" "$BENCH_DIR/tools/stub.py" "$1"
+    fi
 }
 
 bench_stubs_up() {

@@ -1,6 +1,6 @@
 -- Puts back, as seeded, every row a webhook benchmark run may have changed
 -- (bench/sql/targets.sql lists them). Rows the runs added (new offers,
--- bookings, payments) are deleted; the inbound messages and Stripe events
+-- bookings, payments, customer texts, refunds) are deleted; the inbound messages and Stripe events
 -- they recorded stay (their ids are distinct per run). Prints what it undid.
 \set ON_ERROR_STOP on
 BEGIN;
@@ -15,6 +15,18 @@ WITH x AS (UPDATE slot_openings o SET status = 'open', filled_by_appointment_id 
                   expired_at = NULL, expired_reason = NULL
            FROM bench.offer_targets t WHERE o.id = t.slot_id AND o.status <> 'open' RETURNING 1)
 INSERT INTO restored SELECT 'open slots reopened', count(*) FROM x;
+-- The customers' texts and refunds the runs queued (the seed has none), for those payments and the targets'.
+WITH x AS (DELETE FROM customer_notifications n USING payments p, appointments a, bench.offer_targets t
+           WHERE n.payment_id = p.id AND p.appointment_id = a.id AND a.source_slot_opening_id = t.slot_id RETURNING 1)
+INSERT INTO restored SELECT 'customer texts deleted', count(*) FROM x;
+WITH x AS (DELETE FROM customer_notifications n USING bench.pay_targets t WHERE n.payment_id = t.payment_id::bigint
+           RETURNING 1)
+INSERT INTO restored SELECT 'customer texts deleted', count(*) FROM x;
+WITH x AS (DELETE FROM refunds r USING payments p, appointments a, bench.offer_targets t
+           WHERE r.payment_id = p.id AND p.appointment_id = a.id AND a.source_slot_opening_id = t.slot_id RETURNING 1)
+INSERT INTO restored SELECT 'refunds deleted', count(*) FROM x;
+WITH x AS (DELETE FROM refunds r USING bench.pay_targets t WHERE r.payment_id = t.payment_id::bigint RETURNING 1)
+INSERT INTO restored SELECT 'refunds deleted', count(*) FROM x;
 WITH x AS (DELETE FROM payments p USING appointments a, bench.offer_targets t
            WHERE p.appointment_id = a.id AND a.source_slot_opening_id = t.slot_id RETURNING 1)
 INSERT INTO restored SELECT 'payments deleted', count(*) FROM x;

@@ -43,8 +43,6 @@ TWILIO_TOKEN = "bench-twilio-auth-token"
 PSQL = "/usr/lib/postgresql/15/bin/psql"
 
 CUTOFF = "300"      # SlotRecoveryOfferCutoff (default)
-SEND_LEASE = "70"   # http timeout 10 s + 60
-PAY_LEASE = "70"
 DECLINE_MESSAGE = "Your card was declined."
 
 # The one statement a pgbench transaction adds to the module's: it draws the
@@ -64,12 +62,33 @@ OFFER_TARGET = ("SELECT x.n, t.phone, t.sms_from, (f.status = 'sent' AND o.statu
 # (label, [args], gset_prefix or None). Args are SQL literals or pgbench
 # variables in quotes (the driver sends every %s as text). ("if", cond) /
 # ("endif",) wrap the branches the module takes in C.
+# The advance of one slot opening (sr_offer_loop.c, advance_batch_work: a
+# batch of one is a batch), after the commit that released it: the slot locked
+# (waiting for the lock), offered to the next customer (a pending offer: the
+# worker sends it), marked waiting if nobody could take it (one transaction).
+def advance_one(slot_var):
+    slot = "'{{:%s}}'" % slot_var
+    return [
+        "BEGIN",
+        ("sr_loop_lock_slots_wait", ["'%s'" % CUTOFF, slot], None),
+        ("sr_loop_offer_next_customer", [slot], None),
+        ("sr_loop_set_waiting", [slot], None),
+        "COMMIT",
+    ]
+
+
+# Since issue 12 no request path calls Twilio or Stripe: a request writes
+# rows (a pending offer, a payment without its PaymentIntent, a customer
+# text) and the worker (sr_worker.c, on its watchdog thread) sends them after
+# the commit. The paths below are the request's transactions only; the
+# worker's claims and records run beside them, in the module's runs and in
+# the floor's alike (the same httpd is up during both).
 PATHS = {
     "stripe_failed": {
         "doc": "POST /api/stripe/webhook, payment_intent.payment_failed for a payment awaiting its deposit: "
-               "the event recorded, payment failed, booking cancelled, slot reopened, offer declined (one "
-               "transaction); then the slot goes to the next customer (3 transactions; the SMS itself is "
-               "the module's only extra, a call to the Twilio stand-in)",
+               "the event recorded, payment failed, booking cancelled, the customer's text queued, slot reopened, "
+               "offer declined (one transaction); then the slot goes to the next customer: a pending offer "
+               "(one transaction). The SMS of the offer and the customer's text are the worker's",
         "targets": "pay",
         "steps": [
             ("sql", PAY_TARGET % "(p.status NOT IN ('succeeded', 'failed'))"),
@@ -81,6 +100,7 @@ PATHS = {
             ("if", ":t_fresh"),
             ("sr_pay_mark_failed", ["'%s'" % DECLINE_MESSAGE, "':t_intent_id'", "':f_payment_id'"], None),
             ("sr_pay_cancel_appointment", ["':l_appointment_id'"], None),
+            ("sr_notify_enqueue", ["'deposit_failed'", "'the deposit payment failed'", "':f_payment_id'"], None),
             ("sr_pay_reopen_slot", ["':l_slot_opening_id'", "':l_appointment_id'"], None),
             ("sr_pay_decline_offer", ["'%s'" % DECLINE_MESSAGE, "':l_slot_opening_id'", "':l_customer_id'"], None),
             ("endif",),
@@ -88,18 +108,7 @@ PATHS = {
                                         "'evt_{tag}_:t_n'"], None),
             "COMMIT",
             ("if", ":t_fresh"),
-            "BEGIN",
-            ("sr_loop_lock_slot", ["'%s'" % CUTOFF, "':l_slot_opening_id'"], None),
-            ("sr_loop_has_live_offer", ["':l_slot_opening_id'"], None),
-            ("sr_loop_offer_next_customer", ["'{{:l_slot_opening_id}}'"], "o_"),
-            "COMMIT",
-            "BEGIN",
-            ("sr_loop_claim_due_offers", ["':o_id'", "':o_id'", "'%s'" % CUTOFF, "'1'", "'%s'" % SEND_LEASE,
-                                           "'%s'" % CUTOFF], None),
-            "COMMIT",
-            "BEGIN",
-            ("sr_loop_mark_sent", ["'%s'" % CUTOFF, "'SM{tag}_:t_n'", "':o_id'"], None),
-            "COMMIT",
+        ] + advance_one("l_slot_opening_id") + [
             ("endif",),
         ],
     },
@@ -125,9 +134,8 @@ PATHS = {
     },
     "twilio_yes": {
         "doc": "POST /api/twilio/inbound, YES from a customer holding a live offer: the message recorded, the slot "
-               "locked, offer accepted, booking and payment created (one transaction); then the deposit: the "
-               "payment claimed, the PaymentIntent (a call to the Stripe stand-in) recorded, booking confirmed "
-               "(2 transactions)",
+               "locked, offer accepted, booking and payment created, the answer (\"will be charged\") recorded "
+               "(one transaction). The PaymentIntent is the worker's",
         "targets": "offer",
         "steps": [
             ("sql", OFFER_TARGET),
@@ -140,28 +148,19 @@ PATHS = {
             ("sr_book_accept_offer", ["':o_offer_id'"], None),
             ("sr_book_create_appointment", ["':o_customer_id'", "':b_deposit_amount'", "':o_slot_opening_id'"], "a_"),
             ("sr_book_fill_slot", ["':a_id'", "':o_slot_opening_id'"], None),
-            ("sr_book_create_payment", ["':a_id'", "':b_deposit_amount'", "':b_currency'"], "p_"),
+            ("sr_book_create_payment", ["':a_id'", "':b_deposit_amount'", "':b_currency'"], None),
             ("else",),
             ("sr_inbound_live_offer", ["':t_phone'", "':t_sms_from'"], "o_*"),
             ("endif",),
-            ("sr_inbound_record", ["'booked'", "'Booked: Bench Shop, Thu 01 Jan 10.00. Your 15.00 USD deposit is "
-                                   "charged to your saved card.'", "':s_customer_id'", "'SM{tag}_:t_n'"], None),
+            ("sr_inbound_record", ["'booked'", "'Booked: Bench Shop, Thu 01 Jan 10.00. Your 15.00 USD deposit will "
+                                   "be charged to your saved card.'", "':s_customer_id'", "'SM{tag}_:t_n'"], None),
             "COMMIT",
-            ("if", ":t_fresh"),
-            "BEGIN",
-            ("sr_pay_claim_due", ["':p_id'", "':p_id'", "'1'", "'%s'" % PAY_LEASE], None),
-            "COMMIT",
-            "BEGIN",
-            ("sr_pay_record_intent", ["'pi_{tag}_:t_n'", "'succeeded'", "NULL", "':p_id'"], "r_"),
-            ("sr_pay_confirm_appointment", ["':r_appointment_id'"], None),
-            "COMMIT",
-            ("endif",),
         ],
     },
     "twilio_no": {
         "doc": "POST /api/twilio/inbound, NO from a customer holding a live offer: the message recorded, the offer "
-               "declined (one transaction); then the slot goes to the next customer (3 transactions; plus the "
-               "SMS, a call to the Twilio stand-in)",
+               "declined (one transaction); then the slot goes to the next customer: a pending offer (one "
+               "transaction, sr_offer_loop_advance_all with a batch of one). The SMS is the worker's",
         "targets": "offer",
         "steps": [
             ("sql", OFFER_TARGET),
@@ -178,18 +177,7 @@ PATHS = {
                                    "':s_customer_id'", "'SM{tag}_:t_n'"], None),
             "COMMIT",
             ("if", ":t_fresh"),
-            "BEGIN",
-            ("sr_loop_lock_slot", ["'%s'" % CUTOFF, "':d_slot_opening_id'"], None),
-            ("sr_loop_has_live_offer", ["':d_slot_opening_id'"], None),
-            ("sr_loop_offer_next_customer", ["'{{:d_slot_opening_id}}'"], "x_"),
-            "COMMIT",
-            "BEGIN",
-            ("sr_loop_claim_due_offers", ["':x_id'", "':x_id'", "'%s'" % CUTOFF, "'1'", "'%s'" % SEND_LEASE,
-                                           "'%s'" % CUTOFF], None),
-            "COMMIT",
-            "BEGIN",
-            ("sr_loop_mark_sent", ["'%s'" % CUTOFF, "'SM{tag}x_:t_n'", "':x_id'"], None),
-            "COMMIT",
+        ] + advance_one("d_slot_opening_id") + [
             ("endif",),
         ],
     },
@@ -207,7 +195,8 @@ PATHS = {
     },
     "offer_loop": {
         "doc": "POST /api/jobs/offer-loop for a random open slot opening that has a live offer (the answer is "
-               "noop): the slot locked, its live offer found (one transaction)",
+               "noop, so nothing is sent): the slot locked, no next customer offered (it has a live offer), "
+               "nothing to mark waiting, its live offer found (one transaction)",
         "targets": None,
         "steps": [
             ("sql", "\\set s random(1, {nshops})"),
@@ -215,7 +204,9 @@ PATHS = {
             ("sql", "\\set r random(7, 9)"),
             ("sql", "\\set slot (:s - 1) * 1000 + 10 * :d + :r"),
             "BEGIN",
-            ("sr_loop_lock_slot", ["'%s'" % CUTOFF, "':slot'"], "l_"),
+            ("sr_loop_lock_slots_wait", ["'%s'" % CUTOFF, "'{{:slot}}'"], None),
+            ("sr_loop_offer_next_customer", ["'{{:slot}}'"], None),
+            ("sr_loop_set_waiting", ["'{{:slot}}'"], None),
             ("sr_loop_has_live_offer", ["':slot'"], None),
             "COMMIT",
         ],
@@ -251,7 +242,7 @@ EXPLAIN = [
     ("sr_dash_slot_detail", ["{slot_filled}", "{shop}"]),
     ("sr_dash_slot_offers", ["{slot_filled}", "{shop}"]),
     ("sr_dash_appointment", ["{booking}", "{shop}"]),
-    ("sr_loop_lock_slot", ["300", "{slot_open}"]),
+    ("sr_loop_lock_slots_wait", ["300", "{{{slot_open}}}"]),
     ("sr_loop_has_live_offer", ["{slot_open}"]),
     ("sr_loop_offer_next_customer", ["{{{slot_open}}}"],
      "UPDATE slot_offers SET status = 'expired' WHERE slot_opening_id = {slot_open} AND status IN ('pending', 'sent')"),
@@ -292,6 +283,9 @@ EXPLAIN = [
     ("sr_loop_wake_waiting", ["{{{shop}}}"], MAKE_WAITING),
     ("sr_loop_lock_overlapping", ["{booking}"]),
     ("sr_loop_wake_overlapping", ["{booking}"], MAKE_WAITING),
+    # The worker's idle poll (every SlotRecoveryWorkerInterval), with nothing due and with rows due.
+    ("sr_outbox_due", []),
+    ("sr_outbox_due", [], MAKE_PENDING),
 ]
 
 

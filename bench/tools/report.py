@@ -6,6 +6,7 @@
     report.py readme RESULTS.jsonl README    rewrite the bench:results block of README
     report.py block README NAME FILE         replace the bench:NAME block of README with FILE
     report.py flood RESULTS.jsonl            Markdown of the form flood run (the bench:flood block)
+    report.py slow RESULTS.jsonl             Markdown of the slow-providers run (the bench:slow block)
 
 A block is the text between "<!-- bench:NAME:begin -->" and "<!-- bench:NAME:end -->".
 """
@@ -115,10 +116,26 @@ def render(results):
                 if w.get("wrapped"):
                     did.append("%d of %s requests repeated an event already sent (%s targets)" % (
                         max(0, w["requests"] - w["targets"]), f(w["requests"]), f(w["targets"])))
-                if w.get("sms_sent"):
-                    did.append("%s SMS at the stand-in" % f(w["sms_sent"]))
-                if w.get("intents_created"):
-                    did.append("%s PaymentIntents at the stand-in" % f(w["intents_created"]))
+                wk = w.get("worker")
+                if wk:
+                    # Since issue 12 the SMS and PaymentIntents are the worker's, after the requests.
+                    wd = w.get("worker_did", {})
+                    part = "then the worker, caught up %.1f s after the run%s:" % (
+                        wk["seconds"], " (%s rows still waiting)" % f(wk["left"]) if wk.get("left") else "")
+                    for key, label in (("offers_made", "offers made"), ("texts", "customer texts"),
+                                       ("payments_made", "payments made")):
+                        if wd.get(key):
+                            part += " %s %s (%s)," % (f(sum(wd[key].values())), label, ", ".join(
+                                "%s %s" % (f(n), k) for k, n in sorted(wd[key].items())))
+                    part += " %s SMS%s and %s PaymentIntents at the stand-ins" % (
+                        f(w.get("sms_sent", 0)), " (%s refused)" % f(w["sms_refused"]) if w.get("sms_refused") else "",
+                        f(w.get("intents_created", 0)))
+                    did.append(part)
+                else:
+                    if w.get("sms_sent"):
+                        did.append("%s SMS at the stand-in" % f(w["sms_sent"]))
+                    if w.get("intents_created"):
+                        did.append("%s PaymentIntents at the stand-in" % f(w["intents_created"]))
                 bad = {k: v for k, v in w.get("statuses", {}).items() if not k.startswith("2")}
                 if bad or any(w["errors"].values()):
                     did.append("non-2xx: %s, socket errors: %s" % (bad, w["errors"]))
@@ -191,9 +208,15 @@ def render(results):
         out.append("")
         for key, label in (("single", "one request"), ("parallel", "4 concurrent requests")):
             x = sw[key]
-            out.append("- %s: %s offers made due at once, done in **%.2f s** (%s): %s SMS at the stand-in, %s of "
+            sent = ""
+            if "seconds_until_sent" in x:
+                # The sweep request sends in its own worker pass; the watchdog's worker sends beside it.
+                sent = " (the request answered; every SMS out %.2f s after the start%s)" % (
+                    x["seconds_until_sent"], ", %s rows still waiting" % f(x["left"]) if x.get("left") else "")
+            out.append("- %s: %s offers made due at once, done in **%.2f s** (%s)%s: %s SMS at the stand-in%s, %s of "
                        "the %s slots have a new live offer, %s of the offers expired, at most %s new offer per slot."
-                       % (label, f(x["offers"]), x["seconds"], json.dumps(x["report"]), f(x["sms_sent"]),
+                       % (label, f(x["offers"]), x["seconds"], json.dumps(x["report"]), sent, f(x["sms_sent"]),
+                          " (%s refused)" % f(x["sms_refused"]) if x.get("sms_refused") else "",
                           f(x["slots_with_new_live_offer"]), f(x["offers"]), f(x["offers_expired"]),
                           x["max_new_offers_per_slot"]))
         if sw.get("rss"):
@@ -286,6 +309,42 @@ def render_flood(results):
     return "\n".join(out) + "\n"
 
 
+def render_slow(results):
+    """The last slow-providers run: latencies of the signed webhooks while both stand-ins take 10 s an answer."""
+    slow = [r for r in results if r.get("kind") == "slow"][-1]
+    machine = next((r for r in results if r.get("kind") == "machine"), {})
+    out = ["`bench/run --only slow`, %s, scale %s, %d cores, load average %s; both stand-ins answering every call "
+           "after %d s (`POST /_control/behave {\"delay\": %d}`), httpd with `SlotRecoveryHttpTimeout %d` and the "
+           "default worker (`SlotRecoveryWorkerInterval` 1 s); each run %s s of wrk (2 threads), every request a "
+           "fresh target. Target: p99 under 100 ms." % (
+               machine.get("date", "?"), machine.get("scale", "?"), machine.get("cores", 0),
+               " ".join(slow["load"]["loadavg"]), slow["delay"], slow["delay"], slow["http_timeout"],
+               machine.get("duration", "?")), ""]
+    out.append("| path | connections | requests | answers | req/s | p50 ms | p99 ms | max ms | p99 < 100 ms | "
+               "what the runs did |")
+    out.append("| --- | --: | --: | --- | --: | --: | --: | --: | --- | --- |")
+    for r in slow["runs"]:
+        w = r["wrk"]
+        calls = w.get("provider_calls", {})
+        did = ", ".join("%s %s" % (f(n), k) for k, n in sorted(w.get("outcomes", {}).items()))
+        if w.get("targets") and w["requests"] > w["targets"]:
+            did += " (%s of the %s requests repeated a delivery already handled: %s targets)" % (
+                f(w["requests"] - w["targets"]), f(w["requests"]), f(w["targets"]))
+        held = "; ".join("%s: %s call%s made by the worker during the run%s" % (
+            name, f(c["during_run"]), "" if c["during_run"] == 1 else "s",
+            ", each held %.1f s or more" % c["held_min_s"] if c.get("held_min_s") else "")
+            for name, c in sorted(calls.items()) if c.get("during_run"))
+        if held:
+            did += "; " + held
+        if w.get("worker"):
+            did += "; worker caught up %.1f s after the run (stand-ins fast again)" % w["worker"]["seconds"]
+        out.append("| %s | %d | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+            PATH_NAMES.get(r["path"], r["path"]), r["conc"], f(w["requests"]),
+            ", ".join("%s %s" % (f(n), k) for k, n in sorted(w.get("statuses", {}).items())),
+            f(round(w["rps"])), ms(w["p50_us"]), ms(w["p99_us"]), ms(w["max_us"]), pf(w["p99_us"] < 100000), did))
+    return "\n".join(out) + "\n"
+
+
 def replace_block(readme, name, content):
     begin, end = "<!-- bench:%s:begin -->" % name, "<!-- bench:%s:end -->" % name
     text = open(readme).read() if os.path.exists(readme) else ""
@@ -308,6 +367,8 @@ def main():
         replace_block(sys.argv[3], "results", render(results))
     elif cmd == "flood":
         sys.stdout.write(render_flood([json.loads(line) for line in open(sys.argv[2]) if line.strip()]))
+    elif cmd == "slow":
+        sys.stdout.write(render_slow([json.loads(line) for line in open(sys.argv[2]) if line.strip()]))
     elif cmd == "block":
         replace_block(sys.argv[2], sys.argv[3], open(sys.argv[4]).read())
     else:
