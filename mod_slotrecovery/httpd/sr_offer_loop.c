@@ -20,6 +20,8 @@
     "FROM slot_openings o JOIN shops s ON s.id = o.shop_id WHERE o.id = ANY (%s::bigint[]) "                           \
     "ORDER BY o.id FOR UPDATE OF o"
 
+#define REASON_LIVE_OFFER "slot opening already has a live offer"
+
 #define SR_SEND_BATCH 100
 /* Recording sent SMS (the worker's, never a request's): up to 15 tries a second apart, enough for a
  * PostgreSQL restart and well inside the send lease (60 s longer than the HTTP timeout). */
@@ -104,8 +106,8 @@ static sr_result_t *q_loop_has_live_offer(sr_db_t *db, const char *slot_id)
     return sr_db_select(db, &stmt_loop_has_live_offer, SR_ARGS(slot_id));
 }
 
-/* Why a batch of one made no offer, once the batch has run: a live offer, or nobody to offer it to yet. */
-static sr_status_t explain_no_offer(sr_db_t *db, advance_batch_work_t *w, const char *slot_id, const char *quiet_until)
+/* Why a batch of one in quiet hours made no offer: it has one already, or the offer waits for the morning. */
+static sr_status_t explain_quiet(sr_db_t *db, advance_batch_work_t *w, const char *slot_id, const char *quiet_until)
 {
     /* A statement of its own, after the lock: its snapshot sees what the previous holder committed. */
     sr_result_t *live = q_loop_has_live_offer(db, slot_id);
@@ -113,16 +115,9 @@ static sr_status_t explain_no_offer(sr_db_t *db, advance_batch_work_t *w, const 
     if (!live) {
         return SR_UNAVAILABLE;
     }
-    if (sr_result_bool(live, 0, "has_live_offer")) {
-        w->one->reason = "slot opening already has a live offer";
-    }
-    else if (quiet_until) {
-        w->one->reason = apr_pstrcat(sr_db_pool(db), "quiet hours until ", quiet_until, (char *)NULL);
-    }
-    else {
-        /* Not the end: the slot stays open until its cutoff, and a customer who joins wakes it. */
-        w->one->reason = "nobody on the waitlist can take it yet: waiting for a customer";
-    }
+    w->one->reason = sr_result_bool(live, 0, "has_live_offer")
+                         ? REASON_LIVE_OFFER
+                         : apr_pstrcat(sr_db_pool(db), "quiet hours until ", quiet_until, (char *)NULL);
     return SR_OK;
 }
 
@@ -263,6 +258,18 @@ static sr_status_t advance_batch_work(sr_db_t *db, void *baton)
         }
     }
     if (ready->nelts > 0) {
+        /* A trigger for a slot that has its offer already (a repeat, a race lost) stops at one index probe. */
+        if (w->one) {
+            sr_result_t *live = q_loop_has_live_offer(db, sr_result_get(locked, 0, "id"));
+
+            if (!live) {
+                return SR_UNAVAILABLE;
+            }
+            if (sr_result_bool(live, 0, "has_live_offer")) {
+                w->one->reason = REASON_LIVE_OFFER;
+                return SR_OK;
+            }
+        }
         /* The slots nobody can take yet wait for a customer (and drop out of the sweep). */
         offered = q_loop_offer_next_customer(db, id_array(p, ready));
         if (!offered || q_loop_set_waiting(db, id_array(p, ready)) < 0) {
@@ -277,8 +284,12 @@ static sr_status_t advance_batch_work(sr_db_t *db, void *baton)
             return SR_OK;
         }
     }
-    if (w->one && (ready->nelts > 0 || quiet_until)) {
-        return explain_no_offer(db, w, sr_result_get(locked, 0, "id"), quiet_until);
+    if (w->one && ready->nelts > 0) {
+        /* Not the end: the slot stays open until its cutoff, and a customer who joins wakes it. */
+        w->one->reason = "nobody on the waitlist can take it yet: waiting for a customer";
+    }
+    else if (w->one && quiet_until) {
+        return explain_quiet(db, w, sr_result_get(locked, 0, "id"), quiet_until);
     }
     return SR_OK;
 }
