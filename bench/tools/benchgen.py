@@ -64,13 +64,14 @@ OFFER_TARGET = ("SELECT x.n, t.phone, t.sms_from, (f.status = 'sent' AND o.statu
 # ("endif",) wrap the branches the module takes in C.
 # The advance of one slot opening (sr_offer_loop.c, advance_batch_work: a
 # batch of one is a batch), after the commit that released it: the slot locked
-# (waiting for the lock), offered to the next customer (a pending offer: the
-# worker sends it), marked waiting if nobody could take it (one transaction).
+# (waiting for the lock), checked for a live offer, offered to the next
+# customer (a pending offer: the worker sends it), marked waiting if nobody could take it (one transaction).
 def advance_one(slot_var):
     slot = "'{{:%s}}'" % slot_var
     return [
         "BEGIN",
         ("sr_loop_lock_slots_wait", ["'%s'" % CUTOFF, slot], None),
+        ("sr_loop_has_live_offer", ["':%s'" % slot_var], None),
         ("sr_loop_offer_next_customer", [slot], None),
         ("sr_loop_set_waiting", [slot], None),
         "COMMIT",
@@ -195,8 +196,8 @@ PATHS = {
     },
     "offer_loop": {
         "doc": "POST /api/jobs/offer-loop for a random open slot opening that has a live offer (the answer is "
-               "noop, so nothing is sent): the slot locked, no next customer offered (it has a live offer), "
-               "nothing to mark waiting, its live offer found (one transaction)",
+               "noop, so nothing is sent): the slot locked, its live offer found, nothing else run (one "
+               "transaction)",
         "targets": None,
         "steps": [
             ("sql", "\\set s random(1, {nshops})"),
@@ -205,8 +206,6 @@ PATHS = {
             ("sql", "\\set slot (:s - 1) * 1000 + 10 * :d + :r"),
             "BEGIN",
             ("sr_loop_lock_slots_wait", ["'%s'" % CUTOFF, "'{{:slot}}'"], None),
-            ("sr_loop_offer_next_customer", ["'{{:slot}}'"], None),
-            ("sr_loop_set_waiting", ["'{{:slot}}'"], None),
             ("sr_loop_has_live_offer", ["':slot'"], None),
             "COMMIT",
         ],
