@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Stripe webhook. The event is recorded by id in the same transaction as what
- * it changes, so a redelivery finds it and does nothing; 200 is only answered
- * once that transaction committed, 503 when PostgreSQL is away (Stripe retries).
+ * Stripe webhook. An event that acts is recorded by id in the same
+ * transaction as what it changes, so a redelivery finds it and does nothing;
+ * 200 is only answered once that transaction committed, 503 when PostgreSQL
+ * is away (Stripe retries). An event that changes nothing (a type we do not
+ * use, an intent that is not ours) is answered without a write.
  */
 #include "sr_json.h"
 #include "sr_offer_loop.h"
@@ -16,7 +18,8 @@ typedef struct {
     const char *intent_id;
     const char *failure_message;
     const sr_stripe_event_t *event;
-    const char *mismatch; /* why an intent naming our payment is not ours */
+    const char *mismatch;   /* why an intent naming our payment is not ours */
+    const char *payment_id; /* ours, found by the read before the transaction */
     sr_payment_change_t change;
     int duplicate;
 } event_work_t;
@@ -38,6 +41,12 @@ static int q_stripe_event_record(sr_db_t *db, const char *outcome, const char *p
     return sr_db_exec(db, &stmt_stripe_event_record, SR_ARGS(outcome, payment_id, event_id));
 }
 
+static const char *not_ours_outcome(apr_pool_t *p, const char *mismatch)
+{
+    return mismatch ? apr_pstrcat(p, "ignored: not a slot-recovery payment (", mismatch, ")", (char *)NULL)
+                    : "ignored: not a slot-recovery payment";
+}
+
 static sr_status_t event_work(sr_db_t *db, void *baton)
 {
     event_work_t *w = baton;
@@ -45,7 +54,6 @@ static sr_status_t event_work(sr_db_t *db, void *baton)
     const char *payment_id = NULL, *slot_id = NULL;
     sr_status_t status = SR_OK;
     int failed = !strcmp(w->type, "payment_intent.payment_failed");
-    int succeeded = !strcmp(w->type, "payment_intent.succeeded");
 
     memset(&w->change, 0, sizeof(w->change));
     w->duplicate = 0;
@@ -58,16 +66,11 @@ static sr_status_t event_work(sr_db_t *db, void *baton)
         w->duplicate = 1;
         return SR_OK;
     }
-    if (!failed && !succeeded) {
-        w->change.outcome = "ignored: event type not used";
-    }
-    else if ((status = sr_payment_find(db, w->event, &payment_id, &slot_id, &w->mismatch)) != SR_OK) {
+    if ((status = sr_payment_find(db, w->event, &payment_id, &slot_id, &w->mismatch)) != SR_OK) {
         return status;
     }
     else if (!payment_id) {
-        w->change.outcome = w->mismatch ? apr_pstrcat(sr_db_pool(db), "ignored: not a slot-recovery payment (",
-                                                      w->mismatch, ")", (char *)NULL)
-                                        : "ignored: not a slot-recovery payment";
+        w->change.outcome = not_ours_outcome(sr_db_pool(db), w->mismatch);
     }
     else if (failed) {
         status = sr_payment_fail(db, payment_id, slot_id, w->intent_id, w->failure_message, &w->change);
@@ -81,6 +84,15 @@ static sr_status_t event_work(sr_db_t *db, void *baton)
     return q_stripe_event_record(db, w->change.outcome, payment_id, w->event_id) < 0 ? SR_UNAVAILABLE : SR_OK;
 }
 
+/* An event for a PaymentIntent that is not ours: read only, nothing to record. */
+static sr_status_t lookup_work(sr_db_t *db, void *baton)
+{
+    event_work_t *w = baton;
+    const char *slot_id;
+
+    return sr_payment_find(db, w->event, &w->payment_id, &slot_id, &w->mismatch);
+}
+
 int sr_stripe_webhook(sr_req_t *req)
 {
     request_rec *r = req->r;
@@ -89,7 +101,7 @@ int sr_stripe_webhook(sr_req_t *req)
     sr_stripe_event_t event;
     event_work_t w;
     sr_json_t *doc;
-    sr_db_t *db;
+    sr_db_t *db = NULL;
     sr_status_t status;
     int rc;
 
@@ -115,11 +127,25 @@ int sr_stripe_webhook(sr_req_t *req)
     w.intent_id = event.intent_id;
     w.failure_message = event.failure_message;
     w.event = &event;
-    if (!(db = sr_db_acquire(r))) {
+    /*
+     * Only an event that acts is recorded (exactly once, in the transaction
+     * of what it changes). A type we do not use, or an intent that is not
+     * ours, changes nothing: it is answered without a write (issue 13), and a
+     * redelivery gets the same answer.
+     */
+    if (strcmp(w.type, "payment_intent.payment_failed") && strcmp(w.type, "payment_intent.succeeded")) {
+        w.change.outcome = "ignored: event type not used";
+    }
+    else if (!(db = sr_db_acquire(r))) {
         return sr_send_status(req, SR_UNAVAILABLE, NULL);
     }
-    status = sr_db_transaction(db, event_work, &w);
-    if (status != SR_OK) {
+    else if ((status = sr_db_read(db, lookup_work, &w)) != SR_OK) {
+        return sr_send_status(req, status, "event");
+    }
+    else if (!w.payment_id) {
+        w.change.outcome = not_ours_outcome(r->pool, w.mismatch);
+    }
+    else if ((status = sr_db_transaction(db, event_work, &w)) != SR_OK) {
         return sr_send_status(req, status, "event");
     }
     if (w.mismatch) {

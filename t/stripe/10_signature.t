@@ -82,8 +82,7 @@ is scalar @{ offer_sms_to($c2->{phone}) }, 0, 'the next customer was not offered
     $res = post_stripe_event(stripe_event(type => 'charge.refunded', object => { id => 'ch_y', object => 'charge' }),
         timestamp => $now + 100);
     is $res->status, 200, 'timestamp 100 s ahead: accepted' or diag $res->dump;
-    is db_count('stripe_events'), 2, '... recorded';
-    db_do('DELETE FROM stripe_events');
+    is db_count('stripe_events'), 0, '... and not recorded (a type the module does not use)';
 }
 
 # Several v1 values, only one right (a secret being rolled): accepted.

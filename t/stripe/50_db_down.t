@@ -46,6 +46,13 @@ for my $try (1 .. 3) {
     my $res = post_stripe_event($event, timeout => 30);
     is $res->status, 503, "Stripe event while the database is down: 503 (try $try)" or diag $res->dump;
 }
+# An event of a type the module does not use needs no database (issue 13).
+{
+    my $res = post_stripe_event(stripe_event(id => 'evt_ignored_while_down', type => 'charge.refunded',
+        object => { id => 'ch_down', object => 'charge' }), timeout => 30);
+    is $res->status, 200, 'an ignored event type while the database is down: 200' or diag $res->dump;
+    is $res->json && $res->json->{outcome}, 'ignored: event type not used', '... ignored';
+}
 my $in = sms($c2->{phone}, 'HELP');
 is $in->status, 503, 'Twilio inbound while the database is down: 503' or diag $in->dump;
 my $in_sid = $in->{sid};

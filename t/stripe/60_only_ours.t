@@ -67,10 +67,7 @@ for my $case (@forged) {
         like $res->json && $res->json->{outcome}, qr/^ignored: not a slot-recovery payment\b/,
             "$what, $type: ignored";
         is booking_state($a, $s->{slot_id}), $waiting, "$what, $type: payment, booking and slot unchanged";
-        my $row = db_row('SELECT * FROM stripe_events WHERE id = ?', $id);
-        like $row && $row->{outcome}, qr/^ignored: not a slot-recovery payment\b/,
-            "$what, $type: recorded as ignored";
-        ok $row && !defined $row->{payment_id}, "$what, $type: ... with no payment";
+        ok !db_row('SELECT 1 AS x FROM stripe_events WHERE id = ?', $id), "$what, $type: not recorded";
         ok wait_until(sub { error_log_since($mark) =~ /\[slotrecovery:warn\] .*mod_slotrecovery: Stripe event \Q$id\E for \Q$pi\E ignored: not this installation's PaymentIntent \(metadata names payment \Q$p->{id}\E, but [^)]+\)/ }, timeout => 5),
             "$what, $type: logged as a warning with the reason";
     }
