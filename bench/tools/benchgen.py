@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 """Generators for bench/run: signed webhook requests, pgbench scripts, EXPLAIN scripts.
 
-    benchgen.py stripe   --port P --db D --kind failed|succeeded --tag T --out FILE
+    benchgen.py stripe   --port P --db D --kind failed|succeeded|unknown|ignored --tag T --out FILE
     benchgen.py twilio   --port P --db D --answer YES|NO --url URL --tag T --out FILE
     benchgen.py help     --port P --db D --count N --url URL --tag T --out FILE
     benchgen.py pgbench  --statements JSON --path NAME --out FILE [--count N --nshops N --tag T]
@@ -70,7 +70,7 @@ def advance_one(slot_var):
     slot = "'{{:%s}}'" % slot_var
     return [
         "BEGIN",
-        ("sr_loop_lock_slots_wait", ["'%s'" % CUTOFF, slot], None),
+        ("sr_loop_lock_slot_wait", ["'%s'" % CUTOFF, "':%s'" % slot_var], None),
         ("sr_loop_has_live_offer", ["':%s'" % slot_var], None),
         ("sr_loop_offer_next_customer", [slot], None),
         ("sr_loop_set_waiting", [slot], None),
@@ -205,7 +205,7 @@ PATHS = {
             ("sql", "\\set r random(7, 9)"),
             ("sql", "\\set slot (:s - 1) * 1000 + 10 * :d + :r"),
             "BEGIN",
-            ("sr_loop_lock_slots_wait", ["'%s'" % CUTOFF, "'{{:slot}}'"], None),
+            ("sr_loop_lock_slot_wait", ["'%s'" % CUTOFF, "':slot'"], None),
             ("sr_loop_has_live_offer", ["':slot'"], None),
             "COMMIT",
         ],
@@ -242,6 +242,7 @@ EXPLAIN = [
     ("sr_dash_slot_offers", ["{slot_filled}", "{shop}"]),
     ("sr_dash_appointment", ["{booking}", "{shop}"]),
     ("sr_loop_lock_slots_wait", ["300", "{{{slot_open}}}"]),
+    ("sr_loop_lock_slot_wait", ["300", "{slot_open}"]),
     ("sr_loop_has_live_offer", ["{slot_open}"]),
     ("sr_loop_offer_next_customer", ["{{{slot_open}}}"],
      "UPDATE slot_offers SET status = 'expired' WHERE slot_opening_id = {slot_open} AND status IN ('pending', 'sent')"),
@@ -318,24 +319,37 @@ def prepare_sql(st):
 # --- signed requests -------------------------------------------------------------------------
 
 
+# Events that change nothing (issue 13's W1 and W2): a payment_failed for a
+# PaymentIntent that is not ours (no metadata: looked up, not found) and an
+# event of a type the module does not use. No targets: --limit of them.
+STRIPE_NOOP_TYPES = {"unknown": "payment_intent.payment_failed", "ignored": "charge.refunded"}
+
+
 def stripe_requests(args):
-    rows = psql_rows(args.port, args.db, "SELECT payment_id, intent_id FROM bench.pay_targets ORDER BY k")
+    kind = args.kind
+    if kind in STRIPE_NOOP_TYPES:
+        rows = [(None, "pi_%s_%d" % (args.tag, i + 1)) for i in range(args.limit or 2000)]
+    else:
+        rows = psql_rows(args.port, args.db, "SELECT payment_id, intent_id FROM bench.pay_targets ORDER BY k")
     if args.limit:
         rows = rows[:args.limit]
     t = int(time.time())
-    kind = args.kind
     n = 0
     with open(args.out, "w") as out:
         for i, (payment_id, intent_id) in enumerate(rows):
             obj = {"id": intent_id, "object": "payment_intent", "amount": 1500, "currency": "usd",
                    "status": "succeeded" if kind == "succeeded" else "requires_payment_method",
-                   "metadata": {"payment_id": payment_id}}
-            if kind == "failed":
+                   "metadata": {"payment_id": payment_id} if payment_id else {}}
+            if kind == "ignored":
+                obj = {"id": "ch_%s_%d" % (args.tag, i + 1), "object": "charge", "amount": 1500, "currency": "usd",
+                       "payment_intent": intent_id, "metadata": {}}
+            if kind in ("failed", "unknown"):
                 obj["last_payment_error"] = {"type": "card_error", "code": "card_declined",
                                              "message": DECLINE_MESSAGE}
             event = {"id": "evt_%s_%d" % (args.tag, i + 1), "object": "event", "api_version": "2024-06-20",
-                     "created": t, "livemode": False, "type": "payment_intent.payment_failed" if kind == "failed"
-                     else "payment_intent.succeeded", "data": {"object": obj}}
+                     "created": t, "livemode": False,
+                     "type": STRIPE_NOOP_TYPES.get(kind, "payment_intent.payment_failed" if kind == "failed"
+                                                   else "payment_intent.succeeded"), "data": {"object": obj}}
             body = json.dumps(event, separators=(",", ":"))
             sig = hmac.new(STRIPE_WHSEC.encode(), ("%d.%s" % (t, body)).encode(), hashlib.sha256).hexdigest()
             out.write("t=%d,v1=%s\t%s\n" % (t, sig, body))
@@ -542,7 +556,7 @@ def main():
         p.add_argument("--tag", required=True)
         p.add_argument("--limit", type=int, default=0)
         if name == "stripe":
-            p.add_argument("--kind", choices=("failed", "succeeded"), required=True)
+            p.add_argument("--kind", choices=("failed", "succeeded", "unknown", "ignored"), required=True)
         elif name == "twilio":
             p.add_argument("--answer", required=True)
             p.add_argument("--url", required=True)

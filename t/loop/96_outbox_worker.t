@@ -184,16 +184,23 @@ sub ms { sprintf '%.0f ms', 1000 * $_[0] }
 
 # --- 4. the idle worker's cost ------------------------------------------------
 # Transactions on the database per second, without and then with an idle
-# worker looking every second: the difference is the worker's.
+# worker looking every second: the difference is the worker's (it failed once
+# in a run of t/loop at 10 s windows, after 94_big_sweep's writes).
 {
     reset_db(); twilio_reset(); stripe_reset();
     my $rate = sub {
         my $count = sub { db()->do('SELECT pg_stat_clear_snapshot()');
             db_row(q{SELECT xact_commit + xact_rollback AS n FROM pg_stat_database
                 WHERE datname = current_database()})->{n} };
-        my ($before, $t0) = ($count->(), Time::HiRes::time());
-        sleep 10;
-        return ($count->() - $before) / (Time::HiRes::time() - $t0);
+        # The least of two 5 s windows: autovacuum after the tests before
+        # this one commits too, in bursts that fall in one window, not both.
+        my @rates;
+        for (1 .. 2) {
+            my ($before, $t0) = ($count->(), Time::HiRes::time());
+            sleep 5;
+            push @rates, ($count->() - $before) / (Time::HiRes::time() - $t0);
+        }
+        return $rates[0] < $rates[1] ? $rates[0] : $rates[1];
     };
     my $without = $rate->();
     my $side = SlotRecovery::SideServer->start('', worker_interval => 1);
