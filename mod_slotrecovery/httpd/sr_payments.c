@@ -228,13 +228,33 @@ static sr_status_t release_booking(sr_db_t *db, const sr_result_t *locked, const
     return SR_OK;
 }
 
+/*
+ * Under the lock: a payment whose recorded PaymentIntent is another than the
+ * one reported is never acted on (an event matched by metadata before the
+ * intent was recorded, recorded meanwhile; or another intent naming it).
+ */
+static int other_intent(const sr_result_t *locked, const char *intent_id, sr_payment_change_t *out)
+{
+    const char *have = locked->nrows > 0 ? sr_result_get(locked, 0, "stripe_payment_intent_id") : NULL;
+
+    if (have && intent_id && strcmp(have, intent_id)) {
+        out->other_intent = 1;
+        out->outcome = "ignored: not a slot-recovery payment (the payment has another PaymentIntent)";
+        return 1;
+    }
+    return 0;
+}
+
 static sr_status_t fail_payment(sr_db_t *db, const char *payment_id, const char *slot_opening_id, const char *intent_id,
                                 const release_t *why, sr_payment_change_t *out)
 {
     sr_result_t *res = lock_payment(db, payment_id, slot_opening_id);
 
     memset(out, 0, sizeof(*out));
-    return res ? release_booking(db, res, payment_id, intent_id, why, out) : SR_UNAVAILABLE;
+    if (!res) {
+        return SR_UNAVAILABLE;
+    }
+    return other_intent(res, intent_id, out) ? SR_OK : release_booking(db, res, payment_id, intent_id, why, out);
 }
 
 sr_status_t sr_payment_fail(sr_db_t *db, const char *payment_id, const char *slot_opening_id, const char *intent_id,
@@ -291,6 +311,9 @@ sr_status_t sr_payment_succeed(sr_db_t *db, const char *payment_id, const char *
     }
     if (res->nrows == 0) {
         return SR_NOT_FOUND;
+    }
+    if (other_intent(res, intent_id, out)) {
+        return SR_OK;
     }
     status = sr_result_get(res, 0, "status");
     appointment_id = sr_result_get(res, 0, "appointment_id");

@@ -15,6 +15,7 @@
 typedef struct {
     const char *outcome;          /* what happened, for the event record and the log */
     const char *reopened_slot_id; /* a slot to offer again once committed, or NULL */
+    int other_intent;             /* the payment has another PaymentIntent: nothing done */
 } sr_payment_change_t;
 
 /*

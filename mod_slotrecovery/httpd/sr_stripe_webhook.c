@@ -20,6 +20,7 @@ typedef struct {
     const sr_stripe_event_t *event;
     const char *mismatch;   /* why an intent naming our payment is not ours */
     const char *payment_id; /* ours, found by the read before the transaction */
+    const char *slot_id;    /* its booking's slot opening */
     sr_payment_change_t change;
     int duplicate;
 } event_work_t;
@@ -51,13 +52,11 @@ static sr_status_t event_work(sr_db_t *db, void *baton)
 {
     event_work_t *w = baton;
     sr_result_t *res;
-    const char *payment_id = NULL, *slot_id = NULL;
-    sr_status_t status = SR_OK;
+    sr_status_t status;
     int failed = !strcmp(w->type, "payment_intent.payment_failed");
 
     memset(&w->change, 0, sizeof(w->change));
     w->duplicate = 0;
-    w->mismatch = NULL;
     res = q_stripe_event_claim(db, w->event_id, w->type, w->intent_id);
     if (!res) {
         return SR_UNAVAILABLE;
@@ -66,31 +65,27 @@ static sr_status_t event_work(sr_db_t *db, void *baton)
         w->duplicate = 1;
         return SR_OK;
     }
-    if ((status = sr_payment_find(db, w->event, &payment_id, &slot_id, &w->mismatch)) != SR_OK) {
-        return status;
-    }
-    else if (!payment_id) {
-        w->change.outcome = not_ours_outcome(sr_db_pool(db), w->mismatch);
-    }
-    else if (failed) {
-        status = sr_payment_fail(db, payment_id, slot_id, w->intent_id, w->failure_message, &w->change);
+    /* The payment the read before found; the lock checks its intent is still this one (other_intent). */
+    if (failed) {
+        status = sr_payment_fail(db, w->payment_id, w->slot_id, w->intent_id, w->failure_message, &w->change);
     }
     else {
-        status = sr_payment_succeed(db, payment_id, slot_id, w->intent_id, &w->change);
+        status = sr_payment_succeed(db, w->payment_id, w->slot_id, w->intent_id, &w->change);
     }
     if (status != SR_OK) {
         return status;
     }
-    return q_stripe_event_record(db, w->change.outcome, payment_id, w->event_id) < 0 ? SR_UNAVAILABLE : SR_OK;
+    return q_stripe_event_record(db, w->change.outcome, w->change.other_intent ? NULL : w->payment_id, w->event_id) < 0
+               ? SR_UNAVAILABLE
+               : SR_OK;
 }
 
 /* An event for a PaymentIntent that is not ours: read only, nothing to record. */
 static sr_status_t lookup_work(sr_db_t *db, void *baton)
 {
     event_work_t *w = baton;
-    const char *slot_id;
 
-    return sr_payment_find(db, w->event, &w->payment_id, &slot_id, &w->mismatch);
+    return sr_payment_find(db, w->event, &w->payment_id, &w->slot_id, &w->mismatch);
 }
 
 int sr_stripe_webhook(sr_req_t *req)
