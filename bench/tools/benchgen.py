@@ -87,15 +87,16 @@ def advance_one(slot_var):
 PATHS = {
     "stripe_failed": {
         "doc": "POST /api/stripe/webhook, payment_intent.payment_failed for a payment awaiting its deposit: "
-               "the event recorded, payment failed, booking cancelled, the customer's text queued, slot reopened, "
+               "its payment read (outside the transaction: an event that is not ours stops there), then the event "
+               "recorded, payment failed, booking cancelled, the customer's text queued, slot reopened, "
                "offer declined (one transaction); then the slot goes to the next customer: a pending offer "
                "(one transaction). The SMS of the offer and the customer's text are the worker's",
         "targets": "pay",
         "steps": [
             ("sql", PAY_TARGET % "(p.status NOT IN ('succeeded', 'failed'))"),
+            ("sr_pay_find", ["':t_intent_id'", "':t_payment_id'"], "f_"),
             "BEGIN",
             ("sr_stripe_event_claim", ["'evt_{tag}_:t_n'", "'payment_intent.payment_failed'", "':t_intent_id'"], None),
-            ("sr_pay_find", ["':t_intent_id'", "':t_payment_id'"], "f_"),
             ("sr_pay_lock_slot", ["':f_slot_opening_id'"], None),
             ("sr_pay_lock", ["':f_payment_id'"], "l_"),
             ("if", ":t_fresh"),
@@ -114,14 +115,14 @@ PATHS = {
         ],
     },
     "stripe_succeeded": {
-        "doc": "POST /api/stripe/webhook, payment_intent.succeeded for a payment awaiting its deposit: the event "
-               "recorded, payment succeeded, booking confirmed (one transaction)",
+        "doc": "POST /api/stripe/webhook, payment_intent.succeeded for a payment awaiting its deposit: its payment "
+               "read (outside the transaction), then the event recorded, payment succeeded, booking confirmed (one transaction)",
         "targets": "pay",
         "steps": [
             ("sql", PAY_TARGET % "(p.status <> 'succeeded')"),
+            ("sr_pay_find", ["':t_intent_id'", "':t_payment_id'"], "f_"),
             "BEGIN",
             ("sr_stripe_event_claim", ["'evt_{tag}_:t_n'", "'payment_intent.succeeded'", "':t_intent_id'"], None),
-            ("sr_pay_find", ["':t_intent_id'", "':t_payment_id'"], "f_"),
             ("sr_pay_lock_slot", ["':f_slot_opening_id'"], None),
             ("sr_pay_lock", ["':f_payment_id'"], "l_"),
             ("if", ":t_fresh"),

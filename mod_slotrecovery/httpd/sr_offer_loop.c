@@ -278,15 +278,17 @@ static sr_status_t advance_batch_work(sr_db_t *db, void *baton)
         }
     }
     if (ready->nelts > 0) {
-        /* A trigger for a slot that has its offer already (a repeat, a race lost) stops at one index probe. */
-        if (w->one) {
-            sr_result_t *live = q_loop_has_live_offer(db, sr_result_get(locked, 0, "id"));
+        /* A batch of one whose slot has its offer already (a repeat, a race lost) stops at one index probe. */
+        if (w->slot_id) {
+            sr_result_t *live = q_loop_has_live_offer(db, w->slot_id);
 
             if (!live) {
                 return SR_UNAVAILABLE;
             }
             if (sr_result_bool(live, 0, "has_live_offer")) {
-                w->one->reason = REASON_LIVE_OFFER;
+                if (w->one) {
+                    w->one->reason = REASON_LIVE_OFFER;
+                }
                 return SR_OK;
             }
         }
@@ -336,6 +338,7 @@ static sr_status_t advance_slots(sr_ctx_t *ctx, const apr_array_header_t *slots,
         chunk.elts = slots->elts + (apr_size_t)from * sizeof(const char *);
         chunk.nelts = chunk.nalloc = n;
         w.slot_ids = id_array(sub, &chunk);
+        w.slot_id = wait && n == 1 ? APR_ARRAY_IDX(&chunk, 0, const char *) : NULL; /* locked by its id */
         status = sr_db_transaction(ctx->db, advance_batch_work, &w);
         if (report) {
             report->slots_advanced += w.offered;
