@@ -7,6 +7,7 @@
     report.py block README NAME FILE         replace the bench:NAME block of README with FILE
     report.py flood RESULTS.jsonl            Markdown of the form flood run (the bench:flood block)
     report.py slow RESULTS.jsonl             Markdown of the slow-providers run (the bench:slow block)
+    report.py ratio RESULTS.jsonl            Markdown of the static-file ratios (the bench:ratio block)
 
 A block is the text between "<!-- bench:NAME:begin -->" and "<!-- bench:NAME:end -->".
 """
@@ -345,6 +346,38 @@ def render_slow(results):
     return "\n".join(out) + "\n"
 
 
+RATIO_NAMES = {"stripe_ignored": "W2 signed event of a type the module does not use (`charge.refunded`)",
+               "stripe_unknown": "W1 signed `payment_intent.payment_failed` for a PaymentIntent that is not ours"}
+RATIO_TARGETS = {"stripe_ignored": 80, "stripe_unknown": 50}
+
+
+def render_ratio(results):
+    """The last ratio run: events that change nothing, as a share of httpd's static-file rate."""
+    ratio = [r for r in results if r.get("kind") == "ratio"][-1]
+    machine = next((r for r in results if r.get("kind") == "machine"), {})
+    static = {r["conc"]: r["wrk"] for r in ratio["runs"] if r["path"] == "static"}
+    out = ["`bench/run` (step `ratio`), %s, %d cores, load average %s; wrk (2 threads), %s s a run. The static "
+           "file is 18 bytes from httpd's DocumentRoot, the same httpd. Targets (issue 13) at 16 connections: W2 80 %% "
+           "of the static rate, W1 50 %%." % (machine.get("date", "?"), machine.get("cores", 0),
+                                            " ".join(ratio["load"]["loadavg"]), machine.get("duration", "?")), ""]
+    out.append("| path | connections | req/s | p50 ms | p99 ms | answers | rows recorded | static file req/s | "
+               "share of static | target |")
+    out.append("| --- | --: | --: | --: | --: | --- | --: | --: | --: | --- |")
+    for r in ratio["runs"]:
+        w = r["wrk"]
+        if r["path"] == "static":
+            continue
+        s = static.get(r["conc"], {"rps": 0})
+        share = 100.0 * w["rps"] / s["rps"] if s["rps"] else 0
+        target = RATIO_TARGETS.get(r["path"])
+        out.append("| %s | %d | %s | %s | %s | %s | %s | %s | %.0f %% | %s |" % (
+            RATIO_NAMES.get(r["path"], r["path"]), r["conc"], f(round(w["rps"])), ms(w["p50_us"]), ms(w["p99_us"]),
+            ", ".join("%s %s" % (f(n), k) for k, n in sorted(w.get("statuses", {}).items())), f(w.get("recorded", 0)),
+            f(round(s["rps"])), share,
+            ("%d %%: %s" % (target, pf(share >= target))) if r["conc"] == 16 and target else "-"))
+    return "\n".join(out) + "\n"
+
+
 def replace_block(readme, name, content):
     begin, end = "<!-- bench:%s:begin -->" % name, "<!-- bench:%s:end -->" % name
     text = open(readme).read() if os.path.exists(readme) else ""
@@ -367,6 +400,8 @@ def main():
         replace_block(sys.argv[3], "results", render(results))
     elif cmd == "flood":
         sys.stdout.write(render_flood([json.loads(line) for line in open(sys.argv[2]) if line.strip()]))
+    elif cmd == "ratio":
+        sys.stdout.write(render_ratio([json.loads(line) for line in open(sys.argv[2]) if line.strip()]))
     elif cmd == "slow":
         sys.stdout.write(render_slow([json.loads(line) for line in open(sys.argv[2]) if line.strip()]))
     elif cmd == "block":
