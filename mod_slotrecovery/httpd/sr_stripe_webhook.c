@@ -143,6 +143,10 @@ int sr_stripe_webhook(sr_req_t *req)
     else if ((status = sr_db_transaction(db, event_work, &w)) != SR_OK) {
         return sr_send_status(req, status, "event");
     }
+    else if (w.change.other_intent) {
+        /* Found by metadata before the read, its own intent recorded by the time of the lock. */
+        w.mismatch = "its payment has another PaymentIntent";
+    }
     if (w.mismatch) {
         /* Another integration on the account, or an intent someone made to look like ours. */
         ap_log_rerror(APLOG_MARK, APLOG_WARNING, 0, r,
