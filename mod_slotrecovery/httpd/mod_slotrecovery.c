@@ -58,6 +58,8 @@ static void sr_register_hooks(apr_pool_t *p)
     ap_hook_check_config(sr_check_config, NULL, NULL, APR_HOOK_MIDDLE);
     ap_hook_post_config(sr_post_config, NULL, before_dbd, APR_HOOK_MIDDLE);
     ap_hook_child_init(sr_child_init, NULL, NULL, APR_HOOK_MIDDLE);
+    ap_hook_translate_name(sr_router_translate, NULL, NULL, APR_HOOK_REALLY_FIRST);
+    ap_hook_map_to_storage(sr_router_map_to_storage, NULL, NULL, APR_HOOK_FIRST);
     ap_hook_handler(sr_router_handler, NULL, NULL, APR_HOOK_MIDDLE);
 }
 

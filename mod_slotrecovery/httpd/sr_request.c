@@ -79,11 +79,15 @@ static apr_status_t destroy_pool(void *pool)
 }
 
 /*
- * A pool for what a request body takes (the body, a form's fields), gone with
- * the request. Its own allocator hands freed blocks straight back to malloc:
- * from the request pool, a 256 KiB body's block would stay with the worker
- * thread's allocator (up to MaxMemFree), ThreadsPerChild times per child.
+ * A pool for a large request body (a form's fields with it), gone with the
+ * request. Its own allocator hands freed blocks straight back to malloc: from
+ * the request pool, a 256 KiB body's block would stay with the worker thread's
+ * allocator (up to MaxMemFree), ThreadsPerChild times per child. A small body
+ * (most: a webhook is a few KiB) stays in the request pool, where a pool and
+ * allocator of its own would cost an mmap and munmap per request.
  */
+#define SR_SMALL_BODY 16384
+
 static apr_pool_t *body_pool(request_rec *r)
 {
     apr_allocator_t *allocator;
@@ -102,8 +106,12 @@ static apr_pool_t *body_pool(request_rec *r)
     return pool;
 }
 
-/* sr_read_body, from pool into a buffer the caller may change (len + 1 bytes, NUL-terminated). */
-static int read_body(sr_req_t *req, apr_pool_t *pool, char **body, apr_size_t *len)
+/*
+ * sr_read_body into a buffer the caller may change (len + 1 bytes,
+ * NUL-terminated), in the request pool while it is small, else in a body pool
+ * (*pool says which: the caller allocates what it derives from the body there).
+ */
+static int read_body(sr_req_t *req, apr_pool_t **pool, char **body, apr_size_t *len)
 {
     request_rec *r = req->r;
     apr_off_t limit = req->conf->max_body;
@@ -123,7 +131,8 @@ static int read_body(sr_req_t *req, apr_pool_t *pool, char **body, apr_size_t *l
     /* An announced length is read into one buffer of that size (and a byte
      * more, for the read that sees the end); a chunked body grows it. */
     cap = r->remaining > 0 ? (apr_size_t)r->remaining + 1 : 8192;
-    buf = apr_palloc(pool, cap + 1);
+    *pool = cap > SR_SMALL_BODY ? body_pool(r) : r->pool;
+    buf = apr_palloc(*pool, cap + 1);
     if (ap_should_client_block(r)) {
         for (;;) {
             long n;
@@ -132,7 +141,10 @@ static int read_body(sr_req_t *req, apr_pool_t *pool, char **body, apr_size_t *l
                 char *bigger;
 
                 cap *= 2;
-                bigger = apr_palloc(pool, cap + 1);
+                if (cap > SR_SMALL_BODY && *pool == r->pool) {
+                    *pool = body_pool(r);
+                }
+                bigger = apr_palloc(*pool, cap + 1);
                 memcpy(bigger, buf, used);
                 buf = bigger;
             }
@@ -160,8 +172,9 @@ static int read_body(sr_req_t *req, apr_pool_t *pool, char **body, apr_size_t *l
 
 int sr_read_body(sr_req_t *req, const char **body, apr_size_t *len)
 {
+    apr_pool_t *pool;
     char *buf;
-    int rc = read_body(req, body_pool(req->r), &buf, len);
+    int rc = read_body(req, &pool, &buf, len);
 
     *body = buf;
     return rc;
@@ -208,12 +221,12 @@ static int is_form_type(const char *type)
 int sr_read_form(sr_req_t *req, apr_array_header_t **params)
 {
     request_rec *r = req->r;
-    apr_pool_t *pool = body_pool(r);
+    apr_pool_t *pool;
     apr_size_t len, where = 0;
     char *body;
     int rc;
 
-    if ((rc = read_body(req, pool, &body, &len)) != OK) {
+    if ((rc = read_body(req, &pool, &body, &len)) != OK) {
         return rc;
     }
     if (len && !is_form_type(apr_table_get(r->headers_in, "Content-Type"))) {

@@ -7,6 +7,8 @@
 
 #define SR_HANDLER_NAME "slotrecovery"
 
+int sr_router_translate(request_rec *r);
+int sr_router_map_to_storage(request_rec *r);
 int sr_router_handler(request_rec *r);
 
 #endif /* SR_ROUTER_H */
