@@ -134,28 +134,39 @@ static sr_status_t explain_quiet(sr_db_t *db, advance_batch_work_t *w, const cha
  * Takes an array of slot openings, all locked by the caller: one for a
  * trigger, a batch for the sweep. A slot with a live offer gets none.
  */
-static const sr_statement_t stmt_loop_offer_next_customer = {
-    "sr_loop_offer_next_customer",
-    "INSERT INTO slot_offers (slot_opening_id, customer_id) "
-    "SELECT o.id, candidate.id FROM slot_openings o "
-    "JOIN appointments src ON src.id = o.source_appointment_id "
-    "CROSS JOIN LATERAL (SELECT c.id FROM customers c "
-    "WHERE c.shop_id = o.shop_id AND c.sms_opt_in AND c.id <> src.customer_id "
-    "AND NOT EXISTS (SELECT 1 FROM slot_offers f "
-    "WHERE f.slot_opening_id = o.id AND f.customer_id = c.id) "
-    "AND NOT EXISTS (SELECT 1 FROM appointments a "
-    "WHERE a.customer_id = c.id AND a.status <> 'cancelled' "
-    "AND a.starts_at < o.ends_at AND a.ends_at > o.starts_at) "
-    "ORDER BY c.waitlist_joined_at, c.id LIMIT 1) candidate "
-    "WHERE o.id = ANY (%s::bigint[]) "
-    "AND NOT EXISTS (SELECT 1 FROM slot_offers l WHERE l.slot_opening_id = o.id "
-    "AND l.status IN ('pending', 'sent')) "
-    "RETURNING id::text AS id, slot_opening_id::text AS slot_opening_id, "
-    "customer_id::text AS customer_id",
-    "id,slot_opening_id,customer_id"};
+#define SR_OFFER_NEXT_CUSTOMER_SQL(slots)                                                                              \
+    "INSERT INTO slot_offers (slot_opening_id, customer_id) "                                                          \
+    "SELECT o.id, candidate.id FROM slot_openings o "                                                                  \
+    "JOIN appointments src ON src.id = o.source_appointment_id "                                                       \
+    "CROSS JOIN LATERAL (SELECT c.id FROM customers c "                                                                \
+    "WHERE c.shop_id = o.shop_id AND c.sms_opt_in AND c.id <> src.customer_id "                                        \
+    "AND NOT EXISTS (SELECT 1 FROM slot_offers f "                                                                     \
+    "WHERE f.slot_opening_id = o.id AND f.customer_id = c.id) "                                                        \
+    "AND NOT EXISTS (SELECT 1 FROM appointments a "                                                                    \
+    "WHERE a.customer_id = c.id AND a.status <> 'cancelled' "                                                          \
+    "AND a.starts_at < o.ends_at AND a.ends_at > o.starts_at) "                                                        \
+    "ORDER BY c.waitlist_joined_at, c.id LIMIT 1) candidate "                                                          \
+    "WHERE " slots " "                                                                                                 \
+    "AND NOT EXISTS (SELECT 1 FROM slot_offers l WHERE l.slot_opening_id = o.id "                                      \
+    "AND l.status IN ('pending', 'sent')) "                                                                            \
+    "RETURNING id::text AS id, slot_opening_id::text AS slot_opening_id, "                                             \
+    "customer_id::text AS customer_id"
+#define SR_OFFER_NEXT_CUSTOMER_COLUMNS "id,slot_opening_id,customer_id"
+
+static const sr_statement_t stmt_loop_offer_next_customer = {"sr_loop_offer_next_customer",
+                                                             SR_OFFER_NEXT_CUSTOMER_SQL("o.id = ANY (%s::bigint[])"),
+                                                             SR_OFFER_NEXT_CUSTOMER_COLUMNS};
 static sr_result_t *q_loop_offer_next_customer(sr_db_t *db, const char *slot_ids)
 {
     return sr_db_select(db, &stmt_loop_offer_next_customer, SR_ARGS(slot_ids));
+}
+
+/* For a batch of one, by its id: the array form is planned anew at every execution (see sr_loop_lock_slot_wait). */
+static const sr_statement_t stmt_loop_offer_next_customer_one = {
+    "sr_loop_offer_next_customer_one", SR_OFFER_NEXT_CUSTOMER_SQL("o.id = %s::bigint"), SR_OFFER_NEXT_CUSTOMER_COLUMNS};
+static sr_result_t *q_loop_offer_next_customer_one(sr_db_t *db, const char *slot_id)
+{
+    return sr_db_select(db, &stmt_loop_offer_next_customer_one, SR_ARGS(slot_id));
 }
 
 /*
@@ -197,18 +208,26 @@ static sr_result_t *q_loop_lock_slot_wait(sr_db_t *db, const char *cutoff_second
  * no offer waits, one that got one no longer does. Only rows whose state
  * changes are written.
  */
-static const sr_statement_t stmt_loop_set_waiting = {
-    "sr_loop_set_waiting",
-    "UPDATE slot_openings o "
-    "SET waiting_since = CASE WHEN o.waiting_since IS NULL THEN now() END "
-    "WHERE o.id = ANY (%s::bigint[]) AND o.status = 'open' "
-    "AND (o.waiting_since IS NULL) = NOT EXISTS (SELECT 1 FROM slot_offers f "
-    "WHERE f.slot_opening_id = o.id AND f.status IN ('pending', 'sent')) "
-    "RETURNING o.id::text AS id, o.waiting_since IS NOT NULL AS waiting",
-    "id,waiting"};
+#define SR_SET_WAITING_SQL(slots)                                                                                      \
+    "UPDATE slot_openings o "                                                                                          \
+    "SET waiting_since = CASE WHEN o.waiting_since IS NULL THEN now() END "                                            \
+    "WHERE " slots " AND o.status = 'open' "                                                                           \
+    "AND (o.waiting_since IS NULL) = NOT EXISTS (SELECT 1 FROM slot_offers f "                                         \
+    "WHERE f.slot_opening_id = o.id AND f.status IN ('pending', 'sent')) "                                             \
+    "RETURNING o.id::text AS id, o.waiting_since IS NOT NULL AS waiting"
+
+static const sr_statement_t stmt_loop_set_waiting = {"sr_loop_set_waiting",
+                                                     SR_SET_WAITING_SQL("o.id = ANY (%s::bigint[])"), "id,waiting"};
 static int q_loop_set_waiting(sr_db_t *db, const char *slot_ids)
 {
     return sr_db_exec(db, &stmt_loop_set_waiting, SR_ARGS(slot_ids));
+}
+
+static const sr_statement_t stmt_loop_set_waiting_one = {"sr_loop_set_waiting_one",
+                                                         SR_SET_WAITING_SQL("o.id = %s::bigint"), "id,waiting"};
+static int q_loop_set_waiting_one(sr_db_t *db, const char *slot_id)
+{
+    return sr_db_exec(db, &stmt_loop_set_waiting_one, SR_ARGS(slot_id));
 }
 
 /*
@@ -293,9 +312,17 @@ static sr_status_t advance_batch_work(sr_db_t *db, void *baton)
             }
         }
         /* The slots nobody can take yet wait for a customer (and drop out of the sweep). */
-        offered = q_loop_offer_next_customer(db, id_array(p, ready));
-        if (!offered || q_loop_set_waiting(db, id_array(p, ready)) < 0) {
-            return SR_UNAVAILABLE;
+        if (w->slot_id) {
+            offered = q_loop_offer_next_customer_one(db, w->slot_id);
+            if (!offered || q_loop_set_waiting_one(db, w->slot_id) < 0) {
+                return SR_UNAVAILABLE;
+            }
+        }
+        else {
+            offered = q_loop_offer_next_customer(db, id_array(p, ready));
+            if (!offered || q_loop_set_waiting(db, id_array(p, ready)) < 0) {
+                return SR_UNAVAILABLE;
+            }
         }
         w->offered = offered->nrows;
         if (w->one && offered->nrows > 0) {
@@ -1038,6 +1065,7 @@ sr_status_t sr_offer_loop_delivery_report(sr_ctx_t *ctx, const char *message_sid
 
 const sr_statement_t *const sr_offer_loop_statements[] = {&stmt_loop_has_live_offer,
                                                           &stmt_loop_offer_next_customer,
+                                                          &stmt_loop_offer_next_customer_one,
                                                           &stmt_loop_expire_slot,
                                                           &stmt_loop_expire_live_offers,
                                                           &stmt_loop_lock_slots,
@@ -1050,6 +1078,7 @@ const sr_statement_t *const sr_offer_loop_statements[] = {&stmt_loop_has_live_of
                                                           &stmt_loop_slots_to_advance,
                                                           &stmt_loop_delivery_status,
                                                           &stmt_loop_set_waiting,
+                                                          &stmt_loop_set_waiting_one,
                                                           &stmt_loop_lock_open_slots,
                                                           &stmt_loop_wake_waiting,
                                                           &stmt_loop_lock_overlapping,
