@@ -100,6 +100,8 @@ bench_build_module() {
 BENCH_PG_SETTINGS=(
     "shared_buffers=1GB" "effective_cache_size=4GB" "work_mem=16MB" "maintenance_work_mem=512MB"
     "max_wal_size=8GB" "checkpoint_timeout=30min" "max_connections=300" "wal_buffers=16MB"
+    # Where PostgreSQL's time goes, per statement: planning and execution (issue 13).
+    "shared_preload_libraries=pg_stat_statements" "pg_stat_statements.track_planning=on"
 )
 
 bench_pg_up() {
@@ -132,6 +134,8 @@ bench_db_fresh() {
     sr_pg_createdb "$port" "$db"
     "$SR_ROOT/scripts/migrate" "host=127.0.0.1 port=$port dbname=$db user=postgres" >/dev/null \
         || sr_die "scripts/migrate failed"
+    bench_psql "$port" "$db" -qc "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" >/dev/null \
+        || sr_die "CREATE EXTENSION pg_stat_statements failed"
 }
 
 # bench_stub_start NAME PORT DIR: bench/tools/stub.py (the t/stubs stand-in
