@@ -94,7 +94,7 @@ PATHS = {
         "targets": "pay",
         "steps": [
             ("sql", PAY_TARGET % "(p.status NOT IN ('succeeded', 'failed'))"),
-            ("sr_pay_find", ["':t_intent_id'", "':t_payment_id'"], "f_"),
+            ("sr_pay_find", ["':t_intent_id'"] * 3 + ["':t_payment_id'"], "f_"),
             "BEGIN",
             ("sr_stripe_event_claim", ["'evt_{tag}_:t_n'", "'payment_intent.payment_failed'", "':t_intent_id'"], None),
             ("sr_pay_lock_slot", ["':f_slot_opening_id'"], None),
@@ -120,7 +120,7 @@ PATHS = {
         "targets": "pay",
         "steps": [
             ("sql", PAY_TARGET % "(p.status <> 'succeeded')"),
-            ("sr_pay_find", ["':t_intent_id'", "':t_payment_id'"], "f_"),
+            ("sr_pay_find", ["':t_intent_id'"] * 3 + ["':t_payment_id'"], "f_"),
             "BEGIN",
             ("sr_stripe_event_claim", ["'evt_{tag}_:t_n'", "'payment_intent.succeeded'", "':t_intent_id'"], None),
             ("sr_pay_lock_slot", ["':f_slot_opening_id'"], None),
@@ -268,7 +268,7 @@ EXPLAIN = [
     ("sr_sender_set_opt_in", ["false", "{phone}", "{sms_from}"]),
     ("sr_sender_decline_live_offers", ["{phone}", "{sms_from}"]),
     ("sr_pay_claim_due", [None, None, "50", "70"], MAKE_PAY_PENDING),
-    ("sr_pay_find", ["{intent}", "{payment}"]),
+    ("sr_pay_find", ["{intent}"] * 3 + ["{payment}"]),
     ("sr_pay_lock_slot", ["{slot_filled}"]),
     ("sr_pay_lock", ["{payment}"]),
     ("sr_pay_mark_failed", ["declined", "{intent}", "{payment}"]),

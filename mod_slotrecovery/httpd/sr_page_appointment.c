@@ -4,15 +4,20 @@
 #include "sr_page.h"
 #include "sr_slots.h"
 
-/* The booking page's refund, of the signed-in user's shop only. */
+/*
+ * The booking page's refunds, of the signed-in user's shop only: the
+ * payment's own, then those of second PaymentIntents (payment_intent_id).
+ */
 static const sr_statement_t stmt_dash_refund = {
     "sr_dash_refund",
     "SELECT r.status AS status, r.amount AS amount, r.currency AS currency, "
-    "r.stripe_refund_id AS stripe_refund_id, r.last_error AS last_error "
+    "r.stripe_refund_id AS stripe_refund_id, r.last_error AS last_error, "
+    "r.payment_intent_id AS payment_intent_id "
     "FROM refunds r JOIN payments p ON p.id = r.payment_id "
     "JOIN appointments a ON a.id = p.appointment_id "
-    "WHERE a.id = %s::bigint AND a.shop_id = %s::bigint",
-    "status,amount,currency,stripe_refund_id,last_error"};
+    "WHERE a.id = %s::bigint AND a.shop_id = %s::bigint "
+    "ORDER BY r.payment_intent_id IS NOT NULL, r.id",
+    "status,amount,currency,stripe_refund_id,last_error,payment_intent_id"};
 static sr_result_t *q_dash_refund(sr_db_t *db, const char *appointment_id, const char *shop_id)
 {
     return sr_db_select(db, &stmt_dash_refund, SR_ARGS(appointment_id, shop_id));
@@ -55,7 +60,7 @@ int sr_dashboard_appointment(sr_req_t *req)
     dash_t d;
     const sr_result_t *m;
     const char *slot, *amount, *status;
-    int rc = sr_page_load_detail(req, &d, &w, appointment_detail_work, "appointment");
+    int i, rc = sr_page_load_detail(req, &d, &w, appointment_detail_work, "appointment");
 
     if (rc != OK) {
         return rc;
@@ -96,18 +101,24 @@ int sr_dashboard_appointment(sr_req_t *req)
             sr_page_field_row(r, "Needs attention", sr_result_get(m, 0, "payment_flag"));
         }
     }
-    if (w.rows->nrows > 0) {
+    for (i = 0; i < w.rows->nrows; i++) {
         /* A deposit given back automatically: its status, amount, Stripe's id and why it failed, if it did. */
         const sr_result_t *f = w.rows;
-        const char *refund_id = sr_result_get(f, 0, "stripe_refund_id"), *error = sr_result_get(f, 0, "last_error");
+        const char *refund_id = sr_result_get(f, i, "stripe_refund_id"), *error = sr_result_get(f, i, "last_error");
+        const char *second = sr_result_get(f, i, "payment_intent_id");
 
-        ap_rputs("<tr><th>Refund</th><td>", r);
-        sr_html_badge(r, sr_result_get(f, 0, "status"));
+        /* A second PaymentIntent charged for the same deposit: the page names it, it is not the one above. */
+        ap_rputs(second ? "<tr><th>Refund of a second PaymentIntent</th><td>" : "<tr><th>Refund</th><td>", r);
+        sr_html_badge(r, sr_result_get(f, i, "status"));
         ap_rputs(" ", r);
-        sr_html_text(r, sr_format_money(r->pool, sr_result_get(f, 0, "amount"), sr_result_get(f, 0, "currency")));
+        sr_html_text(r, sr_format_money(r->pool, sr_result_get(f, i, "amount"), sr_result_get(f, i, "currency")));
         if (refund_id) {
             ap_rputs(" ", r);
             sr_html_text(r, refund_id);
+        }
+        if (second) {
+            ap_rputs(" ", r);
+            sr_html_text(r, apr_pstrcat(r->pool, "of ", second, (char *)NULL));
         }
         if (error) {
             ap_rputs(" ", r);

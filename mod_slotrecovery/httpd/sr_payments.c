@@ -41,27 +41,28 @@ static const char *metadata_mismatch(apr_pool_t *p, const sr_result_t *res, cons
 }
 
 /*
- * A PaymentIntent by its id, or by the payment id put in its metadata when
- * that payment has no intent yet (an event may come before the creation's
- * answer was stored); never another intent's payment. A match by metadata
- * comes with what the caller checks before taking it: the installation id,
- * amount, currency and customer the intent must carry.
+ * A PaymentIntent by its id, else by the payment id put in its metadata (an
+ * event may come before the creation's answer was stored, or be for a second
+ * intent of that payment: other_intent); the intent's own payment first. A
+ * match by metadata comes with what the caller checks before taking it: the
+ * installation id, amount, currency and customer the intent must carry.
+ * Arguments: the intent id three times, the metadata's payment id.
  */
 static const sr_statement_t stmt_pay_find = {
     "sr_pay_find",
     "SELECT p.id::text AS payment_id, a.source_slot_opening_id::text AS slot_opening_id, "
-    "(p.stripe_payment_intent_id IS NOT NULL) AS by_intent_id, "
+    "(p.stripe_payment_intent_id = %s) IS TRUE AS by_intent_id, "
+    "(p.stripe_payment_intent_id IS NOT NULL AND (p.stripe_payment_intent_id = %s) IS NOT TRUE) AS other_intent, "
     "p.amount AS amount, p.currency AS currency, c.stripe_customer_id AS stripe_customer_id, "
     "(SELECT i.id FROM installation i WHERE i.singleton) AS installation_id "
     "FROM payments p JOIN appointments a ON a.id = p.appointment_id "
     "JOIN customers c ON c.id = a.customer_id "
-    "WHERE p.stripe_payment_intent_id = %s "
-    "OR (p.id = %s::bigint AND p.stripe_payment_intent_id IS NULL) "
-    "ORDER BY (p.stripe_payment_intent_id IS NOT NULL) DESC LIMIT 1",
-    "payment_id,slot_opening_id,by_intent_id,amount,currency,stripe_customer_id,installation_id"};
+    "WHERE p.stripe_payment_intent_id = %s OR p.id = %s::bigint "
+    "ORDER BY by_intent_id DESC LIMIT 1",
+    "payment_id,slot_opening_id,by_intent_id,other_intent,amount,currency,stripe_customer_id,installation_id"};
 static sr_result_t *q_pay_find(sr_db_t *db, const char *intent_id, const char *metadata_payment_id)
 {
-    return sr_db_select(db, &stmt_pay_find, SR_ARGS(intent_id, metadata_payment_id));
+    return sr_db_select(db, &stmt_pay_find, SR_ARGS(intent_id, intent_id, intent_id, metadata_payment_id));
 }
 
 sr_status_t sr_payment_find(sr_db_t *db, const sr_stripe_event_t *event, const char **payment_id,
@@ -76,7 +77,17 @@ sr_status_t sr_payment_find(sr_db_t *db, const sr_stripe_event_t *event, const c
     if (res->nrows == 0) {
         return SR_OK;
     }
-    if (!sr_result_bool(res, 0, "by_intent_id") && (*mismatch = metadata_mismatch(sr_db_pool(db), res, event))) {
+    if (sr_result_bool(res, 0, "other_intent")) {
+        /*
+         * A second intent naming a payment that has one: only a success moved money (ours if the metadata
+         * checks pass; sr_payment_succeed refunds it). Anything else is not ours, as before (no reason given).
+         */
+        if (!event->intent_id || strcmp(event->type, "payment_intent.succeeded") ||
+            metadata_mismatch(sr_db_pool(db), res, event)) {
+            return SR_OK;
+        }
+    }
+    else if (!sr_result_bool(res, 0, "by_intent_id") && (*mismatch = metadata_mismatch(sr_db_pool(db), res, event))) {
         *mismatch = apr_pstrcat(sr_db_pool(db), "metadata names payment ", sr_result_get(res, 0, "payment_id"),
                                 ", but ", *mismatch, (char *)NULL);
         return SR_OK;
@@ -288,15 +299,57 @@ static int q_pay_mark_succeeded(sr_db_t *db, const char *flag, const char *inten
 }
 
 /* The whole deposit goes back; one refund per payment, so a redelivered event adds none. */
-static const sr_statement_t stmt_refund_due = {"sr_refund_due",
-                                               "INSERT INTO refunds (payment_id, amount, currency, reason) "
-                                               "SELECT p.id, p.amount, p.currency, left(%s, 500) FROM payments p "
-                                               "WHERE p.id = %s::bigint AND p.amount > 0 "
-                                               "ON CONFLICT (payment_id) DO NOTHING RETURNING id::text AS id",
-                                               "id"};
+static const sr_statement_t stmt_refund_due = {
+    "sr_refund_due",
+    "INSERT INTO refunds (payment_id, amount, currency, reason) "
+    "SELECT p.id, p.amount, p.currency, left(%s, 500) FROM payments p "
+    "WHERE p.id = %s::bigint AND p.amount > 0 "
+    "ON CONFLICT (payment_id) WHERE payment_intent_id IS NULL DO NOTHING RETURNING id::text AS id",
+    "id"};
 static sr_result_t *q_refund_due(sr_db_t *db, const char *reason, const char *payment_id)
 {
     return sr_db_select(db, &stmt_refund_due, SR_ARGS(reason, payment_id));
+}
+
+/* A second PaymentIntent of the payment goes back whole (its amount is the payment's); one refund per intent. */
+static const sr_statement_t stmt_refund_second_due = {
+    "sr_refund_second_due",
+    "INSERT INTO refunds (payment_id, payment_intent_id, amount, currency, reason) "
+    "SELECT p.id, %s, p.amount, p.currency, 'succeeded on a second PaymentIntent of the payment' "
+    "FROM payments p WHERE p.id = %s::bigint AND p.amount > 0 "
+    "ON CONFLICT (payment_intent_id) WHERE payment_intent_id IS NOT NULL DO NOTHING RETURNING id::text AS id",
+    "id"};
+static sr_result_t *q_refund_second_due(sr_db_t *db, const char *intent_id, const char *payment_id)
+{
+    return sr_db_select(db, &stmt_refund_second_due, SR_ARGS(intent_id, payment_id));
+}
+
+/*
+ * The payment records another intent than this one, which succeeded: the
+ * customer paid twice (a 5xx under one key whose intent the lookup missed,
+ * then a retry key). That intent is refunded; the payment and its booking stay
+ * as they are.
+ */
+static sr_status_t refund_second_intent(sr_db_t *db, const char *payment_id, const char *intent_id,
+                                        sr_payment_change_t *out)
+{
+    apr_pool_t *p = sr_db_pool(db);
+    sr_result_t *res = q_refund_second_due(db, intent_id, payment_id);
+
+    out->other_intent = 0;
+    if (!res) {
+        return SR_UNAVAILABLE;
+    }
+    if (res->nrows == 0) {
+        out->outcome = apr_pstrcat(p, "ignored: a second PaymentIntent for payment ", payment_id,
+                                   ", its refund is recorded already", (char *)NULL);
+        return SR_OK;
+    }
+    out->outcome = apr_pstrcat(p, "refund due: a second PaymentIntent for payment ", payment_id, (char *)NULL);
+    ap_log_error(APLOG_MARK, APLOG_WARNING, 0, NULL,
+                 SR_LOG_PREFIX "payment %s: PaymentIntent %s is a second intent for it; refunding it", payment_id,
+                 intent_id);
+    return SR_OK;
 }
 
 sr_status_t sr_payment_succeed(sr_db_t *db, const char *payment_id, const char *slot_opening_id, const char *intent_id,
@@ -313,7 +366,8 @@ sr_status_t sr_payment_succeed(sr_db_t *db, const char *payment_id, const char *
         return SR_NOT_FOUND;
     }
     if (other_intent(res, intent_id, out)) {
-        return SR_OK;
+        /* Ours all the same: matched by metadata that passed the checks, or the answer to our own request. */
+        return refund_second_intent(db, payment_id, intent_id, out);
     }
     status = sr_result_get(res, 0, "status");
     appointment_id = sr_result_get(res, 0, "appointment_id");
@@ -786,6 +840,7 @@ int sr_payments_charge_due(sr_ctx_t *ctx, apr_array_header_t *reopened)
 
 typedef struct {
     const char *refund_id, *payment_id, *prior_status;
+    const char *second_intent; /* a second PaymentIntent of the payment refunded, or NULL for its own */
     int attempts;
     int key_retry; /* > 0: Stripe keeps a 5xx under this try's key, the next takes the key of that attempt */
     sr_status_t stripe_status;
@@ -824,6 +879,14 @@ static int q_refund_key_spent(sr_db_t *db, const char *key_retry, const char *re
     return sr_db_exec(db, &stmt_refund_key_spent, SR_ARGS(key_retry, refund_id));
 }
 
+/* What a flag calls the refund: a person must know which intent to refund by hand. */
+static const char *refund_name(apr_pool_t *p, const refund_work_t *w)
+{
+    return w->second_intent
+               ? apr_pstrcat(p, "the automatic refund of the second PaymentIntent ", w->second_intent, (char *)NULL)
+               : "the automatic refund";
+}
+
 static sr_status_t refund_record_work(sr_db_t *db, void *baton)
 {
     refund_work_t *w = baton;
@@ -838,7 +901,7 @@ static sr_status_t refund_record_work(sr_db_t *db, void *baton)
         amount = apr_psprintf(p, "%" APR_INT64_T_FMT, r->amount);
         error = r->failure_reason;
         if (!strcmp(status, "failed") || !strcmp(status, "canceled")) {
-            w->flag = apr_pstrcat(p, "the automatic refund ", status, " at Stripe (",
+            w->flag = apr_pstrcat(p, refund_name(p, w), " ", status, " at Stripe (",
                                   r->failure_reason ? r->failure_reason : "no reason given",
                                   "): refund the customer by hand", (char *)NULL);
         }
@@ -850,7 +913,7 @@ static sr_status_t refund_record_work(sr_db_t *db, void *baton)
     case SR_INVALID:
         /* Refused for good (e.g. already refunded by hand): a person must look. */
         status = "failed";
-        w->flag = apr_pstrcat(p, "Stripe refused the automatic refund (", r->error,
+        w->flag = apr_pstrcat(p, "Stripe refused ", refund_name(p, w), " (", r->error,
                               "): check the payment in Stripe and refund by hand", (char *)NULL);
         break;
     default:
@@ -859,10 +922,8 @@ static sr_status_t refund_record_work(sr_db_t *db, void *baton)
         }
         if (!strcmp(status, "due") && w->attempts == w->conf->payment_max_attempts) {
             /* Still retried (the money is owed, the key makes it safe), but a person should know. */
-            w->flag = apr_psprintf(p,
-                                   "the automatic refund is not done after %d tries (%s): still trying; refund "
-                                   "by hand if it stays so",
-                                   w->attempts, r->error);
+            w->flag = apr_psprintf(p, "%s is not done after %d tries (%s): still trying; refund by hand if it stays so",
+                                   refund_name(p, w), w->attempts, r->error);
         }
         break;
     }
@@ -876,7 +937,8 @@ static sr_status_t refund_record_work(sr_db_t *db, void *baton)
 
 /*
  * Refunds to ask of Stripe (due) or to follow up (pending), claimed with
- * a lease as payments are. Arguments: one payment id or NULL, the same,
+ * a lease as payments are: of the payment's own PaymentIntent, or of the
+ * second one the row names. Arguments: one payment id or NULL, the same,
  * the batch size, the lease.
  */
 static const sr_statement_t stmt_refund_claim_due = {
@@ -891,9 +953,11 @@ static const sr_statement_t stmt_refund_claim_due = {
     "RETURNING r.id::text AS refund_id, r.payment_id::text AS payment_id, "
     "r.amount AS amount, r.status AS status, r.stripe_refund_id AS stripe_refund_id, "
     "r.attempts AS attempts, r.key_retry AS key_retry, "
-    "p.stripe_payment_intent_id AS payment_intent, "
+    "COALESCE(r.payment_intent_id, p.stripe_payment_intent_id) AS payment_intent, "
+    "r.payment_intent_id AS second_intent, "
     "(SELECT id FROM installation) AS installation_id",
-    "refund_id,payment_id,amount,status,stripe_refund_id,attempts,key_retry,payment_intent,installation_id"};
+    "refund_id,payment_id,amount,status,stripe_refund_id,attempts,key_retry,payment_intent,second_intent,"
+    "installation_id"};
 static sr_result_t *q_refund_claim_due(sr_db_t *db, const char *payment_id, const char *limit,
                                        const char *lease_seconds)
 {
@@ -921,6 +985,7 @@ int sr_payments_refund_due(sr_ctx_t *ctx)
         w.refund_id = sr_result_get(claimed, i, "refund_id");
         w.payment_id = sr_result_get(claimed, i, "payment_id");
         w.prior_status = sr_result_get(claimed, i, "status");
+        w.second_intent = sr_result_get(claimed, i, "second_intent");
         w.attempts = atoi(sr_result_get(claimed, i, "attempts"));
         w.refund = &refund;
         w.conf = ctx->conf;
@@ -943,8 +1008,12 @@ int sr_payments_refund_due(sr_ctx_t *ctx)
             in.amount = apr_atoi64(sr_result_get(claimed, i, "amount"));
             in.installation_id = sr_result_get(claimed, i, "installation_id");
             in.payment_id = w.payment_id;
-            /* One key per payment and installation: a retry (or another server) cannot refund twice. */
-            in.idempotency_key = sr_stripe_idempotency_key(p, in.installation_id, "refund", w.payment_id, NULL);
+            /*
+             * One key per payment and installation (a second intent's adds its id): a retry (or another
+             * server) cannot refund twice.
+             */
+            in.idempotency_key =
+                sr_stripe_idempotency_key(p, in.installation_id, "refund", w.payment_id, w.second_intent);
             key_retry = sr_result_get(claimed, i, "key_retry");
             if (atoi(key_retry) > 0) {
                 /* Stripe replays the 5xx saved under the key before: adopt what that request made, else a new key. */
@@ -963,8 +1032,9 @@ int sr_payments_refund_due(sr_ctx_t *ctx)
             continue;
         }
         if (w.stripe_status == SR_OK && !w.flag) {
-            ap_log_error(APLOG_MARK, APLOG_INFO, 0, ctx->s, SR_LOG_PREFIX "payment %s: refund %s %s", w.payment_id,
-                         refund.id, refund.status);
+            ap_log_error(APLOG_MARK, APLOG_INFO, 0, ctx->s, SR_LOG_PREFIX "payment %s: refund %s %s%s%s", w.payment_id,
+                         refund.id, refund.status, w.second_intent ? " of the second PaymentIntent " : "",
+                         w.second_intent ? w.second_intent : "");
         }
         else if (w.flag) {
             ap_log_error(APLOG_MARK, APLOG_ERR, 0, ctx->s, SR_LOG_PREFIX "payment %s: %s", w.payment_id, w.flag);
@@ -995,6 +1065,7 @@ const sr_statement_t *const sr_payments_statements[] = {&stmt_pay_claim_due,
                                                         &stmt_pay_mark_canceled,
                                                         &stmt_pay_flag,
                                                         &stmt_refund_due,
+                                                        &stmt_refund_second_due,
                                                         &stmt_refund_claim_due,
                                                         &stmt_refund_record,
                                                         &stmt_pay_key_spent,

@@ -15,17 +15,19 @@
 typedef struct {
     const char *outcome;          /* what happened, for the event record and the log */
     const char *reopened_slot_id; /* a slot to offer again once committed, or NULL */
-    int other_intent;             /* the payment has another PaymentIntent: nothing done */
+    int other_intent;             /* the payment has another PaymentIntent: nothing done (a failure of it) */
 } sr_payment_change_t;
 
 /*
- * The payment an event's PaymentIntent belongs to: by the intent's id, or,
- * while that payment has no intent recorded, by the payment id in its
- * metadata, taken only when the metadata also carries this installation's id
- * and the intent's amount, currency and customer are the payment's (another
- * integration on the same Stripe account may use metadata.payment_id too).
- * *payment_id NULL when it is none of ours; *mismatch then says why an intent
- * naming one of our payments was not taken for it (else NULL).
+ * The payment an event's PaymentIntent belongs to: by the intent's id, or by
+ * the payment id in its metadata, taken only when the metadata also carries
+ * this installation's id and the intent's amount, currency and customer are
+ * the payment's (another integration on the same Stripe account may use
+ * metadata.payment_id too), and, when that payment records another intent,
+ * only for payment_intent.succeeded (a second intent that took money, which
+ * sr_payment_succeed refunds). *payment_id NULL when it is none of ours;
+ * *mismatch then says why an intent naming one of our payments, still
+ * without an intent, was not taken for it (else NULL).
  */
 sr_status_t sr_payment_find(sr_db_t *db, const sr_stripe_event_t *event, const char **payment_id,
                             const char **slot_opening_id, const char **mismatch);
@@ -41,8 +43,10 @@ sr_status_t sr_payment_fail(sr_db_t *db, const char *payment_id, const char *slo
 
 /*
  * The payment succeeded: booking confirmed; for a booking cancelled or
- * released meanwhile, a refund of the deposit is recorded as due. In a
- * transaction.
+ * released meanwhile, a refund of the deposit is recorded as due. When the
+ * payment records another PaymentIntent than intent_id, intent_id is a second
+ * one that took the money again: its refund is recorded as due (once per
+ * intent), the payment and booking left as they are. In a transaction.
  */
 sr_status_t sr_payment_succeed(sr_db_t *db, const char *payment_id, const char *slot_opening_id, const char *intent_id,
                                sr_payment_change_t *out);

@@ -65,7 +65,10 @@ static sr_status_t event_work(sr_db_t *db, void *baton)
         w->duplicate = 1;
         return SR_OK;
     }
-    /* The payment the read before found; the lock checks its intent is still this one (other_intent). */
+    /*
+     * The payment the read before found; the lock checks its intent is still this one (other_intent): if
+     * not, a failure changes nothing and a success is a second intent's, refunded (sr_payment_succeed).
+     */
     if (failed) {
         status = sr_payment_fail(db, w->payment_id, w->slot_id, w->intent_id, w->failure_message, &w->change);
     }
@@ -144,7 +147,7 @@ int sr_stripe_webhook(sr_req_t *req)
         return sr_send_status(req, status, "event");
     }
     else if (w.change.other_intent) {
-        /* Found by metadata before the read, its own intent recorded by the time of the lock. */
+        /* A failure found by metadata before the read, its own intent recorded by the time of the lock. */
         w.mismatch = "its payment has another PaymentIntent";
     }
     if (w.mismatch) {

@@ -90,6 +90,9 @@ Behaviour (POST /_control/behave), all optional:
     {"refundStatus": "pending"}        the status of new refunds ("succeeded" by default;
                                        "failed" comes with failure_reason)
     {"refundSettle": "succeeded"}      a pending refund has this status when next fetched
+    {"listMisses": 1}                  the next 1 GET /v1/payment_intents list answers an
+                                       empty page (a lookup that misses an intent a 500
+                                       made: how a deposit can end up with two)
 """
 
 import os
@@ -233,7 +236,7 @@ class StripeHandler(StubHandler):
             create = self._create if req["path"] == "/v1/payment_intents" else self._refund
             return self._idempotent(req, behaviour, create)
         if req["method"] == "GET" and req["path"] in ("/v1/payment_intents", "/v1/refunds"):
-            return self._list(req)
+            return self._list(req, miss=req["path"] == "/v1/payment_intents" and self._list_miss())
         m = FETCH_RE.match(req["path"])
         if m and req["method"] == "GET":
             with self.state.lock:
@@ -266,7 +269,15 @@ class StripeHandler(StubHandler):
                 return "rak_%s_%s" % (resource, "read" if req["method"] == "GET" else "write")
         return None
 
-    def _list(self, req):
+    def _list_miss(self):
+        """True if this PaymentIntent list is to miss every intent ({"listMisses": N})."""
+        with self.state.lock:
+            left = int(self.state.behaviour.get("listMisses") or 0)
+            if left > 0:
+                self.state.behaviour["listMisses"] = left - 1
+            return left > 0
+
+    def _list(self, req, miss=False):
         q = req["query"]
         try:
             limit = int(q.get("limit", 10))
@@ -280,6 +291,8 @@ class StripeHandler(StubHandler):
         with self.state.lock:
             order = dict(self.state.extra.get("order", {}))
             items = [dict(o) for o in self.state.extra.get("refunds" if refunds else "intents", {}).values()]
+        if miss:
+            items = []
         items.sort(key=lambda o: order.get(o["id"], 0), reverse=True)  # newest first
         if refunds and q.get("payment_intent"):
             items = [o for o in items if o.get("payment_intent") == q["payment_intent"]]
