@@ -258,7 +258,9 @@ sub not_configured_offers {
     my ($offer) = @{ offers_of($slot) };
     ok wait_until(sub { (offers_of($slot)->[0]{status} // '') eq 'sent' }, timeout => 10), 'A: the offer is sent';
     is_deeply not_configured_offers(), [], 'A: no offer failed or carries "not configured"';
-    my $logged = log_since($mark);
+    # The worker logs its pass after the offer's commit: wait for that line, not only for the row.
+    my $logged = wait_until(sub { my $l = log_since($mark); $l =~ /worker: 1 offers sent, / ? $l : undef }, timeout => 10)
+        // log_since($mark);
     # httpd lists the virtual hosts last defined first: either may be the one swept.
     my ($swept) = $logged =~ /worker: 1 offers sent, .*\(\d+ ms, virtual host (vhost-[ab])\.test:/;
     ok $swept, "A: the worker with the vhosts' settings logged the SMS" or diag $logged;
