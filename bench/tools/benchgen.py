@@ -67,13 +67,12 @@ OFFER_TARGET = ("SELECT x.n, t.phone, t.sms_from, (f.status = 'sent' AND o.statu
 # (waiting for the lock), checked for a live offer, offered to the next
 # customer (a pending offer: the worker sends it), marked waiting if nobody could take it (one transaction).
 def advance_one(slot_var):
-    slot = "'{{:%s}}'" % slot_var
     return [
         "BEGIN",
         ("sr_loop_lock_slot_wait", ["'%s'" % CUTOFF, "':%s'" % slot_var], None),
         ("sr_loop_has_live_offer", ["':%s'" % slot_var], None),
-        ("sr_loop_offer_next_customer", [slot], None),
-        ("sr_loop_set_waiting", [slot], None),
+        ("sr_loop_offer_next_customer_one", ["':%s'" % slot_var], None),
+        ("sr_loop_set_waiting_one", ["':%s'" % slot_var], None),
         "COMMIT",
     ]
 
@@ -94,7 +93,7 @@ PATHS = {
         "targets": "pay",
         "steps": [
             ("sql", PAY_TARGET % "(p.status NOT IN ('succeeded', 'failed'))"),
-            ("sr_pay_find", ["':t_intent_id'"] * 3 + ["':t_payment_id'"], "f_"),
+            ("sr_pay_find_intent", ["':t_intent_id'"], "f_"),
             "BEGIN",
             ("sr_stripe_event_claim", ["'evt_{tag}_:t_n'", "'payment_intent.payment_failed'", "':t_intent_id'"], None),
             ("sr_pay_lock_slot", ["':f_slot_opening_id'"], None),
@@ -120,7 +119,7 @@ PATHS = {
         "targets": "pay",
         "steps": [
             ("sql", PAY_TARGET % "(p.status <> 'succeeded')"),
-            ("sr_pay_find", ["':t_intent_id'"] * 3 + ["':t_payment_id'"], "f_"),
+            ("sr_pay_find_intent", ["':t_intent_id'"], "f_"),
             "BEGIN",
             ("sr_stripe_event_claim", ["'evt_{tag}_:t_n'", "'payment_intent.succeeded'", "':t_intent_id'"], None),
             ("sr_pay_lock_slot", ["':f_slot_opening_id'"], None),
@@ -245,12 +244,15 @@ EXPLAIN = [
     ("sr_loop_lock_slots_wait", ["300", "{{{slot_open}}}"]),
     ("sr_loop_lock_slot_wait", ["300", "{slot_open}"]),
     ("sr_loop_has_live_offer", ["{slot_open}"]),
+    ("sr_loop_offer_next_customer_one", ["{slot_open}"],
+     "UPDATE slot_offers SET status = 'expired' WHERE slot_opening_id = {slot_open} AND status IN ('pending', 'sent')"),
     ("sr_loop_offer_next_customer", ["{{{slot_open}}}"],
      "UPDATE slot_offers SET status = 'expired' WHERE slot_opening_id = {slot_open} AND status IN ('pending', 'sent')"),
     ("sr_loop_expire_slot", ["no_eligible_customer", "{{{slot_open}}}"]),
     ("sr_loop_expire_live_offers", ["{{{slot_open}}}"]),
     ("sr_loop_lock_slots", ["300", "{{{slot_open}}}"]),
     ("sr_loop_set_waiting", ["{{{slot_open}}}"]),
+    ("sr_loop_set_waiting_one", ["{slot_open}"]),
     ("sr_loop_claim_due_offers", [None, None, "300", "100", "70", "300"], MAKE_PENDING),
     ("sr_loop_claim_due_offers", ["{offer_live}", "{offer_live}", "300", "1", "70", "300"], MAKE_PENDING),
     ("sr_loop_mark_sent", ["300", "SMexplain", "{offer_live}"], MAKE_PENDING),
@@ -268,6 +270,7 @@ EXPLAIN = [
     ("sr_sender_set_opt_in", ["false", "{phone}", "{sms_from}"]),
     ("sr_sender_decline_live_offers", ["{phone}", "{sms_from}"]),
     ("sr_pay_claim_due", [None, None, "50", "70"], MAKE_PAY_PENDING),
+    ("sr_pay_find_intent", ["{intent}"]),
     ("sr_pay_find", ["{intent}"] * 3 + ["{payment}"]),
     ("sr_pay_lock_slot", ["{slot_filled}"]),
     ("sr_pay_lock", ["{payment}"]),
