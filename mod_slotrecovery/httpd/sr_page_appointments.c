@@ -11,13 +11,15 @@
  * The whole page in one statement, one row per thing shown, in order of
  * part: 0 the shop of the login (as sr_dash_shop_for_user) with this
  * server's Twilio problem (as sr_dash_twilio_problem) and the figures, 1 the
- * upcoming appointments, 2 the page of slot openings. The figures sum the
- * days of the date filter in slot_figures_daily and slot_fill_times_daily
- * (migration 013, kept by triggers as the openings and payments change), so
- * a view reads O(days), not every opening. The median is percentile_cont(0.5)
- * over the times to fill, as the scan computed it: the two middle times of
- * the histogram, in seconds as double precision, interpolated the same way.
- * No shop for the login: no row.
+ * upcoming appointments, 2 the page of slot openings. No shop for the login:
+ * no row. The figures are migration 013's, kept by triggers as openings and
+ * payments change: the counts and deposits sum the days of the date filter
+ * (slot_figures_daily), so a view reads O(days), never every opening. The
+ * median is percentile_cont(0.5) over the times to fill, as the scan computed
+ * it: the two middle times in seconds as double precision, interpolated the
+ * same way. Without a date filter they are found in slot_fill_seconds (a row
+ * per distinct whole second), then among the exact times of that second only;
+ * with one, in the exact times of the chosen days (slot_fill_times_daily).
  */
 static const sr_statement_t stmt_dash_appointments_page = {
     "sr_dash_appointments_page",
@@ -32,14 +34,27 @@ static const sr_statement_t stmt_dash_appointments_page = {
     "cum AS (SELECT fill_usec, (sum(n) OVER (ORDER BY fill_usec))::bigint AS upto, "
     "(sum(n) OVER ())::bigint AS total FROM hist), "
     "mid AS (SELECT (min(fill_usec) FILTER (WHERE upto > (total - 1) / 2)::numeric / 1000000)::float8 AS lo, "
-    "(min(fill_usec) FILTER (WHERE upto > total / 2)::numeric / 1000000)::float8 AS hi FROM cum) "
+    "(min(fill_usec) FILTER (WHERE upto > total / 2)::numeric / 1000000)::float8 AS hi FROM cum), "
+    "sec AS (SELECT b.fill_second, b.n::bigint AS n, (sum(b.n) OVER (ORDER BY b.fill_second))::bigint AS upto, "
+    "(sum(b.n) OVER ())::bigint AS total FROM slot_fill_seconds b, shop WHERE b.shop_id = shop.id), "
+    "pos AS (SELECT DISTINCT unnest(ARRAY[(t.total - 1) / 2, t.total / 2]) AS p "
+    "FROM (SELECT total FROM sec LIMIT 1) t), "
+    "val AS (SELECT (SELECT x.fill_usec FROM (SELECT t.fill_usec, sum(t.n) OVER (ORDER BY t.fill_usec) AS upto "
+    "FROM slot_fill_times_daily t, shop WHERE t.shop_id = shop.id AND t.fill_usec >= b.fill_second * 1000000 "
+    "AND t.fill_usec < (b.fill_second + 1) * 1000000) x WHERE x.upto > pos.p - (b.upto - b.n) "
+    "ORDER BY x.fill_usec LIMIT 1) AS usec "
+    "FROM pos CROSS JOIN LATERAL (SELECT * FROM sec WHERE sec.upto > pos.p ORDER BY sec.fill_second LIMIT 1) b), "
+    "mid_all AS (SELECT (min(usec)::numeric / 1000000)::float8 AS lo, (max(usec)::numeric / 1000000)::float8 AS hi "
+    "FROM val) "
     "SELECT 0 AS part, 0::bigint AS n, sh.id::text AS id, sh.name AS name, sh.timezone AS timezone, "
     "sh.currency AS currency, sh.csrf_key AS csrf_key, "
     "tp.http_status::text AS http_status, tp.error_code::text AS error_code, tp.message AS message, "
     "to_char(tp.first_seen_at AT TIME ZONE sh.timezone, 'Dy DD Mon YYYY HH24:MI') AS since, "
     "to_char(tp.last_seen_at AT TIME ZONE sh.timezone, 'Dy DD Mon YYYY HH24:MI') AS last, "
     "fig.opened AS opened, fig.filled AS filled, fig.expired AS expired, "
-    "(SELECT round(mid.lo + (mid.hi - mid.lo) * 0.5)::bigint FROM mid) AS median_fill_seconds, "
+    "CASE WHEN %s::date IS NULL AND %s::date IS NULL "
+    "THEN (SELECT round(m.lo + (m.hi - m.lo) * 0.5)::bigint FROM mid_all m) "
+    "ELSE (SELECT round(m.lo + (m.hi - m.lo) * 0.5)::bigint FROM mid m) END AS median_fill_seconds, "
     "fig.deposits AS deposits, "
     "NULL AS starts, NULL AS ends, NULL AS status, NULL AS customer, NULL AS slot_opening_id, "
     "NULL AS created, NULL AS booking_id, NULL::boolean AS waiting "
@@ -81,8 +96,8 @@ static sr_result_t *q_dash_appointments_page(sr_db_t *db, const char *username, 
                                              const char *from, const char *to, const char *limit, const char *offset)
 {
     return sr_db_select(db, &stmt_dash_appointments_page,
-                        SR_ARGS(username, server_name, realm, from, from, to, to, twilio_account_sid, from, from, to,
-                                to, status, status, from, from, to, to, limit, offset));
+                        SR_ARGS(username, server_name, realm, from, from, to, to, from, to, twilio_account_sid, from,
+                                from, to, to, status, status, from, from, to, to, limit, offset));
 }
 
 typedef struct {

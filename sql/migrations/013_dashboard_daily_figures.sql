@@ -48,6 +48,17 @@ CREATE TABLE slot_fill_times_daily (
     PRIMARY KEY (shop_id, day, fill_usec)
 );
 
+-- The same times per shop in whole seconds (floor), all days: the unfiltered
+-- page finds the second that holds the median in these few rows, then the
+-- exact times of that second alone (slot_fill_times_usec_idx).
+CREATE TABLE slot_fill_seconds (
+    shop_id     bigint NOT NULL REFERENCES shops (id),
+    fill_second bigint NOT NULL,
+    n           integer NOT NULL CHECK (n > 0),
+    PRIMARY KEY (shop_id, fill_second)
+);
+CREATE INDEX slot_fill_times_usec_idx ON slot_fill_times_daily (shop_id, fill_usec) INCLUDE (n);
+
 -- A payment's change finds the opening its booking filled.
 CREATE INDEX slot_openings_filled_by_idx ON slot_openings (filled_by_appointment_id)
     WHERE filled_by_appointment_id IS NOT NULL;
@@ -62,10 +73,17 @@ LANGUAGE sql AS $$
            expired = f.expired + EXCLUDED.expired, deposits = f.deposits + EXCLUDED.deposits
 $$;
 
+CREATE FUNCTION sr_fill_second(usec bigint) RETURNS bigint
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT floor(usec::numeric / 1000000)::bigint
+$$;
+
 CREATE FUNCTION sr_fill_time_add(p_shop bigint, p_day date, p_usec bigint) RETURNS void
 LANGUAGE sql AS $$
     INSERT INTO slot_fill_times_daily AS t (shop_id, day, fill_usec, n) VALUES (p_shop, p_day, p_usec, 1)
-    ON CONFLICT (shop_id, day, fill_usec) DO UPDATE SET n = t.n + 1
+    ON CONFLICT (shop_id, day, fill_usec) DO UPDATE SET n = t.n + 1;
+    INSERT INTO slot_fill_seconds AS t (shop_id, fill_second, n) VALUES (p_shop, sr_fill_second(p_usec), 1)
+    ON CONFLICT (shop_id, fill_second) DO UPDATE SET n = t.n + 1;
 $$;
 
 CREATE FUNCTION sr_fill_time_remove(p_shop bigint, p_day date, p_usec bigint) RETURNS void
@@ -74,6 +92,10 @@ BEGIN
     DELETE FROM slot_fill_times_daily WHERE shop_id = p_shop AND day = p_day AND fill_usec = p_usec AND n = 1;
     IF NOT FOUND THEN
         UPDATE slot_fill_times_daily SET n = n - 1 WHERE shop_id = p_shop AND day = p_day AND fill_usec = p_usec;
+    END IF;
+    DELETE FROM slot_fill_seconds WHERE shop_id = p_shop AND fill_second = sr_fill_second(p_usec) AND n = 1;
+    IF NOT FOUND THEN
+        UPDATE slot_fill_seconds SET n = n - 1 WHERE shop_id = p_shop AND fill_second = sr_fill_second(p_usec);
     END IF;
 END
 $$;
@@ -196,6 +218,7 @@ CREATE FUNCTION sr_figures_rebuild(p_shop bigint) RETURNS void
 LANGUAGE sql AS $$
     DELETE FROM slot_figures_daily WHERE p_shop IS NULL OR shop_id = p_shop;
     DELETE FROM slot_fill_times_daily WHERE p_shop IS NULL OR shop_id = p_shop;
+    DELETE FROM slot_fill_seconds WHERE p_shop IS NULL OR shop_id = p_shop;
     INSERT INTO slot_figures_daily (shop_id, day, opened, filled, expired, deposits)
     SELECT o.shop_id, sr_local_day(o.starts_at, s.timezone), count(*),
            count(*) FILTER (WHERE o.status = 'filled'), count(*) FILTER (WHERE o.status = 'expired'),
@@ -209,6 +232,9 @@ LANGUAGE sql AS $$
       FROM slot_openings o JOIN shops s ON s.id = o.shop_id
      WHERE o.status = 'filled' AND (p_shop IS NULL OR o.shop_id = p_shop)
      GROUP BY 1, 2, 3;
+    INSERT INTO slot_fill_seconds (shop_id, fill_second, n)
+    SELECT shop_id, sr_fill_second(fill_usec), sum(n) FROM slot_fill_times_daily
+     WHERE p_shop IS NULL OR shop_id = p_shop GROUP BY 1, 2;
 $$;
 
 CREATE FUNCTION sr_figures_shop_change() RETURNS trigger

@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: Apache-2.0
 # The dashboard's figures are kept per shop and day as the state changes
-# (migration 013: slot_figures_daily, slot_fill_times_daily, kept by
-# triggers). Real changes over HTTP: a cancel opens a slot, a signed YES fills
+# (migration 013: slot_figures_daily, slot_fill_times_daily,
+# slot_fill_seconds, kept by triggers). Real changes over HTTP: a cancel opens a slot, a signed YES fills
 # it, payment_intent.payment_failed reopens it, a second YES and
 # payment_intent.succeeded collect its deposit, the sweep expires a slot too
 # close to its start, a third slot is filled with a known time to fill, the
@@ -110,6 +110,10 @@ my $WANT_FILLS = q{
            (extract(epoch FROM o.filled_at - o.created_at) * 1000000)::bigint AS fill_usec, count(*) AS n
       FROM slot_openings o JOIN shops s ON s.id = o.shop_id WHERE o.status = 'filled' GROUP BY 1, 2, 3 ORDER BY 1, 2, 3};
 my $GOT_FILLS = q{SELECT shop_id, day::text AS day, fill_usec, n FROM slot_fill_times_daily ORDER BY 1, 2, 3};
+my $WANT_SECONDS = q{
+    SELECT shop_id, floor(extract(epoch FROM filled_at - created_at))::bigint AS fill_second, count(*) AS n
+      FROM slot_openings WHERE status = 'filled' GROUP BY 1, 2 ORDER BY 1, 2};
+my $GOT_SECONDS = q{SELECT shop_id, fill_second, n FROM slot_fill_seconds ORDER BY 1, 2};
 
 # After a change: the daily rows, then the page unfiltered, filtered to each
 # day with an opening (and the days either side), from only, to only, and a
@@ -118,6 +122,7 @@ sub figures_ok {
     my ($label) = @_;
     is_deeply db_rows($GOT_DAILY), db_rows($WANT_DAILY), "$label: slot_figures_daily = a recomputation";
     is_deeply db_rows($GOT_FILLS), db_rows($WANT_FILLS), "$label: slot_fill_times_daily = a recomputation";
+    is_deeply db_rows($GOT_SECONDS), db_rows($WANT_SECONDS), "$label: slot_fill_seconds = a recomputation";
     is_deeply page_figures(''), cards(scanned(undef, undef)), "$label: the page shows the scan's figures";
     my $days = db_rows(q{SELECT DISTINCT (o.starts_at AT TIME ZONE s.timezone)::date AS d,
                                 ((o.starts_at AT TIME ZONE s.timezone)::date - 1)::text AS before,
@@ -217,6 +222,18 @@ db_do(q{UPDATE slot_openings SET filled_at = created_at + interval '89.75 second
 db_do(q{UPDATE slot_openings SET filled_at = created_at + interval '150.25 seconds' WHERE id = ?}, $s3);
 figures_ok('known times to fill');
 is page_figures('')->{'Median time to fill'}, '2 min', '... the median of 89.75 s and 150.25 s: 2 min';
+# Within one whole second, and a half second to round: 59.5 s and 60.25 s
+# make 59.875 s, "59 s" only if the median were not rounded as the scan does.
+db_do(q{UPDATE slot_openings SET filled_at = created_at + interval '59.5 seconds' WHERE id = ?}, $s1);
+db_do(q{UPDATE slot_openings SET filled_at = created_at + interval '60.25 seconds' WHERE id = ?}, $s3);
+figures_ok('times to fill around a minute');
+is page_figures('')->{'Median time to fill'}, '1 min', '... the median of 59.5 s and 60.25 s rounds to 60 s: 1 min';
+db_do(q{UPDATE slot_openings SET filled_at = created_at + interval '150.25 seconds' WHERE id = ?}, $s1);
+db_do(q{UPDATE slot_openings SET filled_at = created_at + interval '150.75 seconds' WHERE id = ?}, $s3);
+figures_ok('two times to fill in one second');
+is page_figures('')->{'Median time to fill'}, '2 min', '... 150.5 s: 2 min';
+db_do(q{UPDATE slot_openings SET filled_at = created_at + interval '89.75 seconds' WHERE id = ?}, $s1);
+db_do(q{UPDATE slot_openings SET filled_at = created_at + interval '150.25 seconds' WHERE id = ?}, $s3);
 
 # --- the shop's time zone: every opening is counted on its day there --------------------
 {
