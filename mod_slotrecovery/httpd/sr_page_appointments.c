@@ -16,88 +16,139 @@
  * payments change: the counts and deposits sum the days of the date filter
  * (slot_figures_daily), so a view reads O(days), never every opening. The
  * median is percentile_cont(0.5) over the times to fill, as the scan computed
- * it: the two middle times in seconds as double precision, interpolated the
- * same way. Without a date filter they are found in slot_fill_seconds (a row
- * per distinct whole second), then among the exact times of that second only;
- * with one, in the exact times of the chosen days (slot_fill_times_daily).
+ * it: the two middle times (CTE mid: lo, hi) in seconds as double precision,
+ * interpolated the same way.
+ *
+ * Two statements, with and without a date filter: one that had both medians
+ * behind a CASE looked dear as a generic plan, so PostgreSQL planned it anew
+ * at every execution (1.5 ms). The page's LIMIT is a constant for the same
+ * reason (a parameter's generic estimate is a tenth of the rows).
  */
+#define SR_PAGE_LIMIT_SQL "21" /* SR_PAGE_SIZE + 1: one more says there is a next page */
+_Static_assert(SR_PAGE_SIZE + 1 == 21, "SR_PAGE_LIMIT_SQL is SR_PAGE_SIZE + 1");
+
+/* Arguments: user name, server name, realm. */
+#define SR_PAGE_SHOP_CTE                                                                                               \
+    "WITH shop AS MATERIALIZED (SELECT s.id, s.name, s.timezone, s.currency, "                                         \
+    "(SELECT i.csrf_key FROM installation i WHERE i.singleton) AS csrf_key "                                           \
+    "FROM shop_users u JOIN shops s ON s.id = u.shop_id "                                                              \
+    "WHERE u.username = %s AND u.server_name IN (%s, '*') AND u.realm IN (%s, '*') "                                   \
+    "ORDER BY u.server_name = '*', u.realm = '*' LIMIT 1) "
+
+/*
+ * All days: the whole second that holds each middle time, from
+ * slot_fill_seconds (a row per distinct second), then the exact times of
+ * that second only (slot_fill_times_usec_idx).
+ */
+#define SR_PAGE_MEDIAN_ALL                                                                                             \
+    ", sec AS (SELECT b.fill_second, b.n::bigint AS n, (sum(b.n) OVER (ORDER BY b.fill_second))::bigint AS upto, "     \
+    "(sum(b.n) OVER ())::bigint AS total FROM slot_fill_seconds b, shop WHERE b.shop_id = shop.id), "                  \
+    "pos AS (SELECT DISTINCT unnest(ARRAY[(t.total - 1) / 2, t.total / 2]) AS p "                                      \
+    "FROM (SELECT total FROM sec LIMIT 1) t), "                                                                        \
+    "val AS (SELECT (SELECT x.fill_usec FROM (SELECT t.fill_usec, sum(t.n) OVER (ORDER BY t.fill_usec) AS upto "       \
+    "FROM slot_fill_times_daily t, shop WHERE t.shop_id = shop.id AND t.fill_usec >= b.fill_second * 1000000 "         \
+    "AND t.fill_usec < (b.fill_second + 1) * 1000000) x WHERE x.upto > pos.p - (b.upto - b.n) "                        \
+    "ORDER BY x.fill_usec LIMIT 1) AS usec "                                                                           \
+    "FROM pos CROSS JOIN LATERAL (SELECT * FROM sec WHERE sec.upto > pos.p ORDER BY sec.fill_second LIMIT 1) b), "     \
+    "mid AS (SELECT (min(usec)::numeric / 1000000)::float8 AS lo, (max(usec)::numeric / 1000000)::float8 AS hi "       \
+    "FROM val) "
+
+/* The chosen days: their exact times. Arguments: from, from, to, to. */
+#define SR_PAGE_DAYS "(%s::date IS NULL OR f.day >= %s::date) AND (%s::date IS NULL OR f.day <= %s::date) "
+#define SR_PAGE_MEDIAN_DAYS                                                                                            \
+    ", hist AS (SELECT f.fill_usec, sum(f.n)::bigint AS n FROM slot_fill_times_daily f, shop "                         \
+    "WHERE f.shop_id = shop.id AND " SR_PAGE_DAYS "GROUP BY f.fill_usec), "                                            \
+    "cum AS (SELECT fill_usec, (sum(n) OVER (ORDER BY fill_usec))::bigint AS upto, "                                   \
+    "(sum(n) OVER ())::bigint AS total FROM hist), "                                                                   \
+    "mid AS (SELECT (min(fill_usec) FILTER (WHERE upto > (total - 1) / 2)::numeric / 1000000)::float8 AS lo, "         \
+    "(min(fill_usec) FILTER (WHERE upto > total / 2)::numeric / 1000000)::float8 AS hi FROM cum) "
+
+/* The shop's row (part 0). Arguments: the Twilio account SID, then those of days (a condition on f.day). */
+#define SR_PAGE_HEAD(days)                                                                                             \
+    "SELECT 0 AS part, 0::bigint AS n, sh.id::text AS id, sh.name AS name, sh.timezone AS timezone, "                  \
+    "sh.currency AS currency, sh.csrf_key AS csrf_key, "                                                               \
+    "tp.http_status::text AS http_status, tp.error_code::text AS error_code, tp.message AS message, "                  \
+    "to_char(tp.first_seen_at AT TIME ZONE sh.timezone, 'Dy DD Mon YYYY HH24:MI') AS since, "                          \
+    "to_char(tp.last_seen_at AT TIME ZONE sh.timezone, 'Dy DD Mon YYYY HH24:MI') AS last, "                            \
+    "fig.opened AS opened, fig.filled AS filled, fig.expired AS expired, "                                             \
+    "(SELECT round(m.lo + (m.hi - m.lo) * 0.5)::bigint FROM mid m) AS median_fill_seconds, "                           \
+    "fig.deposits AS deposits, "                                                                                       \
+    "NULL AS starts, NULL AS ends, NULL AS status, NULL AS customer, NULL AS slot_opening_id, "                        \
+    "NULL AS created, NULL AS booking_id, NULL::boolean AS waiting "                                                   \
+    "FROM shop sh LEFT JOIN twilio_credential_problems tp ON tp.account_sid = %s AND tp.resolved_at IS NULL "          \
+    "CROSS JOIN LATERAL (SELECT COALESCE(sum(f.opened), 0) AS opened, COALESCE(sum(f.filled), 0) AS filled, "          \
+    "COALESCE(sum(f.expired), 0) AS expired, COALESCE(sum(f.deposits), 0) AS deposits "                                \
+    "FROM slot_figures_daily f WHERE f.shop_id = sh.id " days ") fig "
+
+/* The upcoming appointments (part 1). */
+#define SR_PAGE_UPCOMING                                                                                               \
+    "UNION ALL "                                                                                                       \
+    "SELECT 1, up.n, up.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "      \
+    "up.starts, up.ends, up.status, up.customer, up.slot_opening_id, NULL, NULL, NULL "                                \
+    "FROM shop sh CROSS JOIN LATERAL (SELECT row_number() OVER (ORDER BY a.starts_at, a.id) AS n, "                    \
+    "a.id::text AS id, "                                                                                               \
+    "to_char(a.starts_at AT TIME ZONE sh.timezone, 'Dy DD Mon YYYY HH24:MI') AS starts, "                              \
+    "to_char(a.ends_at AT TIME ZONE sh.timezone, 'HH24:MI') AS ends, a.status AS status, "                             \
+    "c.name AS customer, a.source_slot_opening_id::text AS slot_opening_id "                                           \
+    "FROM appointments a JOIN customers c ON c.id = a.customer_id "                                                    \
+    "WHERE a.shop_id = sh.id AND a.starts_at >= now() AND a.status <> 'cancelled' "                                    \
+    "ORDER BY a.starts_at, a.id LIMIT 50) up "
+
+/*
+ * The page of slot openings (part 2). Arguments: those of filters, then the
+ * offset. The offset is a condition on the row number, not OFFSET: the
+ * generic plan of an OFFSET parameter counts a tenth of the shop's openings
+ * skipped, which made PostgreSQL plan the statement anew at every execution.
+ * The rows come in the order of the inner ORDER BY (a subquery scan keeps
+ * it); the final ORDER BY part, n puts them in it anyway.
+ */
+#define SR_PAGE_SLOTS(filters)                                                                                         \
+    "UNION ALL "                                                                                                       \
+    "SELECT 2, sl.n, sl.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "      \
+    "sl.starts, sl.ends, sl.status, NULL, NULL, sl.created, sl.booking_id, sl.waiting "                                \
+    "FROM shop sh CROSS JOIN LATERAL (SELECT * FROM (SELECT row_number() OVER "                                        \
+    "(ORDER BY o.created_at DESC, o.id DESC) AS n, o.id::text AS id, "                                                 \
+    "to_char(o.starts_at AT TIME ZONE s.timezone, 'Dy DD Mon YYYY HH24:MI') AS starts, "                               \
+    "to_char(o.ends_at AT TIME ZONE s.timezone, 'HH24:MI') AS ends, o.status AS status, "                              \
+    "to_char(o.created_at AT TIME ZONE s.timezone, 'DD Mon YYYY HH24:MI') AS created, "                                \
+    "o.filled_by_appointment_id::text AS booking_id, "                                                                 \
+    "(o.status = 'open' AND o.waiting_since IS NOT NULL) AS waiting "                                                  \
+    "FROM slot_openings o JOIN shops s ON s.id = o.shop_id "                                                           \
+    "WHERE o.shop_id = sh.id " filters "ORDER BY o.created_at DESC, o.id DESC) w "                                     \
+    "WHERE w.n > %s::bigint LIMIT " SR_PAGE_LIMIT_SQL ") sl "                                                          \
+    "ORDER BY part, n"
+
+#define SR_PAGE_COLUMNS                                                                                                \
+    "part,id,name,timezone,currency,csrf_key,http_status,error_code,message,since,last,"                               \
+    "opened,filled,expired,median_fill_seconds,deposits,"                                                              \
+    "starts,ends,status,customer,slot_opening_id,created,booking_id,waiting"
+
 static const sr_statement_t stmt_dash_appointments_page = {
     "sr_dash_appointments_page",
-    "WITH shop AS MATERIALIZED (SELECT s.id, s.name, s.timezone, s.currency, "
-    "(SELECT i.csrf_key FROM installation i WHERE i.singleton) AS csrf_key "
-    "FROM shop_users u JOIN shops s ON s.id = u.shop_id "
-    "WHERE u.username = %s AND u.server_name IN (%s, '*') AND u.realm IN (%s, '*') "
-    "ORDER BY u.server_name = '*', u.realm = '*' LIMIT 1), "
-    "hist AS (SELECT t.fill_usec, sum(t.n)::bigint AS n FROM slot_fill_times_daily t, shop "
-    "WHERE t.shop_id = shop.id AND (%s::date IS NULL OR t.day >= %s::date) "
-    "AND (%s::date IS NULL OR t.day <= %s::date) GROUP BY t.fill_usec), "
-    "cum AS (SELECT fill_usec, (sum(n) OVER (ORDER BY fill_usec))::bigint AS upto, "
-    "(sum(n) OVER ())::bigint AS total FROM hist), "
-    "mid AS (SELECT (min(fill_usec) FILTER (WHERE upto > (total - 1) / 2)::numeric / 1000000)::float8 AS lo, "
-    "(min(fill_usec) FILTER (WHERE upto > total / 2)::numeric / 1000000)::float8 AS hi FROM cum), "
-    "sec AS (SELECT b.fill_second, b.n::bigint AS n, (sum(b.n) OVER (ORDER BY b.fill_second))::bigint AS upto, "
-    "(sum(b.n) OVER ())::bigint AS total FROM slot_fill_seconds b, shop WHERE b.shop_id = shop.id), "
-    "pos AS (SELECT DISTINCT unnest(ARRAY[(t.total - 1) / 2, t.total / 2]) AS p "
-    "FROM (SELECT total FROM sec LIMIT 1) t), "
-    "val AS (SELECT (SELECT x.fill_usec FROM (SELECT t.fill_usec, sum(t.n) OVER (ORDER BY t.fill_usec) AS upto "
-    "FROM slot_fill_times_daily t, shop WHERE t.shop_id = shop.id AND t.fill_usec >= b.fill_second * 1000000 "
-    "AND t.fill_usec < (b.fill_second + 1) * 1000000) x WHERE x.upto > pos.p - (b.upto - b.n) "
-    "ORDER BY x.fill_usec LIMIT 1) AS usec "
-    "FROM pos CROSS JOIN LATERAL (SELECT * FROM sec WHERE sec.upto > pos.p ORDER BY sec.fill_second LIMIT 1) b), "
-    "mid_all AS (SELECT (min(usec)::numeric / 1000000)::float8 AS lo, (max(usec)::numeric / 1000000)::float8 AS hi "
-    "FROM val) "
-    "SELECT 0 AS part, 0::bigint AS n, sh.id::text AS id, sh.name AS name, sh.timezone AS timezone, "
-    "sh.currency AS currency, sh.csrf_key AS csrf_key, "
-    "tp.http_status::text AS http_status, tp.error_code::text AS error_code, tp.message AS message, "
-    "to_char(tp.first_seen_at AT TIME ZONE sh.timezone, 'Dy DD Mon YYYY HH24:MI') AS since, "
-    "to_char(tp.last_seen_at AT TIME ZONE sh.timezone, 'Dy DD Mon YYYY HH24:MI') AS last, "
-    "fig.opened AS opened, fig.filled AS filled, fig.expired AS expired, "
-    "CASE WHEN %s::date IS NULL AND %s::date IS NULL "
-    "THEN (SELECT round(m.lo + (m.hi - m.lo) * 0.5)::bigint FROM mid_all m) "
-    "ELSE (SELECT round(m.lo + (m.hi - m.lo) * 0.5)::bigint FROM mid m) END AS median_fill_seconds, "
-    "fig.deposits AS deposits, "
-    "NULL AS starts, NULL AS ends, NULL AS status, NULL AS customer, NULL AS slot_opening_id, "
-    "NULL AS created, NULL AS booking_id, NULL::boolean AS waiting "
-    "FROM shop sh LEFT JOIN twilio_credential_problems tp ON tp.account_sid = %s AND tp.resolved_at IS NULL "
-    "CROSS JOIN LATERAL (SELECT COALESCE(sum(f.opened), 0) AS opened, COALESCE(sum(f.filled), 0) AS filled, "
-    "COALESCE(sum(f.expired), 0) AS expired, COALESCE(sum(f.deposits), 0) AS deposits "
-    "FROM slot_figures_daily f WHERE f.shop_id = sh.id AND (%s::date IS NULL OR f.day >= %s::date) "
-    "AND (%s::date IS NULL OR f.day <= %s::date)) fig "
-    "UNION ALL "
-    "SELECT 1, up.n, up.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
-    "up.starts, up.ends, up.status, up.customer, up.slot_opening_id, NULL, NULL, NULL "
-    "FROM shop sh CROSS JOIN LATERAL (SELECT row_number() OVER (ORDER BY a.starts_at, a.id) AS n, "
-    "a.id::text AS id, "
-    "to_char(a.starts_at AT TIME ZONE sh.timezone, 'Dy DD Mon YYYY HH24:MI') AS starts, "
-    "to_char(a.ends_at AT TIME ZONE sh.timezone, 'HH24:MI') AS ends, a.status AS status, "
-    "c.name AS customer, a.source_slot_opening_id::text AS slot_opening_id "
-    "FROM appointments a JOIN customers c ON c.id = a.customer_id "
-    "WHERE a.shop_id = sh.id AND a.starts_at >= now() AND a.status <> 'cancelled' "
-    "ORDER BY a.starts_at, a.id LIMIT 50) up "
-    "UNION ALL "
-    "SELECT 2, sl.n, sl.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "
-    "sl.starts, sl.ends, sl.status, NULL, NULL, sl.created, sl.booking_id, sl.waiting "
-    "FROM shop sh CROSS JOIN LATERAL (SELECT row_number() OVER (ORDER BY o.created_at DESC, o.id DESC) AS n, "
-    "o.id::text AS id, "
-    "to_char(o.starts_at AT TIME ZONE s.timezone, 'Dy DD Mon YYYY HH24:MI') AS starts, "
-    "to_char(o.ends_at AT TIME ZONE s.timezone, 'HH24:MI') AS ends, o.status AS status, "
-    "to_char(o.created_at AT TIME ZONE s.timezone, 'DD Mon YYYY HH24:MI') AS created, "
-    "o.filled_by_appointment_id::text AS booking_id, "
-    "(o.status = 'open' AND o.waiting_since IS NOT NULL) AS waiting "
-    "FROM slot_openings o JOIN shops s ON s.id = o.shop_id "
-    "WHERE o.shop_id = sh.id " SR_SLOT_FILTERS
-    "ORDER BY o.created_at DESC, o.id DESC LIMIT %s::integer OFFSET %s::integer) sl "
-    "ORDER BY part, n",
-    "part,id,name,timezone,currency,csrf_key,http_status,error_code,message,since,last,"
-    "opened,filled,expired,median_fill_seconds,deposits,"
-    "starts,ends,status,customer,slot_opening_id,created,booking_id,waiting"};
+    SR_PAGE_SHOP_CTE SR_PAGE_MEDIAN_ALL SR_PAGE_HEAD("")
+        SR_PAGE_UPCOMING SR_PAGE_SLOTS("AND (%s::text IS NULL OR o.status = %s) "),
+    SR_PAGE_COLUMNS};
 static sr_result_t *q_dash_appointments_page(sr_db_t *db, const char *username, const char *server_name,
                                              const char *realm, const char *twilio_account_sid, const char *status,
-                                             const char *from, const char *to, const char *limit, const char *offset)
+                                             const char *offset)
 {
     return sr_db_select(db, &stmt_dash_appointments_page,
-                        SR_ARGS(username, server_name, realm, from, from, to, to, from, to, twilio_account_sid, from,
-                                from, to, to, status, status, from, from, to, to, limit, offset));
+                        SR_ARGS(username, server_name, realm, twilio_account_sid, status, status, offset));
+}
+
+static const sr_statement_t stmt_dash_appointments_page_dates = {
+    "sr_dash_appointments_page_dates",
+    SR_PAGE_SHOP_CTE SR_PAGE_MEDIAN_DAYS SR_PAGE_HEAD("AND " SR_PAGE_DAYS)
+        SR_PAGE_UPCOMING SR_PAGE_SLOTS(SR_SLOT_FILTERS),
+    SR_PAGE_COLUMNS};
+static sr_result_t *q_dash_appointments_page_dates(sr_db_t *db, const char *username, const char *server_name,
+                                                   const char *realm, const char *twilio_account_sid,
+                                                   const char *status, const char *from, const char *to,
+                                                   const char *offset)
+{
+    return sr_db_select(db, &stmt_dash_appointments_page_dates,
+                        SR_ARGS(username, server_name, realm, from, from, to, to, twilio_account_sid, from, from, to,
+                                to, status, status, from, from, to, to, offset));
 }
 
 typedef struct {
@@ -129,15 +180,19 @@ static sr_status_t list_work(sr_db_t *db, void *baton)
     const sr_filter_t *f = w->f;
     dash_t *d = w->d;
     apr_pool_t *p = sr_db_pool(db);
+    const char *offset;
     sr_result_t *res;
 
     /*
      * The figures cover the chosen dates, whatever the status filter. One row
      * more than a page says whether there is a next page.
      */
-    res = q_dash_appointments_page(db, d->req->r->user, d->server, d->realm, d->req->conf->twilio_account_sid,
-                                   f->status, f->from, f->to, apr_itoa(p, SR_PAGE_SIZE + 1),
-                                   apr_itoa(p, (f->page - 1) * SR_PAGE_SIZE));
+    offset = apr_itoa(p, (f->page - 1) * SR_PAGE_SIZE);
+    res = f->from || f->to
+              ? q_dash_appointments_page_dates(db, d->req->r->user, d->server, d->realm,
+                                               d->req->conf->twilio_account_sid, f->status, f->from, f->to, offset)
+              : q_dash_appointments_page(db, d->req->r->user, d->server, d->realm, d->req->conf->twilio_account_sid,
+                                         f->status, offset);
     if (!res) {
         return SR_UNAVAILABLE;
     }
@@ -326,4 +381,5 @@ int sr_dashboard_appointments(sr_req_t *req)
     return OK;
 }
 
-const sr_statement_t *const sr_page_appointments_statements[] = {&stmt_dash_appointments_page, NULL};
+const sr_statement_t *const sr_page_appointments_statements[] = {&stmt_dash_appointments_page,
+                                                                 &stmt_dash_appointments_page_dates, NULL};
