@@ -10,12 +10,14 @@
 -- each day starting where the dashboard's date filter starts it
 -- ((d::timestamp) AT TIME ZONE tz), so the days from..to hold exactly the
 -- openings the filter selects, also in a zone whose clocks jump at midnight.
+-- One expression, so PostgreSQL inlines it (a FROM would make every call
+-- plan its body anew).
 CREATE FUNCTION sr_local_day(at timestamptz, tz text) RETURNS date
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN at < (d::timestamp AT TIME ZONE tz) THEN d - 1
-                WHEN at >= ((d + 1)::timestamp AT TIME ZONE tz) THEN d + 1
-                ELSE d END
-      FROM (SELECT (at AT TIME ZONE tz)::date AS d) local
+    SELECT CASE WHEN at < ((at AT TIME ZONE tz)::date::timestamp AT TIME ZONE tz) THEN (at AT TIME ZONE tz)::date - 1
+                WHEN at >= (((at AT TIME ZONE tz)::date + 1)::timestamp AT TIME ZONE tz)
+                    THEN (at AT TIME ZONE tz)::date + 1
+                ELSE (at AT TIME ZONE tz)::date END
 $$;
 
 -- A filled opening's time to fill, exact: the page's median is PostgreSQL's
@@ -39,9 +41,12 @@ CREATE TABLE slot_figures_daily (
 );
 
 -- The filled openings' times to fill, per shop and day: how many took exactly
--- fill_usec microseconds. A row per distinct time; none with n = 0.
+-- fill_usec microseconds. A row per distinct time; none with n = 0. Nearly
+-- every fill inserts a row here, so no foreign key: its check would lock the
+-- shop's row (FOR KEY SHARE) in every booking; the rows come only from the
+-- triggers below, for shops that have openings.
 CREATE TABLE slot_fill_times_daily (
-    shop_id   bigint NOT NULL REFERENCES shops (id),
+    shop_id   bigint NOT NULL,
     day       date NOT NULL,
     fill_usec bigint NOT NULL,
     n         integer NOT NULL CHECK (n > 0),
@@ -52,7 +57,7 @@ CREATE TABLE slot_fill_times_daily (
 -- page finds the second that holds the median in these few rows, then the
 -- exact times of that second alone (slot_fill_times_usec_idx).
 CREATE TABLE slot_fill_seconds (
-    shop_id     bigint NOT NULL REFERENCES shops (id),
+    shop_id     bigint NOT NULL, -- no foreign key, as slot_fill_times_daily
     fill_second bigint NOT NULL,
     n           integer NOT NULL CHECK (n > 0),
     PRIMARY KEY (shop_id, fill_second)
@@ -63,14 +68,18 @@ CREATE INDEX slot_fill_times_usec_idx ON slot_fill_times_daily (shop_id, fill_us
 CREATE INDEX slot_openings_filled_by_idx ON slot_openings (filled_by_appointment_id)
     WHERE filled_by_appointment_id IS NOT NULL;
 
+-- The triggers' helpers are PL/pgSQL: it keeps its statements' plans for the
+-- session, where a LANGUAGE sql INSERT would be planned at every call.
 CREATE FUNCTION sr_figures_add(p_shop bigint, p_day date, p_opened integer, p_filled integer, p_expired integer,
                                p_deposits bigint) RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+BEGIN
     INSERT INTO slot_figures_daily AS f (shop_id, day, opened, filled, expired, deposits)
     VALUES (p_shop, p_day, p_opened, p_filled, p_expired, p_deposits)
     ON CONFLICT (shop_id, day) DO UPDATE
        SET opened = f.opened + EXCLUDED.opened, filled = f.filled + EXCLUDED.filled,
-           expired = f.expired + EXCLUDED.expired, deposits = f.deposits + EXCLUDED.deposits
+           expired = f.expired + EXCLUDED.expired, deposits = f.deposits + EXCLUDED.deposits;
+END
 $$;
 
 CREATE FUNCTION sr_fill_second(usec bigint) RETURNS bigint
@@ -79,11 +88,13 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
 $$;
 
 CREATE FUNCTION sr_fill_time_add(p_shop bigint, p_day date, p_usec bigint) RETURNS void
-LANGUAGE sql AS $$
+LANGUAGE plpgsql AS $$
+BEGIN
     INSERT INTO slot_fill_times_daily AS t (shop_id, day, fill_usec, n) VALUES (p_shop, p_day, p_usec, 1)
     ON CONFLICT (shop_id, day, fill_usec) DO UPDATE SET n = t.n + 1;
     INSERT INTO slot_fill_seconds AS t (shop_id, fill_second, n) VALUES (p_shop, sr_fill_second(p_usec), 1)
     ON CONFLICT (shop_id, fill_second) DO UPDATE SET n = t.n + 1;
+END
 $$;
 
 CREATE FUNCTION sr_fill_time_remove(p_shop bigint, p_day date, p_usec bigint) RETURNS void
@@ -102,9 +113,11 @@ $$;
 
 -- What a filled opening adds to deposits now: its booking's succeeded payment.
 CREATE FUNCTION sr_figures_deposit(p_appointment bigint) RETURNS bigint
-LANGUAGE sql STABLE AS $$
-    SELECT COALESCE((SELECT p.amount FROM payments p WHERE p.appointment_id = p_appointment
-                        AND p.status = 'succeeded'), 0)
+LANGUAGE plpgsql STABLE AS $$
+BEGIN
+    RETURN COALESCE((SELECT p.amount FROM payments p WHERE p.appointment_id = p_appointment
+                        AND p.status = 'succeeded'), 0);
+END
 $$;
 
 -- A slot opening inserted, changed or deleted: take out what the old row
@@ -114,6 +127,7 @@ $$;
 CREATE FUNCTION sr_figures_slot_change() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
+    tz text;
     old_day date;
     new_day date;
     old_dep bigint := 0;
@@ -122,7 +136,8 @@ DECLARE
     new_usec bigint;
 BEGIN
     IF TG_OP <> 'INSERT' THEN
-        old_day := sr_local_day(OLD.starts_at, (SELECT s.timezone FROM shops s WHERE s.id = OLD.shop_id));
+        SELECT s.timezone INTO tz FROM shops s WHERE s.id = OLD.shop_id;
+        old_day := sr_local_day(OLD.starts_at, tz);
         IF OLD.status = 'filled' THEN
             old_dep := sr_figures_deposit(OLD.filled_by_appointment_id);
             old_usec := sr_fill_usec(OLD.filled_at, OLD.created_at);
@@ -132,7 +147,8 @@ BEGIN
         IF TG_OP = 'UPDATE' AND NEW.shop_id = OLD.shop_id AND NEW.starts_at = OLD.starts_at THEN
             new_day := old_day;
         ELSE
-            new_day := sr_local_day(NEW.starts_at, (SELECT s.timezone FROM shops s WHERE s.id = NEW.shop_id));
+            SELECT s.timezone INTO tz FROM shops s WHERE s.id = NEW.shop_id;
+            new_day := sr_local_day(NEW.starts_at, tz);
         END IF;
         IF NEW.status = 'filled' THEN
             new_dep := CASE WHEN TG_OP = 'UPDATE' AND OLD.status = 'filled'
