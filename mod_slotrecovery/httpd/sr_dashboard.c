@@ -73,10 +73,7 @@ static sr_status_t shop_work(sr_db_t *db, void *baton)
     if (res->nrows == 0) {
         return SR_NOT_FOUND;
     }
-    d->shop_id = sr_result_get(res, 0, "id");
-    d->shop_name = sr_result_get(res, 0, "name");
-    d->currency = sr_result_get(res, 0, "currency");
-    d->csrf_key = sr_result_get(res, 0, "csrf_key");
+    sr_page_take_shop(d, res, 0);
     d->twilio = NULL;
     if (d->req->conf->twilio_account_sid) {
         const char *tz = sr_result_get(res, 0, "timezone");
@@ -138,11 +135,8 @@ sr_csrf_t sr_page_csrf_check(const dash_t *d, const char *token)
                          apr_time_sec(d->req->conf->csrf_lifetime));
 }
 
-/* Who is asking, and for which shop. OK, or DONE with the error page sent. */
-int sr_page_open(sr_req_t *req, dash_t *d)
+int sr_page_begin(sr_req_t *req, dash_t *d)
 {
-    sr_status_t status;
-    sr_csrf_who_t who;
     char *lower;
 
     memset(d, 0, sizeof(*d));
@@ -159,7 +153,14 @@ int sr_page_open(sr_req_t *req, dash_t *d)
     if (!(d->db = sr_db_acquire(req->r))) {
         return sr_page_error(req, HTTP_SERVICE_UNAVAILABLE, "The database is unavailable. Try again shortly.");
     }
-    status = sr_db_read(d->db, shop_work, d);
+    return OK;
+}
+
+int sr_page_shop_found(dash_t *d, sr_status_t status)
+{
+    sr_req_t *req = d->req;
+    sr_csrf_who_t who;
+
     if (status == SR_NOT_FOUND) {
         return sr_page_error(
             req, HTTP_FORBIDDEN,
@@ -176,6 +177,25 @@ int sr_page_open(sr_req_t *req, dash_t *d)
     who = csrf_who(d);
     d->csrf = sr_csrf_issue(req->r->pool, d->csrf_key, &who, apr_time_sec(apr_time_now()));
     return OK;
+}
+
+void sr_page_take_shop(dash_t *d, const sr_result_t *res, int row)
+{
+    d->shop_id = sr_result_get(res, row, "id");
+    d->shop_name = sr_result_get(res, row, "name");
+    d->currency = sr_result_get(res, row, "currency");
+    d->csrf_key = sr_result_get(res, row, "csrf_key");
+}
+
+/* Who is asking, and for which shop. OK, or DONE with the error page sent. */
+int sr_page_open(sr_req_t *req, dash_t *d)
+{
+    int rc = sr_page_begin(req, d);
+
+    if (rc != OK) {
+        return rc;
+    }
+    return sr_page_shop_found(d, sr_db_read(d->db, shop_work, d));
 }
 
 /* sr_page_open and sr_filter_parse for the filtered pages: OK, or DONE with the error page sent. */

@@ -42,6 +42,15 @@ typedef struct {
 int sr_page_error(sr_req_t *req, int status, const char *message);
 /* Who is asking, and for which shop. OK, or DONE with the error page sent. */
 int sr_page_open(sr_req_t *req, dash_t *d);
+/*
+ * sr_page_open in steps, for a page that reads the shop in its own statement:
+ * begin (the login and the connection), take the shop's row (columns id,
+ * name, currency, csrf_key), then found with the read's status (SR_NOT_FOUND:
+ * no shop for this login). Each returns OK, or DONE with the error page sent.
+ */
+int sr_page_begin(sr_req_t *req, dash_t *d);
+void sr_page_take_shop(dash_t *d, const sr_result_t *res, int row);
+int sr_page_shop_found(dash_t *d, sr_status_t status);
 /* sr_page_open and the filters for the filtered pages: OK, or DONE with the error page sent. */
 int sr_page_open_filtered(sr_req_t *req, dash_t *d, sr_filter_t *f);
 /* Loads one row of the user's shop with work: OK, or DONE with a 404/503 page sent. */

@@ -3,86 +3,206 @@
 #include "sr_format.h"
 #include "sr_page.h"
 
+#include <util_script.h> /* after httpd.h: ap_args_to_table */
+
 #define SR_PAGE_SIZE 20
+
+/*
+ * The whole page in one statement, one row per thing shown, in order of
+ * part: 0 the shop of the login (as sr_dash_shop_for_user) with this
+ * server's Twilio problem (as sr_dash_twilio_problem) and the figures, 1 the
+ * upcoming appointments, 2 the page of slot openings. No shop for the login:
+ * no row. The figures are migration 013's, kept by triggers as openings and
+ * payments change: the counts and deposits sum the days of the date filter
+ * (slot_figures_daily), so a view reads O(days), never every opening. The
+ * median is percentile_cont(0.5) over the times to fill, as the scan computed
+ * it: the two middle times (CTE mid: lo, hi) in seconds as double precision,
+ * interpolated the same way.
+ *
+ * Two statements, with and without a date filter: one that had both medians
+ * behind a CASE looked dear as a generic plan, so PostgreSQL planned it anew
+ * at every execution (1.5 ms). The page's LIMIT is a constant for the same
+ * reason (a parameter's generic estimate is a tenth of the rows).
+ */
+#define SR_PAGE_LIMIT_SQL "21" /* SR_PAGE_SIZE + 1: one more says there is a next page */
+_Static_assert(SR_PAGE_SIZE + 1 == 21, "SR_PAGE_LIMIT_SQL is SR_PAGE_SIZE + 1");
+
+/* Arguments: user name, server name, realm. */
+#define SR_PAGE_SHOP_CTE                                                                                               \
+    "WITH shop AS MATERIALIZED (SELECT s.id, s.name, s.timezone, s.currency, "                                         \
+    "(SELECT i.csrf_key FROM installation i WHERE i.singleton) AS csrf_key "                                           \
+    "FROM shop_users u JOIN shops s ON s.id = u.shop_id "                                                              \
+    "WHERE u.username = %s AND u.server_name IN (%s, '*') AND u.realm IN (%s, '*') "                                   \
+    "ORDER BY u.server_name = '*', u.realm = '*' LIMIT 1) "
+
+/*
+ * All days: the whole second that holds each middle time, from
+ * slot_fill_seconds (a row per distinct second), then the exact times of
+ * that second only (slot_fill_times_usec_idx).
+ */
+#define SR_PAGE_MEDIAN_ALL                                                                                             \
+    ", sec AS (SELECT b.fill_second, b.n::bigint AS n, (sum(b.n) OVER (ORDER BY b.fill_second))::bigint AS upto, "     \
+    "(sum(b.n) OVER ())::bigint AS total FROM slot_fill_seconds b, shop WHERE b.shop_id = shop.id), "                  \
+    "pos AS (SELECT DISTINCT unnest(ARRAY[(t.total - 1) / 2, t.total / 2]) AS p "                                      \
+    "FROM (SELECT total FROM sec LIMIT 1) t), "                                                                        \
+    "val AS (SELECT (SELECT x.fill_usec FROM (SELECT t.fill_usec, sum(t.n) OVER (ORDER BY t.fill_usec) AS upto "       \
+    "FROM slot_fill_times_daily t, shop WHERE t.shop_id = shop.id AND t.fill_usec >= b.fill_second * 1000000 "         \
+    "AND t.fill_usec < (b.fill_second + 1) * 1000000) x WHERE x.upto > pos.p - (b.upto - b.n) "                        \
+    "ORDER BY x.fill_usec LIMIT 1) AS usec "                                                                           \
+    "FROM pos CROSS JOIN LATERAL (SELECT * FROM sec WHERE sec.upto > pos.p ORDER BY sec.fill_second LIMIT 1) b), "     \
+    "mid AS (SELECT (min(usec)::numeric / 1000000)::float8 AS lo, (max(usec)::numeric / 1000000)::float8 AS hi "       \
+    "FROM val) "
+
+/* The chosen days: their exact times. Arguments: from, from, to, to. */
+#define SR_PAGE_DAYS "(%s::date IS NULL OR f.day >= %s::date) AND (%s::date IS NULL OR f.day <= %s::date) "
+#define SR_PAGE_MEDIAN_DAYS                                                                                            \
+    ", hist AS (SELECT f.fill_usec, sum(f.n)::bigint AS n FROM slot_fill_times_daily f, shop "                         \
+    "WHERE f.shop_id = shop.id AND " SR_PAGE_DAYS "GROUP BY f.fill_usec), "                                            \
+    "cum AS (SELECT fill_usec, (sum(n) OVER (ORDER BY fill_usec))::bigint AS upto, "                                   \
+    "(sum(n) OVER ())::bigint AS total FROM hist), "                                                                   \
+    "mid AS (SELECT (min(fill_usec) FILTER (WHERE upto > (total - 1) / 2)::numeric / 1000000)::float8 AS lo, "         \
+    "(min(fill_usec) FILTER (WHERE upto > total / 2)::numeric / 1000000)::float8 AS hi FROM cum) "
+
+/* The shop's row (part 0). Arguments: the Twilio account SID, then those of days (a condition on f.day). */
+#define SR_PAGE_HEAD(days)                                                                                             \
+    "SELECT 0 AS part, 0::bigint AS n, sh.id::text AS id, sh.name AS name, sh.timezone AS timezone, "                  \
+    "sh.currency AS currency, sh.csrf_key AS csrf_key, "                                                               \
+    "tp.http_status::text AS http_status, tp.error_code::text AS error_code, tp.message AS message, "                  \
+    "to_char(tp.first_seen_at AT TIME ZONE sh.timezone, 'Dy DD Mon YYYY HH24:MI') AS since, "                          \
+    "to_char(tp.last_seen_at AT TIME ZONE sh.timezone, 'Dy DD Mon YYYY HH24:MI') AS last, "                            \
+    "fig.opened AS opened, fig.filled AS filled, fig.expired AS expired, "                                             \
+    "(SELECT round(m.lo + (m.hi - m.lo) * 0.5)::bigint FROM mid m) AS median_fill_seconds, "                           \
+    "fig.deposits AS deposits, "                                                                                       \
+    "NULL AS starts, NULL AS ends, NULL AS status, NULL AS customer, NULL AS slot_opening_id, "                        \
+    "NULL AS created, NULL AS booking_id, NULL::boolean AS waiting "                                                   \
+    "FROM shop sh LEFT JOIN twilio_credential_problems tp ON tp.account_sid = %s AND tp.resolved_at IS NULL "          \
+    "CROSS JOIN LATERAL (SELECT COALESCE(sum(f.opened), 0) AS opened, COALESCE(sum(f.filled), 0) AS filled, "          \
+    "COALESCE(sum(f.expired), 0) AS expired, COALESCE(sum(f.deposits), 0) AS deposits "                                \
+    "FROM slot_figures_daily f WHERE f.shop_id = sh.id " days ") fig "
+
+/* The upcoming appointments (part 1). */
+#define SR_PAGE_UPCOMING                                                                                               \
+    "UNION ALL "                                                                                                       \
+    "SELECT 1, up.n, up.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "      \
+    "up.starts, up.ends, up.status, up.customer, up.slot_opening_id, NULL, NULL, NULL "                                \
+    "FROM shop sh CROSS JOIN LATERAL (SELECT row_number() OVER (ORDER BY a.starts_at, a.id) AS n, "                    \
+    "a.id::text AS id, "                                                                                               \
+    "to_char(a.starts_at AT TIME ZONE sh.timezone, 'Dy DD Mon YYYY HH24:MI') AS starts, "                              \
+    "to_char(a.ends_at AT TIME ZONE sh.timezone, 'HH24:MI') AS ends, a.status AS status, "                             \
+    "c.name AS customer, a.source_slot_opening_id::text AS slot_opening_id "                                           \
+    "FROM appointments a JOIN customers c ON c.id = a.customer_id "                                                    \
+    "WHERE a.shop_id = sh.id AND a.starts_at >= now() AND a.status <> 'cancelled' "                                    \
+    "ORDER BY a.starts_at, a.id LIMIT 50) up "
+
+/*
+ * The page of slot openings (part 2). Arguments: those of filters, then the
+ * offset. The offset is a condition on the row number, not OFFSET: the
+ * generic plan of an OFFSET parameter counts a tenth of the shop's openings
+ * skipped, which made PostgreSQL plan the statement anew at every execution.
+ * The rows come in the order of the inner ORDER BY (a subquery scan keeps
+ * it); the final ORDER BY part, n puts them in it anyway.
+ */
+#define SR_PAGE_SLOTS(filters)                                                                                         \
+    "UNION ALL "                                                                                                       \
+    "SELECT 2, sl.n, sl.id, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, "      \
+    "sl.starts, sl.ends, sl.status, NULL, NULL, sl.created, sl.booking_id, sl.waiting "                                \
+    "FROM shop sh CROSS JOIN LATERAL (SELECT * FROM (SELECT row_number() OVER "                                        \
+    "(ORDER BY o.created_at DESC, o.id DESC) AS n, o.id::text AS id, "                                                 \
+    "to_char(o.starts_at AT TIME ZONE s.timezone, 'Dy DD Mon YYYY HH24:MI') AS starts, "                               \
+    "to_char(o.ends_at AT TIME ZONE s.timezone, 'HH24:MI') AS ends, o.status AS status, "                              \
+    "to_char(o.created_at AT TIME ZONE s.timezone, 'DD Mon YYYY HH24:MI') AS created, "                                \
+    "o.filled_by_appointment_id::text AS booking_id, "                                                                 \
+    "(o.status = 'open' AND o.waiting_since IS NOT NULL) AS waiting "                                                  \
+    "FROM slot_openings o JOIN shops s ON s.id = o.shop_id "                                                           \
+    "WHERE o.shop_id = sh.id " filters "ORDER BY o.created_at DESC, o.id DESC) w "                                     \
+    "WHERE w.n > %s::bigint LIMIT " SR_PAGE_LIMIT_SQL ") sl "                                                          \
+    "ORDER BY part, n"
+
+#define SR_PAGE_COLUMNS                                                                                                \
+    "part,id,name,timezone,currency,csrf_key,http_status,error_code,message,since,last,"                               \
+    "opened,filled,expired,median_fill_seconds,deposits,"                                                              \
+    "starts,ends,status,customer,slot_opening_id,created,booking_id,waiting"
+
+static const sr_statement_t stmt_dash_appointments_page = {
+    "sr_dash_appointments_page",
+    SR_PAGE_SHOP_CTE SR_PAGE_MEDIAN_ALL SR_PAGE_HEAD("")
+        SR_PAGE_UPCOMING SR_PAGE_SLOTS("AND (%s::text IS NULL OR o.status = %s) "),
+    SR_PAGE_COLUMNS};
+static sr_result_t *q_dash_appointments_page(sr_db_t *db, const char *username, const char *server_name,
+                                             const char *realm, const char *twilio_account_sid, const char *status,
+                                             const char *offset)
+{
+    return sr_db_select(db, &stmt_dash_appointments_page,
+                        SR_ARGS(username, server_name, realm, twilio_account_sid, status, status, offset));
+}
+
+static const sr_statement_t stmt_dash_appointments_page_dates = {
+    "sr_dash_appointments_page_dates",
+    SR_PAGE_SHOP_CTE SR_PAGE_MEDIAN_DAYS SR_PAGE_HEAD("AND " SR_PAGE_DAYS)
+        SR_PAGE_UPCOMING SR_PAGE_SLOTS(SR_SLOT_FILTERS),
+    SR_PAGE_COLUMNS};
+static sr_result_t *q_dash_appointments_page_dates(sr_db_t *db, const char *username, const char *server_name,
+                                                   const char *realm, const char *twilio_account_sid,
+                                                   const char *status, const char *from, const char *to,
+                                                   const char *offset)
+{
+    return sr_db_select(db, &stmt_dash_appointments_page_dates,
+                        SR_ARGS(username, server_name, realm, from, from, to, to, twilio_account_sid, from, from, to,
+                                to, status, status, from, from, to, to, offset));
+}
 
 typedef struct {
     dash_t *d;
     const sr_filter_t *f;
-    sr_result_t *upcoming, *figures, *slots;
+    sr_result_t *shop, *upcoming, *slots;
 } list_work_t;
 
-static const sr_statement_t stmt_dash_upcoming = {
-    "sr_dash_upcoming",
-    "SELECT a.id::text AS id, "
-    "to_char(a.starts_at AT TIME ZONE s.timezone, 'Dy DD Mon YYYY HH24:MI') AS starts, "
-    "to_char(a.ends_at AT TIME ZONE s.timezone, 'HH24:MI') AS ends, a.status AS status, "
-    "c.name AS customer, a.source_slot_opening_id::text AS slot_opening_id "
-    "FROM appointments a JOIN customers c ON c.id = a.customer_id "
-    "JOIN shops s ON s.id = a.shop_id "
-    "WHERE a.shop_id = %s::bigint AND a.starts_at >= now() AND a.status <> 'cancelled' "
-    "ORDER BY a.starts_at, a.id LIMIT 50",
-    "id,starts,ends,status,customer,slot_opening_id"};
-static sr_result_t *q_dash_upcoming(sr_db_t *db, const char *shop_id)
+/* The rows of one part of the page's result, as a result of their own (cells shared). */
+static sr_result_t *page_part(apr_pool_t *p, const sr_result_t *res, const char *part)
 {
-    return sr_db_select(db, &stmt_dash_upcoming, SR_ARGS(shop_id));
-}
+    sr_result_t *out = apr_pmemdup(p, res, sizeof(*res));
+    int first = 0, n = 0;
 
-/*
- * Deposits by a subquery per filled opening: as a join, the planner
- * hashed the whole payments table (18 ms at 50,000 payments) instead
- * of probing its unique index (3 ms).
- */
-static const sr_statement_t stmt_dash_figures = {
-    "sr_dash_figures",
-    "SELECT count(*) AS opened, count(*) FILTER (WHERE o.status = 'filled') AS filled, "
-    "count(*) FILTER (WHERE o.status = 'expired') AS expired, "
-    "round(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM "
-    "o.filled_at - o.created_at)) FILTER (WHERE o.status = 'filled'))::bigint "
-    "AS median_fill_seconds, "
-    "COALESCE(sum(CASE WHEN o.status = 'filled' THEN (SELECT p.amount FROM payments p "
-    "WHERE p.appointment_id = o.filled_by_appointment_id AND p.status = 'succeeded') END), 0) "
-    "AS deposits "
-    "FROM slot_openings o JOIN shops s ON s.id = o.shop_id "
-    "WHERE o.shop_id = %s::bigint " SR_SLOT_FILTERS,
-    "opened,filled,expired,median_fill_seconds,deposits"};
-static sr_result_t *q_dash_figures(sr_db_t *db, const char *shop_id, const char *status, const char *from,
-                                   const char *to)
-{
-    return sr_db_select(db, &stmt_dash_figures, SR_ARGS(shop_id, status, status, from, from, to, to));
-}
-
-static const sr_statement_t stmt_dash_slot_list = {
-    "sr_dash_slot_list",
-    "SELECT o.id::text AS id, "
-    "to_char(o.starts_at AT TIME ZONE s.timezone, 'Dy DD Mon YYYY HH24:MI') AS starts, "
-    "to_char(o.ends_at AT TIME ZONE s.timezone, 'HH24:MI') AS ends, o.status AS status, "
-    "to_char(o.created_at AT TIME ZONE s.timezone, 'DD Mon YYYY HH24:MI') AS created, "
-    "o.filled_by_appointment_id::text AS booking_id, "
-    "(o.status = 'open' AND o.waiting_since IS NOT NULL) AS waiting "
-    "FROM slot_openings o JOIN shops s ON s.id = o.shop_id "
-    "WHERE o.shop_id = %s::bigint " SR_SLOT_FILTERS
-    "ORDER BY o.created_at DESC, o.id DESC LIMIT %s::integer OFFSET %s::integer",
-    "id,starts,ends,status,created,booking_id,waiting"};
-static sr_result_t *q_dash_slot_list(sr_db_t *db, const char *shop_id, const char *status, const char *from,
-                                     const char *to, const char *limit, const char *offset)
-{
-    return sr_db_select(db, &stmt_dash_slot_list, SR_ARGS(shop_id, status, status, from, from, to, to, limit, offset));
+    while (first < res->nrows && strcmp(sr_result_get(res, first, "part"), part)) {
+        first++;
+    }
+    while (first + n < res->nrows && !strcmp(sr_result_get(res, first + n, "part"), part)) {
+        n++;
+    }
+    out->cells = res->cells + (apr_size_t)first * res->ncols;
+    out->nrows = n;
+    return out;
 }
 
 static sr_status_t list_work(sr_db_t *db, void *baton)
 {
     list_work_t *w = baton;
     const sr_filter_t *f = w->f;
+    dash_t *d = w->d;
     apr_pool_t *p = sr_db_pool(db);
-    const char *shop = w->d->shop_id;
+    const char *offset;
+    sr_result_t *res;
 
-    w->upcoming = q_dash_upcoming(db, shop);
-    /* The figures cover the chosen dates, whatever the status filter. */
-    w->figures = q_dash_figures(db, shop, NULL, f->from, f->to);
-    /* One row more than a page says whether there is a next page. */
-    w->slots = q_dash_slot_list(db, shop, f->status, f->from, f->to, apr_itoa(p, SR_PAGE_SIZE + 1),
-                                apr_itoa(p, (f->page - 1) * SR_PAGE_SIZE));
-    return sr_db_failed(db) ? SR_UNAVAILABLE : SR_OK;
+    /*
+     * The figures cover the chosen dates, whatever the status filter. One row
+     * more than a page says whether there is a next page.
+     */
+    offset = apr_itoa(p, (f->page - 1) * SR_PAGE_SIZE);
+    res = f->from || f->to
+              ? q_dash_appointments_page_dates(db, d->req->r->user, d->server, d->realm,
+                                               d->req->conf->twilio_account_sid, f->status, f->from, f->to, offset)
+              : q_dash_appointments_page(db, d->req->r->user, d->server, d->realm, d->req->conf->twilio_account_sid,
+                                         f->status, offset);
+    if (!res) {
+        return SR_UNAVAILABLE;
+    }
+    w->shop = page_part(p, res, "0");
+    if (w->shop->nrows == 0) {
+        return SR_NOT_FOUND;
+    }
+    w->upcoming = page_part(p, res, "1");
+    w->slots = page_part(p, res, "2");
+    return SR_OK;
 }
 
 static void render_figures(request_rec *r, const dash_t *d, const sr_result_t *fig)
@@ -221,25 +341,39 @@ static void render_slot_openings(request_rec *r, const dash_t *d, const sr_filte
 int sr_dashboard_appointments(sr_req_t *req)
 {
     request_rec *r = req->r;
+    const char *problem = NULL;
+    apr_table_t *args = NULL;
     sr_filter_t f;
     dash_t d;
     list_work_t w;
-    int rc = sr_page_open_filtered(req, &d, &f);
+    sr_status_t status;
+    int rc;
 
-    if (rc != OK) {
+    ap_args_to_table(r, &args);
+    if (!sr_filter_parse(r->pool, args, &f, &problem)) {
+        /* The login and its shop are checked first, as on every page. */
+        rc = sr_page_open(req, &d);
+        return rc != OK ? rc : sr_page_error(req, HTTP_BAD_REQUEST, problem);
+    }
+    if ((rc = sr_page_begin(req, &d)) != OK) {
         return rc;
     }
     memset(&w, 0, sizeof(w));
     w.d = &d;
     w.f = &f;
-    if (sr_db_read(d.db, list_work, &w) != SR_OK) {
-        return sr_page_error(req, HTTP_SERVICE_UNAVAILABLE, "The database is unavailable. Try again shortly.");
+    status = sr_db_read(d.db, list_work, &w);
+    if (status == SR_OK) {
+        sr_page_take_shop(&d, w.shop, 0);
+        d.twilio = sr_result_get(w.shop, 0, "http_status") ? w.shop : NULL;
+    }
+    if ((rc = sr_page_shop_found(&d, status)) != OK) {
+        return rc;
     }
     sr_html_begin(r, req->mount, "Appointments", d.shop_name);
     sr_page_notices(r, &d);
     render_upcoming(r, &d, w.upcoming);
     ap_rputs("<section>\n<h2>Slot Recovery</h2>\n", r);
-    render_figures(r, &d, w.figures);
+    render_figures(r, &d, w.shop);
     render_filters(r, &d, &f);
     render_slot_openings(r, &d, &f, w.slots);
     ap_rputs("</section>\n", r);
@@ -247,5 +381,5 @@ int sr_dashboard_appointments(sr_req_t *req)
     return OK;
 }
 
-const sr_statement_t *const sr_page_appointments_statements[] = {&stmt_dash_upcoming, &stmt_dash_figures,
-                                                                 &stmt_dash_slot_list, NULL};
+const sr_statement_t *const sr_page_appointments_statements[] = {&stmt_dash_appointments_page,
+                                                                 &stmt_dash_appointments_page_dates, NULL};
